@@ -1,0 +1,20 @@
+//! vigil-ledger: an append-only, hash-chained, signed audit ledger.
+//!
+//! The byte-level format is specified in `SPEC.md` beside this crate.
+
+pub mod audit;
+pub mod bundle;
+pub mod entry;
+pub mod keyfile;
+pub mod merkle;
+pub mod note;
+pub mod proof;
+pub mod registry;
+pub mod store;
+pub mod verify;
+
+pub use entry::{Envelope, Kind, Ref};
+pub use merkle::Hash;
+pub use note::{SignedCheckpoint, SignerKey, VerifierKey};
+pub use store::{Appended, Ledger, LedgerError, NewEntry};
+pub use verify::{Finding, Report};

@@ -1,0 +1,985 @@
+//! SQLite storage: the append path, the write lock, proofs from stored subtree hashes,
+//! checkpoints and redaction.
+//!
+//! Durability: WAL mode with `synchronous=FULL`, so a transaction that returned from
+//! COMMIT has been fsync'd. Triggers refuse UPDATE and DELETE of everything that is
+//! evidence; the single exception is deleting a payload whose redaction is recorded.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::entry::{self, Envelope, Kind, Ref};
+use crate::merkle::{self, Frontier, Hash, NodeSource};
+use crate::note::{Checkpoint, SignedCheckpoint, SignerKey};
+use crate::registry::{KeyOp, Registry};
+
+/// Format marker stored in the database's `meta` table.
+pub const DB_FORMAT: &str = "vigil-ledger/1";
+
+/// Longest a writer waits for another process's write lock.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
+
+/// What went wrong in a ledger operation.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// SQLite reported an error.
+    #[error("{path}: database error: {source}")]
+    Db {
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// The request is not valid for this ledger (bad input); nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database is not a vigil ledger, or is damaged in a way that stops the operation.
+    #[error("{path}: {reason}")]
+    State {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An entry to append, before it has a position.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// Its kind.
+    pub kind: Kind,
+    /// Opaque identifiers.
+    pub subject: BTreeMap<String, String>,
+    /// Earlier entries it depends on.
+    pub refs: Vec<Ref>,
+    /// The payload (stored apart from the entry, committed by a salted hash).
+    pub payload: serde_json::Value,
+}
+
+/// An entry that was appended and committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Its position.
+    pub seq: u64,
+    /// Its leaf hash.
+    pub hash: Hash,
+}
+
+/// One stored entry row.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    /// Row position.
+    pub seq: u64,
+    /// Stored leaf hash.
+    pub hash: Vec<u8>,
+    /// Canonical envelope bytes.
+    pub envelope: Vec<u8>,
+    /// Signing key id.
+    pub key_id: Vec<u8>,
+    /// Signature.
+    pub sig: Vec<u8>,
+    /// Salt and canonical payload, unless redacted.
+    pub payload: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+const SCHEMA: &str = r"
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE entries(
+    seq INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL,
+    envelope BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    key_id BLOB NOT NULL,
+    sig BLOB NOT NULL
+) STRICT;
+CREATE INDEX entries_key_kind ON entries(seq) WHERE kind = 'key';
+CREATE TABLE payloads(seq INTEGER PRIMARY KEY, salt BLOB NOT NULL, payload BLOB NOT NULL) STRICT;
+CREATE TABLE redacted(seq INTEGER PRIMARY KEY, by_seq INTEGER NOT NULL) STRICT;
+CREATE TABLE nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY(level, idx)) STRICT, WITHOUT ROWID;
+CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created TEXT NOT NULL) STRICT;
+CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'vigil: the ledger is append-only'); END;
+CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta BEGIN SELECT RAISE(ABORT, 'vigil: the ledger is append-only'); END;
+CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(ABORT, 'vigil: ledger entries are append-only'); END;
+CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'vigil: ledger entries are append-only'); END;
+CREATE TRIGGER nodes_no_update BEFORE UPDATE ON nodes BEGIN SELECT RAISE(ABORT, 'vigil: the ledger is append-only'); END;
+CREATE TRIGGER nodes_no_delete BEFORE DELETE ON nodes BEGIN SELECT RAISE(ABORT, 'vigil: the ledger is append-only'); END;
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints BEGIN SELECT RAISE(ABORT, 'vigil: checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints BEGIN SELECT RAISE(ABORT, 'vigil: checkpoints are append-only'); END;
+CREATE TRIGGER redacted_no_update BEFORE UPDATE ON redacted BEGIN SELECT RAISE(ABORT, 'vigil: the ledger is append-only'); END;
+CREATE TRIGGER redacted_no_delete BEFORE DELETE ON redacted BEGIN SELECT RAISE(ABORT, 'vigil: the ledger is append-only'); END;
+CREATE TRIGGER payloads_no_update BEFORE UPDATE ON payloads BEGIN SELECT RAISE(ABORT, 'vigil: payloads cannot be changed'); END;
+CREATE TRIGGER payloads_delete_only_redacted BEFORE DELETE ON payloads
+    WHEN NOT EXISTS (SELECT 1 FROM redacted WHERE seq = OLD.seq)
+    BEGIN SELECT RAISE(ABORT, 'vigil: a payload can only be removed by a recorded redaction'); END;
+";
+
+/// An open ledger database.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    origin: String,
+    registry: Option<(Option<u64>, Registry)>,
+}
+
+/// Perfect-subtree hashes read from the database (level 0 = entry hashes).
+pub struct DbNodes<'a> {
+    conn: &'a Connection,
+}
+
+impl NodeSource for DbNodes<'_> {
+    type Error = rusqlite::Error;
+    fn node(&self, level: u32, index: u64) -> Result<Hash, rusqlite::Error> {
+        let idx = i64::try_from(index)
+            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(1, i64::MAX))?;
+        let blob: Vec<u8> = if level == 0 {
+            self.conn
+                .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")?
+                .query_row([idx], |r| r.get(0))?
+        } else {
+            self.conn
+                .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")?
+                .query_row(params![level, idx], |r| r.get(0))?
+        };
+        blob.try_into().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Blob,
+                "stored hash is not 32 bytes".into(),
+            )
+        })
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(LOCK_WAIT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Fills `n` fresh random 32-byte salts.
+fn salts(n: usize) -> Result<Vec<[u8; 32]>, LedgerError> {
+    let mut buf = vec![0u8; n * 32];
+    getrandom::fill(&mut buf).map_err(|e| {
+        LedgerError::Invalid(format!("the system random number generator failed: {e}"))
+    })?;
+    Ok(buf
+        .chunks_exact(32)
+        .map(|c| {
+            let mut s = [0u8; 32];
+            s.copy_from_slice(c);
+            s
+        })
+        .collect())
+}
+
+impl Ledger {
+    fn db_err(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
+        |source| LedgerError::Db {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn state_err(&self, reason: impl Into<String>) -> LedgerError {
+        LedgerError::State {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Creates a new ledger: the database, its schema, and entry 0 introducing the ledger key.
+    pub fn create(path: &Path, ledger_key: &SignerKey) -> Result<Ledger, LedgerError> {
+        if path.exists() {
+            return Err(LedgerError::Invalid(format!(
+                "{}: already exists; vigil never overwrites a ledger",
+                path.display()
+            )));
+        }
+        let origin = ledger_key.name().to_string();
+        let db_err = |source| LedgerError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db_err)?;
+        configure(&conn).map_err(db_err)?;
+        {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            tx.execute_batch(SCHEMA).map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('format', ?1), ('origin', ?2)",
+                params![DB_FORMAT, origin],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+        }
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+            origin: origin.clone(),
+            registry: None,
+        };
+        let op = KeyOp::Init {
+            origin,
+            key: ledger_key.verifier().to_string(),
+        };
+        let payload = serde_json::to_value(&op).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        ledger.append_inner(
+            ledger_key,
+            vec![NewEntry {
+                kind: Kind::Key,
+                subject: BTreeMap::new(),
+                refs: vec![],
+                payload,
+            }],
+            true,
+            None,
+        )?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger for reading and appending.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        Self::open_with(path, false)
+    }
+
+    /// Opens an existing ledger read-only (verification, proofs, export).
+    pub fn open_readonly(path: &Path) -> Result<Ledger, LedgerError> {
+        Self::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, readonly: bool) -> Result<Ledger, LedgerError> {
+        if !path.is_file() {
+            return Err(LedgerError::Invalid(format!(
+                "{}: no such ledger (create one with `vigil ledger init`)",
+                path.display()
+            )));
+        }
+        let db_err = |source| LedgerError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = if readonly {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(db_err)?;
+        if readonly {
+            conn.busy_timeout(LOCK_WAIT).map_err(db_err)?;
+        } else {
+            configure(&conn).map_err(db_err)?;
+        }
+        let meta = |key: &str| -> Result<Option<String>, LedgerError> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(|e| LedgerError::State {
+                    path: path.to_path_buf(),
+                    reason: format!("not a vigil ledger ({e})"),
+                })
+        };
+        let format = meta("format")?;
+        if format.as_deref() != Some(DB_FORMAT) {
+            return Err(LedgerError::State {
+                path: path.to_path_buf(),
+                reason: format!("not a vigil ledger of format {DB_FORMAT} (found {format:?})"),
+            });
+        }
+        let origin = meta("origin")?.ok_or_else(|| LedgerError::State {
+            path: path.to_path_buf(),
+            reason: "ledger has no origin".into(),
+        })?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            origin,
+            registry: None,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ledger's origin (its identity, the checkpoint origin line).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The underlying connection (for verification and export readers).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Number of committed entries.
+    pub fn size(&self) -> Result<u64, LedgerError> {
+        let n: Option<i64> = self
+            .conn
+            .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
+            .map_err(self.db_err())?;
+        Ok(n.map_or(0, |s| to_u64(s) + 1))
+    }
+
+    /// Perfect-subtree hash source over the stored tree.
+    pub fn nodes(&self) -> DbNodes<'_> {
+        DbNodes { conn: &self.conn }
+    }
+
+    /// The key registry as of the latest entry (rebuilt from `key` entries, cached).
+    pub fn registry(&mut self) -> Result<&Registry, LedgerError> {
+        let last_key: Option<i64> = self
+            .conn
+            .query_row("SELECT max(seq) FROM entries WHERE kind = 'key'", [], |r| {
+                r.get(0)
+            })
+            .map_err(self.db_err())?;
+        let last_key = last_key.map(to_u64);
+        let stale = !matches!(&self.registry, Some((at, _)) if *at == last_key);
+        if stale {
+            let reg = load_registry(&self.conn).map_err(|e| self.state_err(e))?;
+            self.registry = Some((last_key, reg));
+        }
+        match &self.registry {
+            Some((_, r)) => Ok(r),
+            None => Err(self.state_err("key registry unavailable")),
+        }
+    }
+
+    /// Appends a batch of entries signed by `signer` in one durable transaction.
+    ///
+    /// Either every entry is committed (fsync'd) or none is. `key` and `redaction`
+    /// entries go through [`Ledger::add_key`], [`Ledger::rotate_key`], [`Ledger::revoke_key`]
+    /// and [`Ledger::redact`].
+    pub fn append(
+        &mut self,
+        signer: &SignerKey,
+        items: Vec<NewEntry>,
+    ) -> Result<Vec<Appended>, LedgerError> {
+        if let Some(e) = items.iter().find(|e| e.kind.is_ledger_only()) {
+            return Err(LedgerError::Invalid(format!(
+                "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
+                e.kind
+            )));
+        }
+        self.append_inner(signer, items, false, None)
+    }
+
+    fn append_inner(
+        &mut self,
+        signer: &SignerKey,
+        items: Vec<NewEntry>,
+        genesis: bool,
+        redaction_of: Option<u64>,
+    ) -> Result<Vec<Appended>, LedgerError> {
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
+        // Work that does not depend on the position happens before taking the write lock.
+        let mut prepared = Vec::with_capacity(items.len());
+        let salts = salts(items.len())?;
+        for (item, salt) in items.into_iter().zip(salts) {
+            for k in item.subject.keys() {
+                entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
+            }
+            for (k, v) in &item.subject {
+                entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
+            }
+            let payload = entry::canonical_payload(&item.payload)
+                .map_err(|e| LedgerError::Invalid(format!("payload: {e}")))?;
+            let commitment = entry::payload_commitment(&salt, &payload);
+            prepared.push((item, salt, payload, commitment));
+        }
+        let mut registry = if genesis {
+            None
+        } else {
+            Some(self.registry()?.clone())
+        };
+        let path = self.path.clone();
+        let db_err = |source| LedgerError::Db {
+            path: path.clone(),
+            source,
+        };
+        let origin = self.origin.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        // Another process may have appended since the registry was cached.
+        if let Some(reg) = registry.as_mut() {
+            let last_key: Option<i64> = tx
+                .query_row("SELECT max(seq) FROM entries WHERE kind = 'key'", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db_err)?;
+            let cached_ok = matches!(&self.registry, Some((at, _)) if *at == last_key.map(to_u64));
+            if !cached_ok {
+                *reg = load_registry(&tx).map_err(|e| LedgerError::State {
+                    path: path.clone(),
+                    reason: e,
+                })?;
+            }
+        }
+        let tip: Option<(i64, Vec<u8>, Vec<u8>)> = tx
+            .query_row(
+                "SELECT seq, hash, envelope FROM entries ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let (mut seq, mut prev, prev_ts) = match &tip {
+            None => (0u64, [0u8; 32], None),
+            Some((s, h, env)) => {
+                let h: Hash = h.as_slice().try_into().map_err(|_| LedgerError::State {
+                    path: path.clone(),
+                    reason: format!("entry {s}: stored hash is not 32 bytes"),
+                })?;
+                let env = Envelope::parse_lenient(env).map_err(|e| LedgerError::State {
+                    path: path.clone(),
+                    reason: format!("entry {s}: {e}"),
+                })?;
+                (
+                    to_u64(*s) + 1,
+                    h,
+                    Some(entry::parse_ts(&env.ts).map_err(|e| LedgerError::State {
+                        path: path.clone(),
+                        reason: format!("entry {s}: {e}"),
+                    })?),
+                )
+            }
+        };
+        if genesis != (seq == 0) {
+            return Err(LedgerError::Invalid(
+                "entry 0 must be the ledger's init entry".into(),
+            ));
+        }
+        let mut frontier =
+            Frontier::load(&DbNodes { conn: &tx }, seq).map_err(|e| LedgerError::State {
+                path: path.clone(),
+                reason: format!("stored Merkle nodes: {e}"),
+            })?;
+        let now = jiff::Timestamp::now();
+        let ts = match prev_ts {
+            Some(p) if p > now => p,
+            _ => now,
+        };
+        let ts = entry::format_ts(ts);
+        let first_seq = seq;
+        let mut batch_hashes: Vec<Hash> = Vec::with_capacity(prepared.len());
+        let mut rows = Vec::with_capacity(prepared.len());
+        for (item, salt, payload, commitment) in prepared {
+            if let Some(reg) = registry.as_mut() {
+                reg.signer_for(signer.name(), item.kind, signer.key_id())
+                    .map_err(|e| {
+                        LedgerError::Invalid(format!("signing key {}: {e}", signer.name()))
+                    })?;
+                if item.kind == Kind::Key {
+                    let op: KeyOp = serde_json::from_value(item.payload.clone())
+                        .map_err(|e| LedgerError::Invalid(format!("key entry payload: {e}")))?;
+                    reg.apply(seq, &op).map_err(LedgerError::Invalid)?;
+                }
+            }
+            for r in &item.refs {
+                let actual = if r.seq >= seq {
+                    return Err(LedgerError::Invalid(format!(
+                        "ref to seq {} does not point to an earlier entry (this entry will be seq {seq})",
+                        r.seq
+                    )));
+                } else if r.seq >= first_seq {
+                    Some(batch_hashes[usize::try_from(r.seq - first_seq).unwrap_or(usize::MAX)])
+                } else {
+                    let h: Option<Vec<u8>> = tx
+                        .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")
+                        .and_then(|mut s| s.query_row([to_i64(r.seq)], |row| row.get(0)).optional())
+                        .map_err(db_err)?;
+                    h.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
+                };
+                if actual != Some(r.hash) {
+                    return Err(LedgerError::Invalid(format!(
+                        "ref to seq {} with hash {} does not match the ledger ({})",
+                        r.seq,
+                        hex::encode(r.hash),
+                        actual.map_or_else(|| "no such entry".to_string(), hex::encode)
+                    )));
+                }
+            }
+            let env = Envelope {
+                v: entry::FORMAT_VERSION,
+                seq,
+                ts: ts.clone(),
+                kind: item.kind,
+                actor: signer.name().to_string(),
+                subject: item.subject,
+                refs: item.refs,
+                payload_commitment: commitment,
+                prev,
+            };
+            let canonical = env.canonical_bytes();
+            let hash = merkle::leaf_hash(&canonical);
+            batch_hashes.push(hash);
+            rows.push((seq, hash, canonical, item.kind, salt, payload));
+            prev = hash;
+            seq += 1;
+        }
+        // Signing is the dominant cost; it runs on every core while the lock is held.
+        use rayon::prelude::*;
+        let sigs: Vec<[u8; 64]> = rows
+            .par_iter()
+            .map(|(_, _, canonical, ..)| signer.sign(&Envelope::signed_message(&origin, canonical)))
+            .collect();
+        let key_id = signer.key_id();
+        {
+            let mut ins_entry = tx
+                .prepare_cached("INSERT INTO entries(seq, hash, envelope, kind, key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(db_err)?;
+            let mut ins_payload = tx
+                .prepare_cached("INSERT INTO payloads(seq, salt, payload) VALUES (?1, ?2, ?3)")
+                .map_err(db_err)?;
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
+                .map_err(db_err)?;
+            for ((s, hash, canonical, kind, salt, payload), sig) in rows.iter().zip(&sigs) {
+                ins_entry
+                    .execute(params![
+                        to_i64(*s),
+                        &hash[..],
+                        canonical,
+                        kind.as_str(),
+                        &key_id[..],
+                        &sig[..]
+                    ])
+                    .map_err(db_err)?;
+                ins_payload
+                    .execute(params![to_i64(*s), &salt[..], payload])
+                    .map_err(db_err)?;
+                for (level, idx, node) in frontier.push(*hash) {
+                    ins_node
+                        .execute(params![level, to_i64(idx), &node[..]])
+                        .map_err(db_err)?;
+                }
+            }
+        }
+        // A redaction entry and the payload removal commit together: after a crash either
+        // both happened or neither did.
+        if let (Some(target), Some((by, ..))) = (redaction_of, rows.first()) {
+            tx.execute(
+                "INSERT INTO redacted(seq, by_seq) VALUES (?1, ?2)",
+                params![to_i64(target), to_i64(*by)],
+            )
+            .map_err(db_err)?;
+            tx.execute("DELETE FROM payloads WHERE seq = ?1", [to_i64(target)])
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .map(|(s, h, ..)| Appended { seq: *s, hash: *h })
+            .collect())
+    }
+
+    fn append_key_op(
+        &mut self,
+        ledger_key: &SignerKey,
+        op: &KeyOp,
+        refs: Vec<Ref>,
+    ) -> Result<Appended, LedgerError> {
+        self.require_ledger_key(ledger_key)?;
+        self.registry()?.check(op).map_err(LedgerError::Invalid)?;
+        let payload = serde_json::to_value(op).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        let out = self.append_inner(
+            ledger_key,
+            vec![NewEntry {
+                kind: Kind::Key,
+                subject: BTreeMap::new(),
+                refs,
+                payload,
+            }],
+            false,
+            None,
+        )?;
+        out.into_iter()
+            .next()
+            .ok_or_else(|| self.state_err("append returned nothing"))
+    }
+
+    fn require_ledger_key(&mut self, ledger_key: &SignerKey) -> Result<(), LedgerError> {
+        let reg = self.registry()?;
+        let current = reg.ledger_key();
+        if current.public != ledger_key.verifier().public {
+            return Err(LedgerError::Invalid(format!(
+                "{} is not this ledger's current ledger key ({current})",
+                ledger_key.verifier()
+            )));
+        }
+        Ok(())
+    }
+
+    fn latest_key_entry_ref(&mut self, name: &str) -> Result<Vec<Ref>, LedgerError> {
+        let added = self.registry()?.current(name).map(|r| r.added_seq);
+        match added {
+            Some(seq) => Ok(vec![Ref {
+                seq,
+                hash: self.entry_hash(seq)?,
+            }]),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// Registers a producer key with the kinds it may sign (a `key` entry signed by the ledger key).
+    pub fn add_key(
+        &mut self,
+        ledger_key: &SignerKey,
+        key: &crate::note::VerifierKey,
+        kinds: Vec<Kind>,
+    ) -> Result<Appended, LedgerError> {
+        self.append_key_op(
+            ledger_key,
+            &KeyOp::Add {
+                key: key.to_string(),
+                kinds,
+            },
+            vec![],
+        )
+    }
+
+    /// Replaces the key registered under `new_key`'s name (a `key` entry signed by the ledger key).
+    pub fn rotate_key(
+        &mut self,
+        ledger_key: &SignerKey,
+        new_key: &crate::note::VerifierKey,
+    ) -> Result<Appended, LedgerError> {
+        let refs = self.latest_key_entry_ref(&new_key.name)?;
+        self.append_key_op(
+            ledger_key,
+            &KeyOp::Rotate {
+                key: new_key.to_string(),
+            },
+            refs,
+        )
+    }
+
+    /// Revokes the key currently registered under `name`.
+    pub fn revoke_key(
+        &mut self,
+        ledger_key: &SignerKey,
+        name: &str,
+        reason: &str,
+    ) -> Result<Appended, LedgerError> {
+        let key = self
+            .registry()?
+            .current(name)
+            .map(|r| r.key.to_string())
+            .ok_or_else(|| LedgerError::Invalid(format!("no key named {name:?} is registered")))?;
+        let refs = self.latest_key_entry_ref(name)?;
+        self.append_key_op(
+            ledger_key,
+            &KeyOp::Revoke {
+                key,
+                reason: reason.to_string(),
+            },
+            refs,
+        )
+    }
+
+    /// The stored leaf hash of entry `seq`.
+    pub fn entry_hash(&self, seq: u64) -> Result<Hash, LedgerError> {
+        let h: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT hash FROM entries WHERE seq = ?1",
+                [to_i64(seq)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.db_err())?;
+        let h = h.ok_or_else(|| {
+            LedgerError::Invalid(format!(
+                "no entry with seq {seq} (the ledger has {} entries)",
+                self.size().unwrap_or(0)
+            ))
+        })?;
+        h.as_slice()
+            .try_into()
+            .map_err(|_| self.state_err(format!("entry {seq}: stored hash is not 32 bytes")))
+    }
+
+    /// Reads one entry with its payload.
+    pub fn entry(&self, seq: u64) -> Result<Option<StoredEntry>, LedgerError> {
+        let mut out = self.entries_range(seq, seq.saturating_add(1))?;
+        Ok(out.pop())
+    }
+
+    /// Reads entries `[from, to)` with their payloads, in seq order.
+    pub fn entries_range(&self, from: u64, to: u64) -> Result<Vec<StoredEntry>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.seq, e.hash, e.envelope, e.key_id, e.sig, p.salt, p.payload
+                 FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+                 WHERE e.seq >= ?1 AND e.seq < ?2 ORDER BY e.seq",
+            )
+            .map_err(self.db_err())?;
+        let rows = stmt
+            .query_map(params![to_i64(from), to_i64(to)], |r| {
+                let salt: Option<Vec<u8>> = r.get(5)?;
+                let payload: Option<Vec<u8>> = r.get(6)?;
+                Ok(StoredEntry {
+                    seq: to_u64(r.get(0)?),
+                    hash: r.get(1)?,
+                    envelope: r.get(2)?,
+                    key_id: r.get(3)?,
+                    sig: r.get(4)?,
+                    payload: salt.zip(payload),
+                })
+            })
+            .map_err(self.db_err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
+    }
+
+    /// Merkle root of the first `size` entries, from stored subtree hashes.
+    pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
+        merkle::root_at(&self.nodes(), size)
+            .map_err(|e| self.state_err(format!("stored Merkle nodes: {e}")))
+    }
+
+    /// RFC 6962 inclusion proof of entry `seq` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        let have = self.size()?;
+        if size > have || seq >= size {
+            return Err(LedgerError::Invalid(format!(
+                "cannot prove seq {seq} in a tree of size {size}: the ledger has {have} entries and seq must be below size"
+            )));
+        }
+        merkle::inclusion_proof(&self.nodes(), seq, size)
+            .map_err(|e| self.state_err(format!("stored Merkle nodes: {e}")))
+    }
+
+    /// RFC 6962 consistency proof between tree sizes `old` and `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
+        let have = self.size()?;
+        if new > have || old > new || old == 0 {
+            return Err(LedgerError::Invalid(format!(
+                "cannot prove consistency from size {old} to {new}: the ledger has {have} entries (need 0 < old <= new <= {have})"
+            )));
+        }
+        merkle::consistency_proof(&self.nodes(), old, new)
+            .map_err(|e| self.state_err(format!("stored Merkle nodes: {e}")))
+    }
+
+    /// Signs and stores a checkpoint of the current (durable) tree.
+    ///
+    /// Refuses when the tree is inconsistent with the latest stored checkpoint: a log must
+    /// never sign two views of its history.
+    pub fn checkpoint(&mut self, ledger_key: &SignerKey) -> Result<SignedCheckpoint, LedgerError> {
+        self.require_ledger_key(ledger_key)?;
+        let path = self.path.clone();
+        let db_err = |source| LedgerError::Db {
+            path: path.clone(),
+            source,
+        };
+        let origin = self.origin.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let size: Option<i64> = tx
+            .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
+            .map_err(db_err)?;
+        let size = size.map_or(0, |s| to_u64(s) + 1);
+        let nodes = DbNodes { conn: &tx };
+        let state = |reason: String| LedgerError::State {
+            path: path.clone(),
+            reason,
+        };
+        let root = merkle::root_at(&nodes, size)
+            .map_err(|e| state(format!("stored Merkle nodes: {e}")))?;
+        let last: Option<(i64, Vec<u8>)> = tx
+            .query_row(
+                "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        if let Some((last_size, last_root)) = &last {
+            let last_size = to_u64(*last_size);
+            if last_size > size {
+                return Err(state(format!(
+                    "the ledger has {size} entries but a checkpoint of size {last_size} was signed: entries were removed; refusing to sign (run `vigil ledger verify`)"
+                )));
+            }
+            let ours = merkle::root_at(&nodes, last_size)
+                .map_err(|e| state(format!("stored Merkle nodes: {e}")))?;
+            if ours[..] != last_root[..] {
+                return Err(state(format!(
+                    "the tree at size {last_size} no longer matches the checkpoint signed for it: refusing to sign a fork (run `vigil ledger verify`)"
+                )));
+            }
+            if last_size == size {
+                let note: String = tx
+                    .query_row(
+                        "SELECT note FROM checkpoints WHERE size = ?1",
+                        [to_i64(size)],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                return SignedCheckpoint::parse(note.as_bytes())
+                    .map_err(|e| state(format!("stored checkpoint {size}: {e}")));
+            }
+        }
+        let cp = Checkpoint {
+            origin,
+            size,
+            root,
+            extensions: vec![],
+        };
+        let signed = SignedCheckpoint::sign(cp, ledger_key)
+            .map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        let note = String::from_utf8(signed.to_bytes()).map_err(|e| state(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO checkpoints(size, root, note, created) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                to_i64(size),
+                &root[..],
+                note,
+                entry::format_ts(jiff::Timestamp::now())
+            ],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(signed)
+    }
+
+    /// Every stored checkpoint (signed note bytes), by size.
+    pub fn checkpoints(&self) -> Result<Vec<(u64, Vec<u8>)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT size, note FROM checkpoints ORDER BY size")
+            .map_err(self.db_err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((to_u64(r.get(0)?), r.get::<_, String>(1)?.into_bytes()))
+            })
+            .map_err(self.db_err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
+    }
+
+    /// Erases entry `seq`'s payload and salt and records a signed `redaction` entry.
+    ///
+    /// The entry, its hash and every proof stay valid; verification reports it as redacted.
+    pub fn redact(
+        &mut self,
+        ledger_key: &SignerKey,
+        seq: u64,
+        reason: &str,
+    ) -> Result<Appended, LedgerError> {
+        self.require_ledger_key(ledger_key)?;
+        if reason.trim().is_empty() {
+            return Err(LedgerError::Invalid(
+                "a redaction needs a reason (the legal basis)".into(),
+            ));
+        }
+        let stored = self
+            .entry(seq)?
+            .ok_or_else(|| LedgerError::Invalid(format!("no entry with seq {seq}")))?;
+        let env = Envelope::parse_lenient(&stored.envelope)
+            .map_err(|e| self.state_err(format!("entry {seq}: {e}")))?;
+        if env.kind.is_ledger_only() {
+            return Err(LedgerError::Invalid(format!(
+                "entry {seq} is a `{}` entry; the ledger's own records cannot be redacted",
+                env.kind
+            )));
+        }
+        let already: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT by_seq FROM redacted WHERE seq = ?1",
+                [to_i64(seq)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.db_err())?;
+        if let Some(by) = already {
+            return Err(LedgerError::Invalid(format!(
+                "entry {seq} was already redacted by entry {by}"
+            )));
+        }
+        let hash = self.entry_hash(seq)?;
+        let payload = serde_json::json!({ "seq": seq, "reason": reason });
+        let item = NewEntry {
+            kind: Kind::Redaction,
+            subject: env.subject.clone(),
+            refs: vec![Ref { seq, hash }],
+            payload,
+        };
+        let out = self.append_inner(ledger_key, vec![item], false, Some(seq))?;
+        out.into_iter()
+            .next()
+            .ok_or_else(|| self.state_err("append returned nothing"))
+    }
+
+    /// Seqs whose payload was redacted, with the seq of the redaction entry.
+    pub fn redactions(&self) -> Result<Vec<(u64, u64)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, by_seq FROM redacted ORDER BY seq")
+            .map_err(self.db_err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((to_u64(r.get(0)?), to_u64(r.get(1)?))))
+            .map_err(self.db_err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
+    }
+}
+
+/// Rebuilds the registry from the stored `key` entries (trusting storage; `verify` checks it).
+fn load_registry(conn: &Connection) -> Result<Registry, String> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.seq, e.envelope, p.payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+             WHERE e.kind = 'key' ORDER BY e.seq",
+        )
+        .map_err(|e| e.to_string())?;
+    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut reg: Option<Registry> = None;
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let seq: i64 = row.get(0).map_err(|e| e.to_string())?;
+        let env: Vec<u8> = row.get(1).map_err(|e| e.to_string())?;
+        let payload: Option<Vec<u8>> = row.get(2).map_err(|e| e.to_string())?;
+        let env = Envelope::parse_lenient(&env).map_err(|e| format!("entry {seq}: {e}"))?;
+        let payload =
+            payload.ok_or_else(|| format!("entry {seq}: key entry payload is missing"))?;
+        let op: KeyOp = serde_json::from_slice(&payload)
+            .map_err(|e| format!("entry {seq}: key entry payload: {e}"))?;
+        match reg.as_mut() {
+            None => {
+                reg = Some(Registry::genesis(&env, &op).map_err(|e| format!("entry {seq}: {e}"))?)
+            }
+            Some(r) => r
+                .apply(to_u64(seq), &op)
+                .map_err(|e| format!("entry {seq}: {e}"))?,
+        }
+    }
+    reg.ok_or_else(|| "the ledger has no init entry".to_string())
+}

@@ -1,0 +1,93 @@
+//! One module per subcommand.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use vigil_ledger::note::SignerKey;
+use vigil_ledger::{Ledger, keyfile};
+
+use crate::Outcome;
+use crate::cli::{Command, DbArgs, KeyCommand, LedgerCommand, LedgerKeyCommand};
+
+mod append;
+mod cosign;
+mod demo;
+mod export;
+mod init;
+mod key;
+mod prove;
+mod show;
+mod verify;
+
+/// Runs a parsed command.
+pub fn run(cmd: Command) -> Result<Outcome> {
+    match cmd {
+        Command::Demo(a) => demo::run(&a),
+        Command::Key(k) => match k {
+            KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
+            KeyCommand::Show { key } => key::show(&key),
+            KeyCommand::Rotate(a) => key::rotate(&a),
+            KeyCommand::Revoke(a) => key::revoke(&a),
+        },
+        Command::Ledger(l) => match l {
+            LedgerCommand::Init {
+                db,
+                origin,
+                ledger_key,
+            } => init::run(&db, &origin, ledger_key.as_deref()),
+            LedgerCommand::Key(k) => match k {
+                LedgerKeyCommand::Add { db, key, kinds } => key::add(&db, &key, &kinds),
+                LedgerKeyCommand::List { db, json } => key::list(&db, json),
+                LedgerKeyCommand::Rotate(a) => key::rotate(&a),
+                LedgerKeyCommand::Revoke(a) => key::revoke(&a),
+            },
+            LedgerCommand::Append {
+                db,
+                key,
+                kind,
+                input,
+                batch,
+            } => append::run(&db, &key, kind.as_deref(), input.as_deref(), batch),
+            LedgerCommand::Checkpoint { db, publish } => init::checkpoint(&db, publish.as_deref()),
+            LedgerCommand::Verify(a) => verify::run(&a),
+            LedgerCommand::Prove(a) => prove::prove(&a),
+            LedgerCommand::VerifyProof(a) => prove::verify_proof(&a),
+            LedgerCommand::Export { db, out } => export::run(&db, &out),
+            LedgerCommand::Show(a) => show::show(&a),
+            LedgerCommand::Trace(a) => show::trace(&a),
+            LedgerCommand::Redact { db, seq, reason } => init::redact(&db, seq, &reason),
+            LedgerCommand::Cosign(a) => cosign::run(&a),
+        },
+    }
+}
+
+/// Default location of a ledger's secret key: beside the database, extension `.ledger.key`.
+pub fn default_ledger_key_path(db: &Path) -> PathBuf {
+    db.with_extension("ledger.key")
+}
+
+/// Loads the ledger's secret key named by the flags (or the default path).
+pub fn load_ledger_key(args: &DbArgs) -> Result<SignerKey> {
+    let path = args
+        .ledger_key
+        .clone()
+        .unwrap_or_else(|| default_ledger_key_path(&args.db));
+    keyfile::read_secret_key(&path)
+        .with_context(|| "cannot load the ledger key (pass --ledger-key)".to_string())
+}
+
+/// Opens a ledger for writing.
+pub fn open(db: &Path) -> Result<Ledger> {
+    Ok(Ledger::open(db)?)
+}
+
+/// Opens a ledger read-only.
+pub fn open_readonly(db: &Path) -> Result<Ledger> {
+    Ok(Ledger::open_readonly(db)?)
+}
+
+/// Prints a JSON value on stdout.
+pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}

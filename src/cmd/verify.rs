@@ -1,0 +1,119 @@
+//! `vigil ledger verify`.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use vigil_ledger::audit::{VerifyOptions, verify_database};
+use vigil_ledger::bundle::verify_bundle;
+use vigil_ledger::keyfile;
+use vigil_ledger::verify::{CheckpointInput, Report};
+
+use super::{open_readonly, print_json};
+use crate::Outcome;
+use crate::cli::VerifyArgs;
+use crate::output::progress;
+
+fn read_checkpoint(p: &Path) -> Result<CheckpointInput> {
+    let bytes = fs::read(p).with_context(|| format!("{}: cannot read checkpoint", p.display()))?;
+    Ok(CheckpointInput {
+        source: p.display().to_string(),
+        bytes,
+        trusted: true,
+    })
+}
+
+/// Runs verification and prints the report.
+pub fn run(a: &VerifyArgs) -> Result<Outcome> {
+    let trusted = a
+        .checkpoint
+        .iter()
+        .map(|p| read_checkpoint(p))
+        .collect::<Result<Vec<_>>>()?;
+    let pinned = a
+        .ledger_key
+        .iter()
+        .map(|k| keyfile::read_public_key(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = if let Some(dir) = &a.bundle {
+        let pb = progress(0, "verifying bundle");
+        let r = verify_bundle(dir, trusted, pinned, |done, total| {
+            pb.set_length(total);
+            pb.set_position(done);
+        })?;
+        pb.finish_and_clear();
+        r
+    } else {
+        let db = a.db.as_deref().context("--db or --bundle is required")?;
+        let ledger = open_readonly(db)?;
+        let from = a.from.as_deref().map(read_checkpoint).transpose()?;
+        let pb = progress(0, "verifying");
+        let pb2 = pb.clone();
+        let opts = VerifyOptions {
+            trusted,
+            from,
+            pinned,
+            progress: Some(Box::new(move |done, total| {
+                pb2.set_length(total);
+                pb2.set_position(done);
+            })),
+        };
+        let r = verify_database(&ledger, opts)?;
+        pb.finish_and_clear();
+        r
+    };
+    if a.json {
+        print_json(&report)?;
+    } else {
+        print_human(&report);
+    }
+    Ok(if report.ok {
+        Outcome::Ok
+    } else {
+        Outcome::Finding
+    })
+}
+
+fn print_human(r: &Report) {
+    let origin = r.origin.as_deref().unwrap_or("(unknown)");
+    if r.ok {
+        println!(
+            "OK: ledger {origin}: {} entries verified (seq {}..{}), root {}",
+            r.entries_checked,
+            r.verified_from,
+            r.size.saturating_sub(1),
+            r.root
+        );
+    } else {
+        println!(
+            "FAILED: ledger {origin}: first bad seq {}: {}",
+            r.first_bad_seq
+                .map_or_else(|| "-".into(), |s| s.to_string()),
+            r.findings.first().map_or("", |f| f.message.as_str())
+        );
+        for f in &r.findings {
+            let seq = f.seq.map_or_else(|| "-".to_string(), |s| s.to_string());
+            println!("  seq {seq:>8}  {:<24} {}", f.code, f.message);
+        }
+    }
+    println!("  signatures checked: {}", r.signatures_checked);
+    if !r.redacted.is_empty() {
+        let list: Vec<String> = r.redacted.iter().map(u64::to_string).collect();
+        println!(
+            "  redacted (payload erased, recorded, not a finding): {}",
+            list.join(", ")
+        );
+    }
+    for c in &r.checkpoints {
+        let size = c.size.map_or_else(|| "?".into(), |s| s.to_string());
+        println!(
+            "  checkpoint {} (size {size}{}): {}",
+            c.source,
+            if c.trusted { ", trusted" } else { "" },
+            c.status
+        );
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
+    }
+}
