@@ -227,6 +227,9 @@ pub struct VerifyArgs {
     /// The ledger's public key as obtained out of band (file or key string; repeatable).
     #[arg(long)]
     pub ledger_key: Vec<String>,
+    /// A witness's public key (repeatable): every --checkpoint must carry a valid cosignature by one of them.
+    #[arg(long)]
+    pub witness_key: Vec<String>,
     /// Machine-readable report on stdout.
     #[arg(long)]
     pub json: bool,

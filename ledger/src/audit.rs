@@ -333,11 +333,10 @@ fn resume_from(
         Err(e) => return fail("merkle-node-mismatch", e.to_string()),
     };
     // Refs into the trusted prefix: the stored hash, checked against the checkpoint's tree.
-    let path = ledger.path().to_path_buf();
+    let reader = Ledger::open_readonly(ledger.path())?;
     let old_refs = Box::new(move |seq: u64| -> Option<Hash> {
-        let l = Ledger::open_readonly(&path).ok()?;
-        let h = l.entry_hash(seq).ok()?;
-        let p = l.inclusion_proof(seq, size).ok()?;
+        let h = reader.entry_hash(seq).ok()?;
+        let p = reader.inclusion_proof(seq, size).ok()?;
         merkle::verify_inclusion(&h, seq, size, &p, &root)
             .ok()
             .map(|()| h)

@@ -48,9 +48,10 @@ pub fn show(a: &ShowArgs) -> Result<Outcome> {
         let end = (at + SCAN_CHUNK).min(to);
         for e in ledger.entries_range(at, end)? {
             if let Some(k) = kind
-                && Envelope::parse_lenient(&e.envelope).map(|env| env.kind) != Ok(k) {
-                    continue;
-                }
+                && Envelope::parse_lenient(&e.envelope).map(|env| env.kind) != Ok(k)
+            {
+                continue;
+            }
             println!("{}", entry_json(&e));
         }
         at = end;

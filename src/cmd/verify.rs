@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use vigil_ledger::audit::{VerifyOptions, verify_database};
 use vigil_ledger::bundle::verify_bundle;
 use vigil_ledger::keyfile;
-use vigil_ledger::verify::{CheckpointInput, Report};
+use vigil_ledger::note::{SignedCheckpoint, verify_cosignatures};
+use vigil_ledger::verify::{CheckpointInput, Finding, Report};
 
 use super::{open_readonly, print_json};
 use crate::Outcome;
@@ -62,6 +63,10 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
         pb.finish_and_clear();
         r
     };
+    let mut report = report;
+    if !a.witness_key.is_empty() {
+        check_witnesses(a, &mut report)?;
+    }
     if a.json {
         print_json(&report)?;
     } else {
@@ -72,6 +77,45 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
     } else {
         Outcome::Finding
     })
+}
+
+/// Requires every user-given checkpoint to be cosigned by at least one of the witness keys.
+fn check_witnesses(a: &VerifyArgs, report: &mut Report) -> Result<()> {
+    let witnesses = a
+        .witness_key
+        .iter()
+        .map(|k| keyfile::read_public_key(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    for p in &a.checkpoint {
+        let bytes =
+            fs::read(p).with_context(|| format!("{}: cannot read checkpoint", p.display()))?;
+        let problem = match SignedCheckpoint::parse(&bytes) {
+            Err(_) => continue, // already reported as checkpoint-invalid
+            Ok(cp) => match verify_cosignatures(&cp, &witnesses) {
+                Ok(found) if !found.is_empty() => None,
+                Ok(_) => Some((
+                    "checkpoint-not-witnessed",
+                    format!(
+                        "checkpoint {} carries no cosignature by the given witness keys",
+                        p.display()
+                    ),
+                )),
+                Err(e) => Some((
+                    "checkpoint-cosignature-invalid",
+                    format!("checkpoint {}: {e}", p.display()),
+                )),
+            },
+        };
+        if let Some((code, message)) = problem {
+            report.ok = false;
+            report.findings.push(Finding {
+                seq: None,
+                code,
+                message,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn print_human(r: &Report) {
