@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
-use crate::entry::{self, Envelope};
+use crate::entry::{self, Envelope, Kind};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{SignedCheckpoint, VerifierKey};
 use crate::registry::{KeyOp, Registry};
@@ -40,6 +40,29 @@ fn read_rows(ledger: &Ledger, from: u64, to: u64) -> Result<Vec<RowInput>, Ledge
             payload: e.payload,
         })
         .collect())
+}
+
+/// End (exclusive) of the seq range holding the next `CHUNK` stored rows from `from` on:
+/// chunks follow the rows that exist, so a stray row at seq 2^40 costs one read, not 2^27.
+fn chunk_end(ledger: &Ledger, from: u64, end: u64) -> Result<u64, LedgerError> {
+    let last: Option<i64> = ledger
+        .connection()
+        .prepare_cached("SELECT seq FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT 1 OFFSET ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    i64::try_from(from).unwrap_or(i64::MAX),
+                    i64::try_from(CHUNK - 1).unwrap_or(i64::MAX)
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(|source| LedgerError::Db {
+            path: ledger.path().to_path_buf(),
+            source,
+        })?;
+    Ok(last.map_or(end, |s| u64::try_from(s).unwrap_or(0).saturating_add(1)))
 }
 
 /// Verifies a ledger database. Findings are in the report; `Err` only for I/O problems.
@@ -98,7 +121,7 @@ fn finish_stream(
     let mut at = verifier.size();
     // Read by row order, not by assumed positions, so gaps and strays are seen.
     while at < end {
-        let to = at.saturating_add(CHUNK).min(end);
+        let to = chunk_end(ledger, at, end)?.clamp(at + 1, end);
         let rows = read_rows(ledger, at, to)?;
         verifier.feed(&rows);
         let nodes = verifier.take_nodes();
@@ -152,10 +175,14 @@ fn compare_nodes(
         for (idx, hash) in want {
             if stored.get(&idx).map(Vec::as_slice) != Some(&hash[..]) {
                 let first = idx << level;
+                let last = ((idx + 1) << level) - 1;
+                // A subtree that holds an entry already found bad differs because of that
+                // entry: name it, not the subtree's (intact) first leaf, as the first bad seq.
+                let seq = verifier.first_finding_in(first, last).unwrap_or(first);
                 verifier.report(
-                    Some(first),
+                    Some(seq),
                     "merkle-node-mismatch",
-                    format!("stored subtree hash (level {level}, index {idx}) does not match entries {first}..{}: proofs from this database would be wrong", ((idx + 1) << level) - 1),
+                    format!("stored subtree hash (level {level}, index {idx}) does not match entries {first}..{last}: proofs from this database would be wrong"),
                 );
             }
         }
@@ -232,24 +259,54 @@ fn resume_from(
             .inclusion_proof(seq, size)
             .is_ok_and(|p| merkle::verify_inclusion(hash, seq, size, &p, &root).is_ok())
     };
-    // Rebuild the registry from the key entries inside the trusted prefix, checking each one
-    // is in the checkpointed tree and properly signed.
-    let mut stmt = ledger
-        .connection()
-        .prepare("SELECT e.seq, e.envelope, e.key_id, e.sig, p.payload FROM entries e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.kind = 'key' AND e.seq < ?1 ORDER BY e.seq")
-        .map_err(|source| LedgerError::Db { path: ledger.path().to_path_buf(), source })?;
-    let rows: Vec<(i64, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = stmt
-        .query_map([i64::try_from(size).unwrap_or(i64::MAX)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .and_then(|m| m.collect())
-        .map_err(|source| LedgerError::Db {
-            path: ledger.path().to_path_buf(),
-            source,
-        })?;
+    // Rebuild the registry from the key entries inside the trusted prefix. They are found by
+    // their envelopes, not by the unsigned `kind` column, and every envelope of the prefix
+    // must hash to the checkpoint's root: otherwise editing storage could hide a key change
+    // (a revocation) from the registry that checks the entries after the checkpoint.
+    let db_err = |source| LedgerError::Db {
+        path: ledger.path().to_path_buf(),
+        source,
+    };
+    let mut prefix = Frontier::new();
+    let mut key_rows: Vec<(u64, Vec<u8>)> = Vec::new();
+    {
+        let mut stmt = ledger
+            .connection()
+            .prepare("SELECT seq, envelope FROM entries WHERE seq < ?1 ORDER BY seq")
+            .map_err(db_err)?;
+        let mut rows = stmt
+            .query([i64::try_from(size).unwrap_or(i64::MAX)])
+            .map_err(db_err)?;
+        while let Some(row) = rows.next().map_err(db_err)? {
+            let seq: i64 = row.get(0).map_err(db_err)?;
+            let env_bytes: Vec<u8> = row.get(1).map_err(db_err)?;
+            if u64::try_from(seq).ok() != Some(prefix.size()) {
+                return fail(
+                    "rows-missing",
+                    format!(
+                        "entry {} of the checkpointed prefix is missing",
+                        prefix.size()
+                    ),
+                );
+            }
+            prefix.push(merkle::leaf_hash(&env_bytes));
+            if Envelope::parse_lenient(&env_bytes).is_ok_and(|e| e.kind == Kind::Key) {
+                key_rows.push((prefix.size() - 1, env_bytes));
+            }
+        }
+    }
+    if prefix.size() != size || prefix.root() != cp.checkpoint.root {
+        return fail(
+            "fork",
+            format!(
+                "checkpoint {}: the ledger's first {size} entries do not hash to its root: history was rewritten (fork)",
+                cp_in.source
+            ),
+        );
+    }
     let mut registry: Option<Registry> = None;
-    for (seq, env_bytes, _key_id, _sig, payload) in rows {
-        let seq = u64::try_from(seq).unwrap_or(0);
+    for (seq, env_bytes) in key_rows {
+        let salted = ledger.entry(seq)?.and_then(|e| e.payload);
         let hash = merkle::leaf_hash(&env_bytes);
         if !included(seq, &hash) {
             return fail(
@@ -263,10 +320,16 @@ fn resume_from(
             Ok(e) => e,
             Err(e) => return fail("envelope-invalid", format!("entry {seq}: {e}")),
         };
+        let payload = salted.and_then(|(salt, p)| {
+            let salt: [u8; 32] = salt.as_slice().try_into().ok()?;
+            (entry::payload_commitment(&salt, &p) == env.payload_commitment).then_some(p)
+        });
         let Some(op) = payload.and_then(|p| serde_json::from_slice::<KeyOp>(&p).ok()) else {
             return fail(
                 "key-entry-invalid",
-                format!("entry {seq}: key entry payload missing or invalid"),
+                format!(
+                    "entry {seq}: key entry payload missing, not matching its commitment, or invalid"
+                ),
             );
         };
         match registry.as_mut() {

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod entry;
+pub mod input;
 pub mod keyfile;
 pub mod merkle;
 pub mod note;

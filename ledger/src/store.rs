@@ -166,6 +166,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    // A redaction must erase the payload's bytes, not just unlink them: deleted content is
+    // overwritten with zeros (only redactions ever delete anything).
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -786,6 +789,66 @@ impl Ledger {
         }
         merkle::consistency_proof(&self.nodes(), old, new)
             .map_err(|e| self.state_err(format!("stored Merkle nodes: {e}")))
+    }
+
+    /// BENCHMARK-ONLY (`benches/ledger.rs`): appends `count` synthetic, UNSIGNED rows in
+    /// one transaction and returns the new size.
+    ///
+    /// Each row has the real leaf hash of its 8-byte big-endian seq, a placeholder
+    /// envelope `{}`, a zero key id and signature and no payload; subtree nodes go through
+    /// the same [`Frontier`] as [`Ledger::append`]. It lets a benchmark time proofs over a
+    /// 10M-entry tree without signing 10M entries. Every such row is a verification
+    /// finding: never call this on a real ledger. (It grants nothing that write access to
+    /// the database file does not.)
+    #[doc(hidden)]
+    pub fn bench_append_synthetic(&mut self, count: u64) -> Result<u64, LedgerError> {
+        let path = self.path.clone();
+        let db_err = |source| LedgerError::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let last: Option<i64> = tx
+            .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
+            .map_err(db_err)?;
+        let mut seq = last.map_or(0, |s| to_u64(s) + 1);
+        let mut frontier =
+            Frontier::load(&DbNodes { conn: &tx }, seq).map_err(|e| LedgerError::State {
+                path: path.clone(),
+                reason: format!("stored Merkle nodes: {e}"),
+            })?;
+        {
+            let mut ins_entry = tx
+                .prepare_cached("INSERT INTO entries(seq, hash, envelope, kind, key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(db_err)?;
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
+                .map_err(db_err)?;
+            for _ in 0..count {
+                let hash = merkle::leaf_hash(&seq.to_be_bytes());
+                ins_entry
+                    .execute(params![
+                        to_i64(seq),
+                        &hash[..],
+                        &b"{}"[..],
+                        Kind::Signal.as_str(),
+                        &[0u8; 4][..],
+                        &[0u8; 64][..]
+                    ])
+                    .map_err(db_err)?;
+                for (level, idx, node) in frontier.push(hash) {
+                    ins_node
+                        .execute(params![level, to_i64(idx), &node[..]])
+                        .map_err(db_err)?;
+                }
+                seq += 1;
+            }
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(seq)
     }
 
     /// Signs and stores a checkpoint of the current (durable) tree.

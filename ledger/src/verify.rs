@@ -15,6 +15,11 @@ use crate::registry::{KeyOp, Registry};
 /// Most findings kept in a report; the first one is what matters, the rest give scale.
 const MAX_FINDINGS: usize = 1000;
 
+/// Longest run of missing rows filled with placeholders to keep later positions aligned.
+/// A row claiming a position further ahead (a stray row at seq 2^40) is reported and left
+/// out instead: filling that gap would take forever.
+const MAX_GAP_FILL: u64 = 1 << 20;
+
 /// One stored entry as handed to the verifier, exactly as read (nothing trusted).
 #[derive(Debug, Clone)]
 pub struct RowInput {
@@ -222,6 +227,19 @@ impl Verifier {
         }
     }
 
+    /// The lowest seq in `first..=last` that already has a finding, if any. (Once the list
+    /// of findings is full nothing more is kept, so it stops looking: it stays cheap.)
+    pub fn first_finding_in(&self, first: u64, last: u64) -> Option<u64> {
+        if self.findings.len() >= MAX_FINDINGS {
+            return None;
+        }
+        self.findings
+            .iter()
+            .filter_map(|f| f.seq)
+            .filter(|s| (first..=last).contains(s))
+            .min()
+    }
+
     /// Entries seen so far (the next expected seq).
     pub fn size(&self) -> u64 {
         self.expected
@@ -316,6 +334,9 @@ impl Verifier {
                     }
                 ),
             );
+            if pos - self.expected > MAX_GAP_FILL {
+                return None;
+            }
             // Keep the tree aligned with positions so later findings are not all chain noise.
             while self.expected < pos {
                 self.hashes.push([0; 32]);
@@ -417,6 +438,8 @@ impl Verifier {
                 ),
             }
         }
+        // A key, init or redaction op is acted on only when its payload is the committed one.
+        let payload_ok = matches!(payload, Some(Ok(())));
         match payload {
             None => {
                 self.missing_payloads.insert(seq);
@@ -435,7 +458,15 @@ impl Verifier {
             return None;
         };
         if seq == 0 {
-            self.genesis(env, row, sig);
+            if payload_ok {
+                self.genesis(env, row, sig);
+            } else {
+                self.report(
+                    Some(0),
+                    "genesis-invalid",
+                    "entry 0's payload is missing or does not match its commitment",
+                );
+            }
             return None;
         }
         let Some(registry) = self.registry.as_ref() else {
@@ -478,12 +509,13 @@ impl Verifier {
                 let op = row
                     .payload
                     .as_ref()
+                    .filter(|_| payload_ok)
                     .and_then(|(_, p)| serde_json::from_slice::<KeyOp>(p).ok());
                 match op {
                     None => self.report(
                         Some(seq),
                         "key-entry-invalid",
-                        "key entry payload is missing or not a key operation",
+                        "key entry payload is missing, does not match its commitment, or is not a key operation; the registry change is not applied",
                     ),
                     Some(op) => {
                         if let Some(reg) = self.registry.as_mut()
@@ -496,7 +528,15 @@ impl Verifier {
                 None
             }
             Kind::Redaction => {
-                self.check_redaction(seq, env, row);
+                if payload_ok {
+                    self.check_redaction(seq, env, row);
+                } else {
+                    self.report(
+                        Some(seq),
+                        "redaction-invalid",
+                        "redaction payload is missing or does not match its commitment",
+                    );
+                }
                 Some((seq, key, index))
             }
             _ => Some((seq, key, index)),

@@ -1,5 +1,7 @@
 //! vigil-simulator: replays exported Microsoft Entra ID sign-ins against candidate
 //! Conditional Access policies and AI risk-score thresholds.
 //!
-//! The evaluation engine and the ingest of export variants are built on top of the
-//! ledger crate; this crate currently holds only the workspace seam.
+//! Semantics are written down, rule by rule with the Microsoft documentation each rests on,
+//! in `SEMANTICS.md` beside this crate.
+
+pub mod model;

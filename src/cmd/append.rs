@@ -5,83 +5,18 @@
 //! committed in large groups. Every committed entry is acknowledged on stdout as
 //! `{"seq":N,"hash":"..."}` only after its transaction was fsync'd.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::mpsc;
 
 use anyhow::{Context, Result, anyhow};
-use serde::Deserialize;
-use vigil_ledger::entry::parse_hash_hex;
-use vigil_ledger::{Kind, NewEntry, Ref, keyfile};
+use vigil_ledger::input::parse_append_line;
+use vigil_ledger::{Kind, LedgerError, NewEntry, keyfile};
 
 use super::open;
 use crate::Outcome;
 use crate::output::info;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InputRef {
-    seq: u64,
-    hash: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InputLine {
-    kind: Option<String>,
-    #[serde(default)]
-    subject: BTreeMap<String, String>,
-    #[serde(default)]
-    refs: Vec<InputRef>,
-    payload: serde_json::Value,
-}
-
-/// Parses one input line into an entry; the error names the field.
-pub fn parse_line(line: &str, default_kind: Option<Kind>) -> Result<NewEntry, String> {
-    let raw: InputLine = serde_json::from_str(line).map_err(|e| {
-        let msg = e.to_string();
-        if msg.contains("missing field `payload`") {
-            "field `payload` is missing (each line is {\"subject\":{...},\"refs\":[...],\"payload\":{...}})".to_string()
-        } else {
-            msg
-        }
-    })?;
-    let kind = match &raw.kind {
-        Some(k) => {
-            Kind::parse(k).ok_or_else(|| format!("field `kind`: {k:?} is not an entry kind"))?
-        }
-        None => default_kind.ok_or("field `kind` is missing and no --kind was given")?,
-    };
-    if kind.is_ledger_only() {
-        return Err(format!(
-            "field `kind`: `{kind}` entries are written by vigil itself, not appended"
-        ));
-    }
-    for (k, v) in &raw.subject {
-        vigil_ledger::entry::validate_subject_key(k)
-            .map_err(|e| format!("field `subject`: {e}"))?;
-        vigil_ledger::entry::validate_subject_value(k, v)
-            .map_err(|e| format!("field `subject`: {e}"))?;
-    }
-    let refs = raw
-        .refs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let hash = parse_hash_hex(&r.hash)
-                .ok_or_else(|| format!("field `refs[{i}].hash`: not 64 lowercase hex digits"))?;
-            Ok(Ref { seq: r.seq, hash })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok(NewEntry {
-        kind,
-        subject: raw.subject,
-        refs,
-        payload: raw.payload,
-    })
-}
 
 type Parsed = Result<(u64, NewEntry), String>;
 
@@ -113,7 +48,7 @@ pub fn run(
             let item = match line {
                 Err(e) => Err(format!("{src} line {n}: cannot read: {e}")),
                 Ok(l) if l.trim().is_empty() => continue,
-                Ok(l) => parse_line(&l, default_kind)
+                Ok(l) => parse_append_line(&l, default_kind)
                     .map(|e| (n, e))
                     .map_err(|e| format!("{src} line {n}: {e}")),
             };
@@ -147,12 +82,31 @@ pub fn run(
         }
         if !items.is_empty() {
             let first_line = lines[0];
-            let appended = ledger.append(&key, items).with_context(|| {
-                format!(
-                    "{source} lines {first_line}..={}: nothing in this batch was written",
-                    lines[lines.len() - 1]
-                )
-            })?;
+            let appended = match ledger.append(&key, items.clone()) {
+                Ok(a) => a,
+                // A batch is one transaction, so one refused line (a bad ref, a kind the key may
+                // not sign) refuses them all. Commit its lines one by one instead: the lines
+                // before the bad one stay committed and the error names the bad line.
+                Err(LedgerError::Invalid(_)) => {
+                    let mut done = Vec::with_capacity(items.len());
+                    for (n, item) in lines.iter().zip(items) {
+                        match ledger.append(&key, vec![item]) {
+                            Ok(a) => done.extend(a),
+                            Err(e) => {
+                                failure = Some(format!("{source} line {n}: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                    done
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "{source} lines {first_line}..={}: nothing in this batch was written",
+                        lines[lines.len() - 1]
+                    )));
+                }
+            };
             let mut out = stdout.lock();
             for a in &appended {
                 writeln!(

@@ -25,7 +25,11 @@ pub fn run(db: &Path, origin: &str, key_path: Option<&Path>) -> Result<Outcome> 
         .with_context(|| format!("origin {origin:?} cannot name a key"))?;
     keyfile::write_secret_key(&key_path, &key)?;
     let pub_path = keyfile::public_path_for(&key_path);
-    keyfile::write_public_key(&pub_path, &key.verifier())?;
+    if let Err(e) = keyfile::write_public_key(&pub_path, &key.verifier()) {
+        // The secret key was just written by us and belongs to no ledger yet.
+        let _ = fs::remove_file(&key_path);
+        return Err(e.into());
+    }
     if let Err(e) = Ledger::create(db, &key) {
         // Leave nothing half-made behind: the key would belong to no ledger.
         let _ = fs::remove_file(&key_path);

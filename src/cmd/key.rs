@@ -149,7 +149,17 @@ pub fn rotate(a: &RotateArgs) -> Result<Outcome> {
             );
         }
         keyfile::write_secret_key(&staged, &new)?;
-        let appended = ledger.rotate_key(&ledger_key, &new.verifier())?;
+        let appended = match ledger.rotate_key(&ledger_key, &new.verifier()) {
+            Ok(a) => a,
+            Err(e) => {
+                // Refused before anything was written (e.g. not the ledger key): the staged
+                // key belongs to nothing. After any other error it may be the ledger's key.
+                if matches!(e, vigil_ledger::LedgerError::Invalid(_)) {
+                    let _ = fs::remove_file(&staged);
+                }
+                return Err(e.into());
+            }
+        };
         fs::rename(&staged, &key_path)
             .with_context(|| format!("{}: cannot replace the ledger key", key_path.display()))?;
         let pub_path = keyfile::public_path_for(&key_path);

@@ -121,12 +121,14 @@ fn check_witnesses(a: &VerifyArgs, report: &mut Report) -> Result<()> {
 fn print_human(r: &Report) {
     let origin = r.origin.as_deref().unwrap_or("(unknown)");
     if r.ok {
+        let range = if r.entries_checked == 0 {
+            "nothing new since the checkpoint".to_string()
+        } else {
+            format!("seq {}..{}", r.verified_from, r.size.saturating_sub(1))
+        };
         println!(
-            "OK: ledger {origin}: {} entries verified (seq {}..{}), root {}",
-            r.entries_checked,
-            r.verified_from,
-            r.size.saturating_sub(1),
-            r.root
+            "OK: ledger {origin}: {} entries verified ({range}), {} in all, root {}",
+            r.entries_checked, r.size, r.root
         );
     } else {
         println!(
