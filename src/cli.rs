@@ -28,6 +28,43 @@ pub enum Command {
     /// The signed audit ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Replay sign-in exports against candidate Conditional Access policies.
+    Simulate(SimulateArgs),
+}
+
+/// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Sign-in exports: files or folders (read recursively, in bytewise path order); repeatable.
+    #[arg(long, required = true)]
+    pub signins: Vec<PathBuf>,
+    /// Candidate policies: Graph conditionalAccessPolicy JSON (array, {"value":[...]}, or a folder of one-policy files).
+    #[arg(long)]
+    pub policies: PathBuf,
+    /// Graph namedLocation JSON (array, list, or folder).
+    #[arg(long)]
+    pub named_locations: Option<PathBuf>,
+    /// Directory snapshot: {"users":[{"id","userPrincipalName","userType","groups":[...],"roles":[...]}]}.
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
+    /// `logged` (the outcome the log recorded), `none`, or a path to another policy set.
+    #[arg(long, default_value = "logged")]
+    pub baseline: String,
+    /// AI risk scores per sign-in.
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// Score bands that map to actions.
+    #[arg(long)]
+    pub thresholds: Option<PathBuf>,
+    /// Which decisions to write: all, changed, none.
+    #[arg(long, default_value = "all")]
+    pub decisions: String,
+    /// Skip (and count) malformed sign-in records instead of stopping.
+    #[arg(long)]
+    pub skip_bad_records: bool,
+    /// Output folder (created).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `vigil demo`.

@@ -214,6 +214,10 @@ pub fn parse_ts(ts: &str) -> Result<jiff::Timestamp, String> {
             "{ts:?} is not of the form YYYY-MM-DDTHH:MM:SS.ffffffZ"
         ));
     }
+    // jiff accepts a leap second (:60) by clamping it; an envelope time must be a real instant.
+    if &ts[17..19] == "60" {
+        return Err(format!("{ts:?} is not a valid instant: second 60"));
+    }
     ts.parse::<jiff::Timestamp>()
         .map_err(|e| format!("{ts:?} is not a valid instant: {e}"))
 }

@@ -4,4 +4,15 @@
 //! Semantics are written down, rule by rule with the Microsoft documentation each rests on,
 //! in `SEMANTICS.md` beside this crate.
 
+pub mod codes;
+pub mod decisions;
+pub mod devicefilter;
+pub mod directory;
+pub mod error;
+pub mod eval;
+pub mod location;
 pub mod model;
+pub mod policy;
+pub mod signin;
+pub mod simulate;
+pub mod text;

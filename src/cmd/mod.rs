@@ -17,12 +17,14 @@ mod init;
 mod key;
 mod prove;
 mod show;
+mod simulate;
 mod verify;
 
 /// Runs a parsed command.
 pub fn run(cmd: Command) -> Result<Outcome> {
     match cmd {
         Command::Demo(a) => demo::run(&a),
+        Command::Simulate(a) => simulate::run(&a),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
             KeyCommand::Show { key } => key::show(&key),

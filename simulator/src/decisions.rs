@@ -1,0 +1,194 @@
+//! decisions.parquet: the decision rows in compact columns for BI tools.
+//!
+//! Columns: signInId, correlationId, userId, createdDateTime (UTC timestamp, ms), candidateStatus,
+//! candidateControls (list of strings), candidatePolicies (JSON text of the per-policy results),
+//! baselineStatus, baselineControls, baselinePolicies, changed (nullable boolean).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, ListBuilder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+
+use crate::simulate::{DecisionRow, Side, SimulateError};
+
+const BATCH: usize = 65_536;
+
+/// Streams decision rows into a Parquet file.
+pub struct ParquetSink {
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+    schema: Arc<Schema>,
+    cols: Builders,
+    rows: usize,
+}
+
+struct Builders {
+    id: StringBuilder,
+    corr: StringBuilder,
+    user: StringBuilder,
+    created: TimestampMillisecondBuilder,
+    c_status: StringBuilder,
+    c_controls: ListBuilder<StringBuilder>,
+    c_policies: StringBuilder,
+    b_status: StringBuilder,
+    b_controls: ListBuilder<StringBuilder>,
+    b_policies: StringBuilder,
+    changed: BooleanBuilder,
+}
+
+impl Builders {
+    fn new() -> Builders {
+        Builders {
+            id: StringBuilder::new(),
+            corr: StringBuilder::new(),
+            user: StringBuilder::new(),
+            created: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            c_status: StringBuilder::new(),
+            c_controls: ListBuilder::new(StringBuilder::new()),
+            c_policies: StringBuilder::new(),
+            b_status: StringBuilder::new(),
+            b_controls: ListBuilder::new(StringBuilder::new()),
+            b_policies: StringBuilder::new(),
+            changed: BooleanBuilder::new(),
+        }
+    }
+}
+
+fn schema() -> Arc<Schema> {
+    let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+    Arc::new(Schema::new(vec![
+        Field::new("signInId", DataType::Utf8, false),
+        Field::new("correlationId", DataType::Utf8, true),
+        Field::new("userId", DataType::Utf8, true),
+        Field::new(
+            "createdDateTime",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("candidateStatus", DataType::Utf8, false),
+        Field::new("candidateControls", list.clone(), false),
+        Field::new("candidatePolicies", DataType::Utf8, false),
+        Field::new("baselineStatus", DataType::Utf8, true),
+        Field::new("baselineControls", list, true),
+        Field::new("baselinePolicies", DataType::Utf8, true),
+        Field::new("changed", DataType::Boolean, true),
+    ]))
+}
+
+impl ParquetSink {
+    /// Creates the file.
+    pub fn create(path: &Path) -> Result<ParquetSink, SimulateError> {
+        let err = |reason: String| SimulateError::Output {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let file = File::create(path).map_err(|e| err(e.to_string()))?;
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build();
+        let schema = schema();
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|e| err(e.to_string()))?;
+        Ok(ParquetSink {
+            path: path.to_path_buf(),
+            writer,
+            schema,
+            cols: Builders::new(),
+            rows: 0,
+        })
+    }
+
+    fn err(&self, reason: String) -> SimulateError {
+        SimulateError::Output {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    /// Adds one row.
+    pub fn push(&mut self, r: &DecisionRow) -> Result<(), SimulateError> {
+        let c = &mut self.cols;
+        c.id.append_value(r.sign_in_id);
+        c.corr.append_option(r.correlation_id);
+        c.user.append_option(r.user_id);
+        c.created.append_option(
+            r.created_date_time
+                .parse::<jiff::Timestamp>()
+                .ok()
+                .map(|t| t.as_millisecond()),
+        );
+        c.c_status.append_value(&r.candidate.status);
+        push_controls(&mut c.c_controls, Some(&r.candidate));
+        c.c_policies
+            .append_value(serde_json::to_string(&r.candidate.policies).unwrap_or_default());
+        c.b_status
+            .append_option(r.baseline.as_ref().map(|b| b.status.as_str()));
+        push_controls(&mut c.b_controls, r.baseline.as_deref());
+        c.b_policies.append_option(
+            r.baseline
+                .as_ref()
+                .map(|b| serde_json::to_string(&b.policies).unwrap_or_default()),
+        );
+        c.changed.append_option(r.changed);
+        self.rows += 1;
+        if self.rows >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SimulateError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let mut c = std::mem::replace(&mut self.cols, Builders::new());
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(c.id.finish()),
+            Arc::new(c.corr.finish()),
+            Arc::new(c.user.finish()),
+            Arc::new(c.created.finish()),
+            Arc::new(c.c_status.finish()),
+            Arc::new(c.c_controls.finish()),
+            Arc::new(c.c_policies.finish()),
+            Arc::new(c.b_status.finish()),
+            Arc::new(c.b_controls.finish()),
+            Arc::new(c.b_policies.finish()),
+            Arc::new(c.changed.finish()),
+        ];
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), cols).map_err(|e| self.err(e.to_string()))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| self.err(e.to_string()))?;
+        self.rows = 0;
+        Ok(())
+    }
+
+    /// Writes the remaining rows and the footer.
+    pub fn finish(mut self) -> Result<(), SimulateError> {
+        self.flush()?;
+        let path = self.path.clone();
+        self.writer.close().map_err(|e| SimulateError::Output {
+            path,
+            reason: e.to_string(),
+        })?;
+        Ok(())
+    }
+}
+
+fn push_controls(b: &mut ListBuilder<StringBuilder>, side: Option<&Side>) {
+    match side {
+        Some(s) => {
+            for c in &s.controls {
+                b.values().append_value(c);
+            }
+            b.append(true);
+        }
+        None => b.append(false),
+    }
+}

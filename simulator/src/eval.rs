@@ -1,0 +1,1180 @@
+//! The evaluation engine: one sign-in against a policy set, with Microsoft's documented
+//! semantics (simulator/SEMANTICS.md) and three-valued logic for signals the log lacks.
+//!
+//! A policy's outcome is a set of possible *effects* (not applied, satisfied, prompting,
+//! blocking): one effect when the log decides everything, several when a needed signal is
+//! missing. The overall status is decided only when every combination of possible effects
+//! gives the same status.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use crate::codes;
+use crate::devicefilter::{self, Filter};
+use crate::model::{
+    ClientAppType, Directory, FilterMode, GrantControls, GuestSelector, IdSet, NamedLocation,
+    NamedLocationKind, Platform, Policy, PolicyState, RiskLevel, SignIn, SignInKind, Tri,
+};
+
+/// What a policy does to a sign-in when enforced, ordered by how much it restricts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Effect {
+    /// The policy does not apply.
+    NotApplied = 0,
+    /// The policy applies and the sign-in already satisfies it.
+    Success = 1,
+    /// The policy applies and prompts for a control the user can satisfy.
+    Interrupted = 2,
+    /// The policy blocks (block control, or a control that cannot be satisfied).
+    Failure = 3,
+}
+
+impl Effect {
+    const ALL: [Effect; 4] = [
+        Effect::NotApplied,
+        Effect::Success,
+        Effect::Interrupted,
+        Effect::Failure,
+    ];
+
+    /// The overall-status word for this effect.
+    pub fn status(self) -> &'static str {
+        match self {
+            Effect::NotApplied => "notApplied",
+            Effect::Success => "success",
+            Effect::Interrupted => "interrupted",
+            Effect::Failure => "failure",
+        }
+    }
+}
+
+/// A set of possible effects (bit i = `Effect` with discriminant i).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EffectSet(u8);
+
+impl EffectSet {
+    /// The set holding one effect.
+    pub fn one(e: Effect) -> EffectSet {
+        EffectSet(1 << (e as u8))
+    }
+    /// Adds an effect.
+    pub fn insert(&mut self, e: Effect) {
+        self.0 |= 1 << (e as u8);
+    }
+    /// Union.
+    pub fn union(self, o: EffectSet) -> EffectSet {
+        EffectSet(self.0 | o.0)
+    }
+    /// Effects in the set, least restrictive first.
+    pub fn iter(self) -> impl Iterator<Item = Effect> {
+        Effect::ALL
+            .into_iter()
+            .filter(move |e| self.0 & (1 << (*e as u8)) != 0)
+    }
+    /// The single effect, when exactly one is possible.
+    pub fn single(self) -> Option<Effect> {
+        if self.0.count_ones() == 1 {
+            self.iter().next()
+        } else {
+            None
+        }
+    }
+    fn min(self) -> Effect {
+        self.iter().next().unwrap_or(Effect::NotApplied)
+    }
+    fn max(self) -> Effect {
+        self.iter().last().unwrap_or(Effect::NotApplied)
+    }
+}
+
+/// One policy's result for one sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyResult {
+    /// The contract's per-policy word (`success`, `failure`, `notApplied`, `notEnabled`,
+    /// `reportOnly*`, `indeterminate`).
+    pub result: &'static str,
+    /// Why, for people.
+    pub reasons: Vec<String>,
+    /// Possible effects when enforced.
+    pub effects: EffectSet,
+    /// Grant controls the policy demands that the sign-in did not already satisfy.
+    pub controls: Vec<String>,
+}
+
+/// The candidate decision for one sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Overall status (`notApplied`, `success`, `interrupted`, `failure`, `indeterminate`).
+    pub status: &'static str,
+    /// Controls demanded by enforced policies and not already satisfied, sorted.
+    pub controls: Vec<String>,
+    /// One result per policy, in policy order.
+    pub policies: Vec<PolicyResult>,
+}
+
+/// Everything besides the sign-in that evaluation reads.
+pub struct Context<'a> {
+    /// Directory snapshot (users, transitive groups, roles), if given.
+    pub directory: Option<&'a Directory>,
+    /// Named locations by id.
+    pub locations: HashMap<&'a str, &'a NamedLocation>,
+    /// Parsed device filters by policy id.
+    pub device_filters: HashMap<&'a str, Filter>,
+}
+
+impl<'a> Context<'a> {
+    /// Builds a context; device filter rules must already be valid (checked at load time).
+    pub fn new(
+        policies: &'a [Policy],
+        locations: &'a [NamedLocation],
+        directory: Option<&'a Directory>,
+    ) -> Result<Context<'a>, String> {
+        let mut device_filters = HashMap::new();
+        for p in policies {
+            if let Some((_, rule)) = &p.device_filter {
+                let f = Filter::parse(rule).map_err(|e| {
+                    format!(
+                        "policy {} ({}): field conditions.devices.deviceFilter.rule: {e}",
+                        p.id, p.display_name
+                    )
+                })?;
+                device_filters.insert(p.id.as_str(), f);
+            }
+        }
+        Ok(Context {
+            directory,
+            locations: locations.iter().map(|l| (l.id.as_str(), l)).collect(),
+            device_filters,
+        })
+    }
+}
+
+/// Well-known application ids behind the `Office365` pseudo-app (Microsoft's documented list, abridged
+/// to the apps that appear as sign-in resources).
+const OFFICE365_APPS: &[&str] = &[
+    "00000002-0000-0ff1-ce00-000000000000", // Office 365 Exchange Online
+    "00000003-0000-0ff1-ce00-000000000000", // Office 365 SharePoint Online
+    "00000004-0000-0ff1-ce00-000000000000", // Skype for Business Online
+    "cc15fd57-2c6c-4117-a88c-83b1d56b4bbe", // Microsoft Teams Services
+    "1fec8e78-bce4-4aaf-ab1b-5451cc387264", // Microsoft Teams
+    "5e3ce6c0-2b1f-4285-8d4b-75ee78787346", // Microsoft Teams Web Client
+    "4765445b-32c6-49b0-83e6-1d93765276ca", // OfficeHome
+    "d3590ed6-52b3-4102-aeff-aad2292ab01c", // Microsoft Office
+    "00000006-0000-0ff1-ce00-000000000000", // Microsoft Office 365 Portal
+    "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", // Office365 Shell WCSS-Client
+    "0f698dd4-f011-4d23-a33e-b36416dcb1e6", // Microsoft Office Online (OneNote)
+    "ab9b8c07-8f02-4f72-87fa-80105867a763", // OneDrive SyncEngine
+];
+
+/// Application ids behind the `MicrosoftAdminPortals` pseudo-app.
+const ADMIN_PORTAL_APPS: &[&str] = &[
+    "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", // Azure Portal
+    "00000006-0000-0ff1-ce00-000000000000", // Microsoft 365 admin center / Office 365 Portal
+    "497effe9-df71-4043-a8bb-14cf78c4b63b", // Exchange admin center
+    "80ccca67-54bd-44ab-8625-4b79c4dc7775", // Microsoft 365 Security and Compliance Center
+    "0000000a-0000-0000-c000-000000000000", // Microsoft Intune
+    "de8bc8b5-d9f9-48b1-a8ad-b748da725064", // Graph Explorer
+];
+
+/// The Device Registration Service, the resource of `urn:user:registerdevice`.
+const DEVICE_REGISTRATION_APP: &str = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9";
+/// My Sign-Ins (security info registration), the resource of `urn:user:registersecurityinfo`.
+const SECURITY_INFO_APPS: &[&str] = &[
+    "19db86c3-b2b9-44cc-b339-36da233a3be2",
+    "0000000c-0000-0000-c000-000000000000",
+];
+
+/// A condition's verdict with the reason shown to people.
+struct Verdict {
+    tri: Tri,
+    reason: String,
+}
+
+fn verdict(tri: Tri, reason: impl Into<String>) -> Verdict {
+    Verdict {
+        tri,
+        reason: reason.into(),
+    }
+}
+
+fn lower_eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Normalizes `clientAppUsed` to a client app type; `None` when the log does not say.
+pub fn client_app_type(s: &SignIn) -> Option<ClientAppType> {
+    let v = s.client_app_used.as_deref()?.trim();
+    if v.is_empty() || lower_eq(v, "unknown") {
+        return None;
+    }
+    Some(if lower_eq(v, "browser") {
+        ClientAppType::Browser
+    } else if lower_eq(v, "mobile apps and desktop clients") {
+        ClientAppType::MobileAppsAndDesktopClients
+    } else if lower_eq(v, "exchange activesync") {
+        ClientAppType::ExchangeActiveSync
+    } else {
+        ClientAppType::Other
+    })
+}
+
+/// Whether a client app type is a legacy-authentication client (cannot perform MFA).
+fn is_legacy(t: ClientAppType) -> bool {
+    matches!(
+        t,
+        ClientAppType::ExchangeActiveSync | ClientAppType::EasSupported | ClientAppType::Other
+    )
+}
+
+/// Normalizes `deviceDetail.operatingSystem` to a platform; `None` when unknown.
+pub fn platform(s: &SignIn) -> Option<Platform> {
+    let os = s.operating_system.as_deref()?.trim().to_ascii_lowercase();
+    if os.is_empty() {
+        return None;
+    }
+    Some(
+        if os.starts_with("windowsphone") || os.starts_with("windows phone") {
+            Platform::WindowsPhone
+        } else if os.starts_with("windows") {
+            Platform::Windows
+        } else if os.starts_with("ios")
+            || os.starts_with("ipados")
+            || os.starts_with("iphone")
+            || os.starts_with("ipad")
+        {
+            Platform::Ios
+        } else if os.starts_with("android") {
+            Platform::Android
+        } else if os.starts_with("mac") || os.starts_with("os x") {
+            Platform::MacOs
+        } else if os.starts_with("linux") || os.starts_with("ubuntu") {
+            Platform::Linux
+        } else {
+            return None;
+        },
+    )
+}
+
+fn risk_of(v: Option<&str>) -> Option<RiskLevel> {
+    match v?.to_ascii_lowercase().as_str() {
+        "none" => Some(RiskLevel::None),
+        "low" => Some(RiskLevel::Low),
+        "medium" => Some(RiskLevel::Medium),
+        "high" => Some(RiskLevel::High),
+        _ => None, // hidden, unknownFutureValue: the log does not say
+    }
+}
+
+/// The signed-in identity is a workload (service principal or managed identity).
+fn workload_kind(s: &SignIn) -> Option<SignInKind> {
+    match s.kind {
+        Some(k @ (SignInKind::ServicePrincipal | SignInKind::ManagedIdentity)) => Some(k),
+        Some(_) => None,
+        None if s.user_id.is_none()
+            && s.user_principal_name.is_none()
+            && s.service_principal_id.is_some() =>
+        {
+            Some(SignInKind::ServicePrincipal)
+        }
+        None => None,
+    }
+}
+
+/// The external user type of the sign-in (Graph's guestOrExternalUserTypes vocabulary);
+/// `Some(None)` = a known internal member, `None` = the log does not say.
+fn external_type(s: &SignIn) -> Option<Option<&'static str>> {
+    let cross = s
+        .cross_tenant_access_type
+        .as_deref()
+        .map(str::to_ascii_lowercase);
+    match cross.as_deref() {
+        Some("b2bdirectconnect") => return Some(Some("b2bDirectConnectUser")),
+        Some("serviceprovider") => return Some(Some("serviceProvider")),
+        _ => {}
+    }
+    let user_type = s.user_type.as_deref()?.to_ascii_lowercase();
+    let external_home = match (&s.home_tenant_id, &s.resource_tenant_id) {
+        (Some(h), Some(r)) => Some(!h.eq_ignore_ascii_case(r)),
+        _ => None,
+    };
+    let b2b = cross.as_deref() == Some("b2bcollaboration") || external_home == Some(true);
+    match (user_type.as_str(), b2b) {
+        ("guest", true) => Some(Some("b2bCollaborationGuest")),
+        ("guest", false) if external_home == Some(false) || cross.as_deref() == Some("none") => {
+            Some(Some("internalGuest"))
+        }
+        ("guest", false) => None,
+        ("member", true) => Some(Some("b2bCollaborationMember")),
+        ("member", false) if external_home.is_some() || cross.is_some() => Some(None),
+        ("member", false) => Some(None),
+        _ => None,
+    }
+}
+
+fn guest_match(sel: &GuestSelector, s: &SignIn) -> Verdict {
+    match external_type(s) {
+        None => verdict(
+            Tri::Unknown,
+            "the log does not show whether the user is a guest or external user",
+        ),
+        Some(None) => verdict(Tri::No, "an internal member user"),
+        Some(Some(t)) => {
+            if !sel.types.is_empty() && !sel.types.iter().any(|x| lower_eq(x, t)) {
+                return verdict(Tri::No, format!("external user type {t} is not selected"));
+            }
+            match &sel.tenants {
+                None => verdict(Tri::Yes, format!("external user type {t}")),
+                Some(list) => match &s.home_tenant_id {
+                    None => verdict(Tri::Unknown, "the log does not show the user's home tenant"),
+                    Some(h) if list.iter().any(|x| lower_eq(x, h)) => {
+                        verdict(Tri::Yes, format!("{t} from tenant {h}"))
+                    }
+                    Some(h) => verdict(Tri::No, format!("home tenant {h} is not selected")),
+                },
+            }
+        }
+    }
+}
+
+/// Evaluates the users condition: (included?, reason), (excluded?, reason).
+fn users_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
+    let Some(u) = &p.users else {
+        return verdict(Tri::Yes, "no user condition");
+    };
+    let user_id = s.user_id.as_deref();
+    let dir_user = ctx.directory.and_then(|d| {
+        user_id.and_then(|id| d.users.get(id)).or_else(|| {
+            s.user_principal_name
+                .as_ref()
+                .and_then(|upn| d.by_upn.get(&upn.to_lowercase()))
+                .and_then(|id| d.users.get(id))
+        })
+    });
+    let member_of = |ids: &[String], what: &str, groups: bool| -> Verdict {
+        if ids.is_empty() {
+            return verdict(Tri::No, "");
+        }
+        match (ctx.directory, dir_user) {
+            (None, _) => verdict(Tri::Unknown, format!("{what} membership needs --directory")),
+            (Some(_), None) => verdict(
+                Tri::Unknown,
+                format!(
+                    "the user is not in the directory snapshot, so {what} membership is unknown"
+                ),
+            ),
+            (Some(_), Some(du)) => {
+                let set = if groups { &du.groups } else { &du.roles };
+                match ids.iter().find(|id| set.contains(id.as_str())) {
+                    Some(id) => verdict(
+                        Tri::Yes,
+                        format!(
+                            "{} {id}",
+                            if groups {
+                                "member of group"
+                            } else {
+                                "holds role"
+                            }
+                        ),
+                    ),
+                    None => verdict(Tri::No, format!("not in any listed {what}")),
+                }
+            }
+        }
+    };
+    let user_listed = |ids: &[String]| -> Verdict {
+        let mut v = verdict(Tri::No, "");
+        for id in ids {
+            let t = if lower_eq(id, "All") {
+                verdict(Tri::Yes, "all users")
+            } else if lower_eq(id, "None") {
+                verdict(Tri::No, "")
+            } else if lower_eq(id, "GuestsOrExternalUsers") {
+                let g = guest_match(&GuestSelector::default(), s);
+                verdict(g.tri, format!("guests or external users: {}", g.reason))
+            } else {
+                match user_id {
+                    Some(uid) if lower_eq(uid, id) => verdict(Tri::Yes, format!("user {id}")),
+                    Some(_) => verdict(Tri::No, ""),
+                    None => verdict(Tri::Unknown, "the log does not carry the user's object id"),
+                }
+            };
+            if t.tri == Tri::Yes {
+                return t;
+            }
+            if t.tri == Tri::Unknown {
+                v = t;
+            }
+        }
+        v
+    };
+    let any = |parts: Vec<Verdict>| -> Verdict {
+        let mut acc = verdict(Tri::No, "");
+        for p in parts {
+            match p.tri {
+                Tri::Yes => return p,
+                Tri::Unknown => acc = p,
+                Tri::No => {}
+            }
+        }
+        acc
+    };
+    let mut inc = vec![
+        user_listed(&u.users.include),
+        member_of(&u.groups.include, "group", true),
+        member_of(&u.roles.include, "role", false),
+    ];
+    if let Some(g) = &u.include_guests {
+        inc.push(guest_match(g, s));
+    }
+    let mut exc = vec![
+        user_listed(&u.users.exclude),
+        member_of(&u.groups.exclude, "group", true),
+        member_of(&u.roles.exclude, "role", false),
+    ];
+    if let Some(g) = &u.exclude_guests {
+        exc.push(guest_match(g, s));
+    }
+    let inc = any(inc);
+    let exc = any(exc);
+    combine_include_exclude("users", inc, exc)
+}
+
+fn combine_include_exclude(what: &str, inc: Verdict, exc: Verdict) -> Verdict {
+    match (inc.tri, exc.tri) {
+        (_, Tri::Yes) => verdict(Tri::No, format!("excluded ({what}): {}", exc.reason)),
+        (Tri::No, _) => verdict(Tri::No, format!("{what}: not included")),
+        (Tri::Yes, Tri::No) => verdict(Tri::Yes, format!("{what}: included ({})", inc.reason)),
+        (Tri::Unknown, _) => verdict(Tri::Unknown, format!("{what}: {}", inc.reason)),
+        (Tri::Yes, Tri::Unknown) => verdict(
+            Tri::Unknown,
+            format!(
+                "{what}: included ({}), but exclusion undecided: {}",
+                inc.reason, exc.reason
+            ),
+        ),
+    }
+}
+
+fn app_listed(ids: &[String], s: &SignIn) -> Verdict {
+    let targets: Vec<&str> = [s.resource_id.as_deref(), s.app_id.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut acc = verdict(Tri::No, "");
+    for id in ids {
+        let hit = if lower_eq(id, "All") {
+            return verdict(Tri::Yes, "all resources");
+        } else if lower_eq(id, "None") {
+            false
+        } else if lower_eq(id, "Office365") {
+            targets
+                .iter()
+                .any(|t| OFFICE365_APPS.iter().any(|o| lower_eq(o, t)))
+        } else if lower_eq(id, "MicrosoftAdminPortals") {
+            targets
+                .iter()
+                .any(|t| ADMIN_PORTAL_APPS.iter().any(|o| lower_eq(o, t)))
+        } else {
+            targets.iter().any(|t| lower_eq(t, id))
+        };
+        if hit {
+            return verdict(Tri::Yes, format!("application {id}"));
+        }
+        if targets.is_empty() {
+            acc = verdict(
+                Tri::Unknown,
+                "the log does not carry the application or resource id",
+            );
+        }
+    }
+    acc
+}
+
+fn apps_condition(p: &Policy, s: &SignIn) -> Verdict {
+    let Some(a) = &p.applications else {
+        return verdict(Tri::Yes, "no application condition");
+    };
+    if !a.user_actions.is_empty() {
+        // A user-action policy applies only to that action, which shows as its resource.
+        let res = s.resource_id.as_deref().or(s.app_id.as_deref());
+        let hit = a
+            .user_actions
+            .iter()
+            .any(|ua| match (ua.to_ascii_lowercase().as_str(), res) {
+                ("urn:user:registerdevice", Some(r)) => lower_eq(r, DEVICE_REGISTRATION_APP),
+                ("urn:user:registersecurityinfo", Some(r)) => {
+                    SECURITY_INFO_APPS.iter().any(|x| lower_eq(x, r))
+                }
+                _ => false,
+            });
+        return if hit {
+            verdict(Tri::Yes, "user action matched")
+        } else if res.is_none() {
+            verdict(
+                Tri::Unknown,
+                "the log does not show the resource, so the user action is unknown",
+            )
+        } else {
+            verdict(Tri::No, "not the user action this policy targets")
+        };
+    }
+    if !a.auth_contexts.is_empty() && a.apps.include.is_empty() {
+        return verdict(
+            Tri::No,
+            "the sign-in log records no authentication context request",
+        );
+    }
+    let inc = app_listed(&a.apps.include, s);
+    let exc = app_listed(&a.apps.exclude, s);
+    let v = combine_include_exclude("applications", inc, exc);
+    if v.tri != Tri::No && a.filter.is_some() {
+        return verdict(
+            v.tri.and(Tri::Unknown),
+            "application filter: custom security attributes are not in the log",
+        );
+    }
+    v
+}
+
+fn client_apps_condition(p: &Policy, s: &SignIn) -> Verdict {
+    if p.client_app_types.is_empty() || p.client_app_types.contains(&ClientAppType::All) {
+        return verdict(Tri::Yes, "any client app");
+    }
+    match client_app_type(s) {
+        None => verdict(Tri::Unknown, "client app type not in the log"),
+        Some(t) => {
+            let hit = p.client_app_types.iter().any(|c| {
+                *c == t
+                    || (*c == ClientAppType::EasSupported && t == ClientAppType::ExchangeActiveSync)
+            });
+            if hit {
+                verdict(
+                    Tri::Yes,
+                    format!(
+                        "client app {:?} included",
+                        s.client_app_used.as_deref().unwrap_or("")
+                    ),
+                )
+            } else {
+                verdict(
+                    Tri::No,
+                    format!(
+                        "client app {:?} not included",
+                        s.client_app_used.as_deref().unwrap_or("")
+                    ),
+                )
+            }
+        }
+    }
+}
+
+fn platforms_condition(p: &Policy, s: &SignIn) -> Verdict {
+    let Some((inc, exc)) = &p.platforms else {
+        return verdict(Tri::Yes, "no platform condition");
+    };
+    let Some(pl) = platform(s) else {
+        return verdict(Tri::Unknown, "device platform not in the log");
+    };
+    let name = format!("{pl:?}");
+    if exc.contains(&pl) {
+        return verdict(Tri::No, format!("excluded (platforms): {name}"));
+    }
+    if inc.contains(&Platform::All) || inc.contains(&pl) {
+        verdict(Tri::Yes, format!("platform {name} included"))
+    } else {
+        verdict(Tri::No, format!("platform {name} not included"))
+    }
+}
+
+fn location_is(loc: &NamedLocation, s: &SignIn, ip: Option<IpAddr>) -> Tri {
+    if let Some(names) = &s.network_names
+        && names.iter().any(|n| lower_eq(n, &loc.display_name))
+    {
+        return Tri::Yes;
+    }
+    match &loc.kind {
+        NamedLocationKind::Ip { .. } => match ip {
+            Some(ip) => Tri::from_bool(loc.matches_ip(&ip)),
+            None => Tri::Unknown,
+        },
+        NamedLocationKind::Country { .. } => loc.matches_country(s.country.as_deref()),
+        NamedLocationKind::Unsupported { .. } => Tri::Unknown,
+    }
+}
+
+fn location_listed(ids: &[String], s: &SignIn, ctx: &Context) -> Verdict {
+    let ip: Option<IpAddr> = s.ip_address.as_deref().and_then(|i| i.trim().parse().ok());
+    let mut acc = verdict(Tri::No, "");
+    for id in ids {
+        let v = if lower_eq(id, "All") {
+            verdict(Tri::Yes, "any location")
+        } else if lower_eq(id, "AllTrusted") {
+            let mut t = match s.trusted_network {
+                Some(true) => Tri::Yes,
+                _ => Tri::No,
+            };
+            for loc in ctx.locations.values() {
+                if loc.is_trusted() == Some(true) {
+                    t = t.or(location_is(loc, s, ip));
+                }
+            }
+            if t == Tri::No && s.trusted_network.is_none() && ip.is_none() {
+                t = Tri::Unknown;
+            }
+            verdict(t, "all trusted locations")
+        } else {
+            match ctx.locations.get(id.as_str()) {
+                None => verdict(
+                    Tri::Unknown,
+                    format!("named location {id} is not defined in --named-locations"),
+                ),
+                Some(loc) => {
+                    let t = location_is(loc, s, ip);
+                    let how = match (&loc.kind, t) {
+                        (NamedLocationKind::Ip { .. }, Tri::Yes) => format!(
+                            "location '{}' matched {}",
+                            loc.display_name,
+                            s.ip_address.as_deref().unwrap_or("")
+                        ),
+                        (NamedLocationKind::Country { .. }, Tri::Yes) => format!(
+                            "location '{}' matched country {}",
+                            loc.display_name,
+                            s.country.as_deref().unwrap_or("?")
+                        ),
+                        (NamedLocationKind::Unsupported { type_name, .. }, _) => format!(
+                            "location '{}' is a {type_name}, which the log cannot decide",
+                            loc.display_name
+                        ),
+                        (_, Tri::Unknown) => format!(
+                            "location '{}': the log lacks the IP address or country",
+                            loc.display_name
+                        ),
+                        _ => format!("location '{}' did not match", loc.display_name),
+                    };
+                    verdict(t, how)
+                }
+            }
+        };
+        match v.tri {
+            Tri::Yes => return v,
+            Tri::Unknown => acc = v,
+            Tri::No => {}
+        }
+    }
+    acc
+}
+
+fn locations_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
+    let Some(IdSet { include, exclude }) = &p.locations else {
+        return verdict(Tri::Yes, "no location condition");
+    };
+    combine_include_exclude(
+        "locations",
+        location_listed(include, s, ctx),
+        location_listed(exclude, s, ctx),
+    )
+}
+
+fn risk_condition(levels: &[RiskLevel], logged: Option<&str>, what: &str) -> Verdict {
+    if levels.is_empty() {
+        return verdict(Tri::Yes, "");
+    }
+    match risk_of(logged) {
+        None => verdict(Tri::Unknown, format!("{what} level not in the log")),
+        Some(r) if levels.contains(&r) => verdict(Tri::Yes, format!("{what} {r:?} included")),
+        Some(r) => verdict(Tri::No, format!("{what} {r:?} not included")),
+    }
+}
+
+fn device_attribute(s: &SignIn, attr: &str) -> Option<Vec<String>> {
+    let one = |v: Option<&String>| v.filter(|x| !x.is_empty()).map(|x| vec![x.clone()]);
+    match attr {
+        "deviceid" => one(s.device_id.as_ref()),
+        "displayname" => one(s.device_display_name.as_ref()),
+        "iscompliant" => s
+            .device_compliant
+            .map(|b| vec![if b { "True" } else { "False" }.to_string()]),
+        "operatingsystem" => one(s.operating_system.as_ref()),
+        "trusttype" => s.device_trust_type.as_deref().map(|t| {
+            let l = t.to_ascii_lowercase();
+            let v = if l.contains("hybrid") {
+                "ServerAD"
+            } else if l.contains("joined") {
+                "AzureAD"
+            } else if l.contains("registered") {
+                "Workplace"
+            } else {
+                t
+            };
+            vec![v.to_string()]
+        }),
+        _ => None,
+    }
+}
+
+fn device_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
+    let Some((mode, rule)) = &p.device_filter else {
+        return verdict(Tri::Yes, "no device filter");
+    };
+    let Some(filter) = ctx.device_filters.get(p.id.as_str()) else {
+        return verdict(Tri::Unknown, "device filter could not be read");
+    };
+    let matched = filter.evaluate(&|a: &str| device_attribute(s, &a.to_ascii_lowercase()));
+    let t = devicefilter::applies(*mode, matched);
+    let m = match mode {
+        FilterMode::Include => "include",
+        FilterMode::Exclude => "exclude",
+    };
+    let reason = match matched {
+        Tri::Yes => format!("device filter ({m}) matched: {rule}"),
+        Tri::No => format!("device filter ({m}) did not match: {rule}"),
+        Tri::Unknown => {
+            format!("device filter ({m}) needs device properties the log lacks: {rule}")
+        }
+    };
+    verdict(t, reason)
+}
+
+fn flows_condition(p: &Policy, s: &SignIn) -> Verdict {
+    if p.transfer_methods.is_empty() {
+        return verdict(Tri::Yes, "");
+    }
+    let method = match (
+        s.original_transfer_method.as_deref(),
+        s.authentication_protocol.as_deref(),
+    ) {
+        (Some(m), _) if !m.is_empty() => Some(m.to_string()),
+        (_, Some(proto)) if lower_eq(proto, "deviceCode") => Some("deviceCodeFlow".into()),
+        (_, Some(_)) => Some("none".into()),
+        _ => None,
+    };
+    match method {
+        None => verdict(Tri::Unknown, "authentication flow not in the log"),
+        Some(m) if p.transfer_methods.iter().any(|t| lower_eq(t, &m)) => {
+            verdict(Tri::Yes, format!("authentication flow {m}"))
+        }
+        Some(m) => verdict(Tri::No, format!("authentication flow {m} not targeted")),
+    }
+}
+
+/// A grant control's state: satisfied already, and if not, whether the user can satisfy it.
+struct Control {
+    name: String,
+    satisfied: Tri,
+    satisfiable: Tri,
+}
+
+fn auth_method_name(m: &str) -> &'static str {
+    let l = m.to_ascii_lowercase();
+    if l.contains("hello") {
+        "windowsHelloForBusiness"
+    } else if l.contains("fido") || l.contains("passkey") || l.contains("security key") {
+        "fido2"
+    } else if l.contains("certificate") || l.contains("x.509") {
+        "x509CertificateMultiFactor"
+    } else if l.contains("passwordless") {
+        "microsoftAuthenticatorPasswordless"
+    } else if l.contains("notification") || l.contains("authenticator") {
+        "microsoftAuthenticatorPush"
+    } else if l.contains("text message") || l.contains("sms") {
+        "sms"
+    } else if l.contains("oath") || l.contains("verification code") {
+        "softwareOath"
+    } else if l.contains("phone call") || l.contains("voice") {
+        "voice"
+    } else if l.contains("password") {
+        "password"
+    } else {
+        "other"
+    }
+}
+
+fn controls_of(g: &GrantControls, s: &SignIn) -> Vec<Control> {
+    let legacy = client_app_type(s).map(is_legacy);
+    let promptable = match legacy {
+        Some(true) => Tri::No,
+        Some(false) => Tri::Yes,
+        None => Tri::Unknown,
+    };
+    let mut out = Vec::new();
+    for c in &g.built_in {
+        let l = c.to_ascii_lowercase();
+        let (satisfied, satisfiable) = match l.as_str() {
+            "block" => continue,
+            "mfa" => (
+                s.mfa_satisfied.map_or(Tri::Unknown, Tri::from_bool),
+                promptable,
+            ),
+            "compliantdevice" => (
+                s.device_compliant.map_or(Tri::Unknown, Tri::from_bool),
+                Tri::No,
+            ),
+            "domainjoineddevice" => {
+                let sat = s.device_trust_type.as_deref().map_or(Tri::Unknown, |t| {
+                    Tri::from_bool(t.to_ascii_lowercase().contains("hybrid"))
+                });
+                (sat, Tri::No)
+            }
+            "approvedapplication" | "compliantapplication" => {
+                let sat = match platform(s) {
+                    Some(Platform::Ios | Platform::Android) | None => Tri::Unknown,
+                    Some(_) => Tri::No,
+                };
+                (sat, Tri::No)
+            }
+            "passwordchange" => (Tri::No, promptable),
+            _ => (Tri::Unknown, Tri::Unknown),
+        };
+        out.push(Control {
+            name: c.clone(),
+            satisfied,
+            satisfiable,
+        });
+    }
+    if let Some(st) = &g.authentication_strength {
+        let satisfied =
+            if st.id.ends_with("0002") && !st.id.is_empty() && st.allowed_combinations.is_empty() {
+                s.mfa_satisfied.map_or(Tri::Unknown, Tri::from_bool)
+            } else {
+                match &s.authentication_methods {
+                    None => Tri::Unknown,
+                    Some(methods) => {
+                        let used: BTreeSet<&str> =
+                            methods.iter().map(|m| auth_method_name(m)).collect();
+                        let ok = st.allowed_combinations.iter().any(|combo| {
+                            combo
+                                .split(',')
+                                .map(str::trim)
+                                .all(|part| used.iter().any(|u| lower_eq(u, part)))
+                        });
+                        if ok {
+                            Tri::Yes
+                        } else if st.allowed_combinations.is_empty() {
+                            Tri::Unknown
+                        } else {
+                            Tri::No
+                        }
+                    }
+                }
+            };
+        out.push(Control {
+            name: format!("authenticationStrength:{}", st.id),
+            satisfied,
+            satisfiable: promptable,
+        });
+    }
+    for t in &g.terms_of_use {
+        out.push(Control {
+            name: format!("termsOfUse:{t}"),
+            satisfied: Tri::Unknown,
+            satisfiable: promptable,
+        });
+    }
+    for c in &g.custom_factors {
+        out.push(Control {
+            name: format!("customAuthenticationFactor:{c}"),
+            satisfied: Tri::Unknown,
+            satisfiable: promptable,
+        });
+    }
+    out
+}
+
+/// Possible states of one control: 0 satisfied, 1 unsatisfied but satisfiable, 2 unsatisfiable.
+fn control_states(c: &Control) -> Vec<u8> {
+    let mut v = Vec::new();
+    if c.satisfied != Tri::No {
+        v.push(0);
+    }
+    if c.satisfied != Tri::Yes {
+        if c.satisfiable != Tri::No {
+            v.push(1);
+        }
+        if c.satisfiable != Tri::Yes {
+            v.push(2);
+        }
+    }
+    v
+}
+
+/// The possible effects of a policy's grant controls on a sign-in it applies to.
+fn grant_effects(g: &GrantControls, controls: &[Control]) -> EffectSet {
+    if g.built_in.iter().any(|c| lower_eq(c, "block")) {
+        return EffectSet::one(Effect::Failure);
+    }
+    if controls.is_empty() {
+        return EffectSet::one(Effect::Success);
+    }
+    let states: Vec<Vec<u8>> = controls.iter().map(control_states).collect();
+    let mut set = EffectSet::default();
+    let mut idx = vec![0usize; states.len()];
+    loop {
+        let pick: Vec<u8> = idx.iter().zip(&states).map(|(i, s)| s[*i]).collect();
+        let e = if g.any {
+            if pick.contains(&0) {
+                Effect::Success
+            } else if pick.contains(&1) {
+                Effect::Interrupted
+            } else {
+                Effect::Failure
+            }
+        } else if pick.iter().all(|x| *x == 0) {
+            Effect::Success
+        } else if pick.contains(&2) {
+            Effect::Failure
+        } else {
+            Effect::Interrupted
+        };
+        set.insert(e);
+        // Next combination (odometer).
+        let mut k = 0;
+        loop {
+            if k == idx.len() {
+                return set;
+            }
+            idx[k] += 1;
+            if idx[k] < states[k].len() {
+                break;
+            }
+            idx[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+fn result_word(report_only: bool, effects: EffectSet) -> &'static str {
+    match (report_only, effects.single()) {
+        (_, None) => "indeterminate",
+        (false, Some(Effect::NotApplied)) => "notApplied",
+        (false, Some(Effect::Success)) => "success",
+        (false, Some(Effect::Interrupted | Effect::Failure)) => "failure",
+        (true, Some(Effect::NotApplied)) => "reportOnlyNotApplied",
+        (true, Some(Effect::Success)) => "reportOnlySuccess",
+        (true, Some(Effect::Interrupted)) => "reportOnlyInterrupted",
+        (true, Some(Effect::Failure)) => "reportOnlyFailure",
+    }
+}
+
+/// Evaluates one policy against one sign-in.
+pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
+    let report_only = p.state == PolicyState::EnabledForReportingButNotEnforced;
+    let not_applied = |reason: String| PolicyResult {
+        result: result_word(report_only, EffectSet::one(Effect::NotApplied)),
+        reasons: vec![reason],
+        effects: EffectSet::one(Effect::NotApplied),
+        controls: vec![],
+    };
+    if p.state == PolicyState::Disabled {
+        return PolicyResult {
+            result: "notEnabled",
+            reasons: vec!["policy is disabled".into()],
+            effects: EffectSet::one(Effect::NotApplied),
+            controls: vec![],
+        };
+    }
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    match s.error_code.map(|c| (c, codes::primary_auth_completed(c))) {
+        Some((code, Tri::No)) => {
+            return not_applied(format!(
+                "primary authentication did not complete (error {code}{}): Conditional Access is evaluated only after the first factor succeeds",
+                codes::describe(code)
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ));
+        }
+        Some((code, Tri::Unknown)) => verdicts.push(verdict(
+            Tri::Unknown,
+            format!("error {code} does not show whether Conditional Access was reached"),
+        )),
+        Some((_, Tri::Yes)) => {}
+        None => verdicts.push(verdict(
+            Tri::Unknown,
+            "the log does not show whether primary authentication succeeded",
+        )),
+    }
+    match workload_kind(s) {
+        Some(SignInKind::ManagedIdentity) => {
+            return not_applied(
+                "managed identity sign-in: Conditional Access does not apply to managed identities"
+                    .into(),
+            );
+        }
+        Some(_) => {
+            let Some(ca) = &p.client_applications else {
+                return not_applied("workload identity sign-in: this policy targets users".into());
+            };
+            let listed = |ids: &[String]| -> Tri {
+                match &s.service_principal_id {
+                    None => Tri::Unknown,
+                    Some(sp) => Tri::from_bool(
+                        ids.iter()
+                            .any(|i| lower_eq(i, "ServicePrincipalsInMyTenant") || lower_eq(i, sp)),
+                    ),
+                }
+            };
+            let inc = listed(&ca.service_principals.include);
+            let exc = listed(&ca.service_principals.exclude);
+            let t = inc.and(exc.not());
+            if t == Tri::No {
+                return not_applied("service principal not targeted (or excluded)".into());
+            }
+            verdicts.push(verdict(t, "service principal targeted"));
+            if ca.filter.is_some() {
+                verdicts.push(verdict(
+                    Tri::Unknown,
+                    "service principal filter: custom security attributes are not in the log",
+                ));
+            }
+            verdicts.push(risk_condition(
+                &p.service_principal_risk_levels,
+                s.service_principal_risk_level.as_deref(),
+                "service principal risk",
+            ));
+        }
+        None => {
+            if p.client_applications
+                .as_ref()
+                .is_some_and(|c| !c.service_principals.include.is_empty())
+                && p.users.is_none()
+            {
+                return not_applied("user sign-in: this policy targets workload identities".into());
+            }
+            verdicts.push(users_condition(p, s, ctx));
+            verdicts.push(client_apps_condition(p, s));
+            verdicts.push(platforms_condition(p, s));
+            verdicts.push(risk_condition(
+                &p.sign_in_risk_levels,
+                s.sign_in_risk_level.as_deref(),
+                "sign-in risk",
+            ));
+            verdicts.push(risk_condition(
+                &p.user_risk_levels,
+                s.user_risk_level.as_deref(),
+                "user risk",
+            ));
+            if !p.insider_risk_levels.is_empty() {
+                verdicts.push(verdict(Tri::Unknown, "insider risk is not in the log"));
+            }
+            verdicts.push(device_condition(p, s, ctx));
+            verdicts.push(flows_condition(p, s));
+        }
+    }
+    verdicts.push(apps_condition(p, s));
+    verdicts.push(locations_condition(p, s, ctx));
+    for u in &p.unsupported {
+        verdicts.push(verdict(
+            Tri::Unknown,
+            format!("{u} is not understood by vigil"),
+        ));
+    }
+    if let Some(no) = verdicts.iter().find(|v| v.tri == Tri::No) {
+        return not_applied(no.reason.clone());
+    }
+    let applies = verdicts.iter().fold(Tri::Yes, |a, v| a.and(v.tri));
+    let mut reasons: Vec<String> = verdicts
+        .iter()
+        .filter(|v| {
+            !v.reason.is_empty()
+                && (v.tri == Tri::Unknown
+                    || v.reason.contains("included")
+                    || v.reason.contains("matched")
+                    || v.reason.contains("targeted"))
+        })
+        .map(|v| {
+            if v.tri == Tri::Unknown {
+                format!("undecided: {}", v.reason)
+            } else {
+                v.reason.clone()
+            }
+        })
+        .collect();
+    let (mut effects, controls) = match &p.grant {
+        None => (EffectSet::one(Effect::Success), vec![]),
+        Some(g) => {
+            let controls = controls_of(g, s);
+            let effects = grant_effects(g, &controls);
+            if g.built_in.iter().any(|c| lower_eq(c, "block")) {
+                reasons.push("grant: block access".into());
+            }
+            for c in &controls {
+                reasons.push(match (c.satisfied, c.satisfiable) {
+                    (Tri::Yes, _) => format!("grant {}: already satisfied", c.name),
+                    (Tri::No, Tri::No) => format!(
+                        "grant {}: not satisfied and cannot be satisfied here",
+                        c.name
+                    ),
+                    (Tri::No, Tri::Yes) => format!(
+                        "grant {}: not satisfied; the user would be prompted",
+                        c.name
+                    ),
+                    _ => format!(
+                        "grant {}: the log does not show whether it is satisfied",
+                        c.name
+                    ),
+                });
+            }
+            let demanded = controls
+                .iter()
+                .filter(|c| c.satisfied != Tri::Yes)
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>();
+            (effects, demanded)
+        }
+    };
+    if applies == Tri::Unknown {
+        effects.insert(Effect::NotApplied);
+    }
+    let controls = if effects
+        .iter()
+        .any(|e| matches!(e, Effect::Interrupted | Effect::Failure))
+    {
+        controls
+    } else {
+        vec![]
+    };
+    PolicyResult {
+        result: result_word(report_only, effects),
+        reasons,
+        effects,
+        controls,
+    }
+}
+
+/// Combines enforced policies' possible effects into the overall status: decided only when
+/// every combination gives the same status (failure > interrupted > success > notApplied).
+pub fn overall_status(policies: &[Policy], results: &[PolicyResult]) -> &'static str {
+    let mut lo = Effect::NotApplied;
+    let mut hi = Effect::NotApplied;
+    for (p, r) in policies.iter().zip(results) {
+        if p.state != PolicyState::Enabled {
+            continue;
+        }
+        lo = lo.max(r.effects.min());
+        hi = hi.max(r.effects.max());
+    }
+    if lo == hi {
+        lo.status()
+    } else {
+        "indeterminate"
+    }
+}
+
+/// Evaluates every policy against one sign-in.
+pub fn evaluate(policies: &[Policy], s: &SignIn, ctx: &Context) -> Decision {
+    let results: Vec<PolicyResult> = policies
+        .iter()
+        .map(|p| evaluate_policy(p, s, ctx))
+        .collect();
+    let status = overall_status(policies, &results);
+    let mut controls = BTreeSet::new();
+    for (p, r) in policies.iter().zip(&results) {
+        if p.state == PolicyState::Enabled {
+            controls.extend(r.controls.iter().cloned());
+        }
+    }
+    Decision {
+        status,
+        controls: controls.into_iter().collect(),
+        policies: results,
+    }
+}

@@ -1,0 +1,638 @@
+//! Reading sign-in exports into normalized [`SignIn`] records.
+//!
+//! Every `--signins` path is a file or a folder (read recursively, files in bytewise path
+//! order, names starting with `.` skipped). The variant is told from the content, never the
+//! extension:
+//!
+//! | content | `source_variant` |
+//! |---|---|
+//! | Graph list page(s) `{"value":[...]}`, one or several back to back (`@odata.nextLink` ignored) | `graph` |
+//! | a JSON array of signIn objects (the portal's JSON download) | `json-array` |
+//! | NDJSON, one signIn object per line | `ndjson` |
+//! | one signIn object on its own | `json-object` |
+//! | diagnostic-settings records: `{"records":[...]}` blobs, or one record per line (Storage, Event Hub, Elastic) | `diagnostic` |
+//!
+//! Files may be gzip-compressed and UTF-8 (BOM or not) or UTF-16 with a BOM. A file whose first
+//! non-blank line is one complete JSON value is read line by line (NDJSON: a bad line can be
+//! skipped); any other JSON file is read as a stream of documents, with the records of a page,
+//! blob or array handed over one at a time, so no file is ever held as one JSON tree.
+//!
+//! Duplicate JSON keys keep the last value and produce one warning per file naming the keys.
+//! A sign-in id seen before (in any file) is dropped and counted; the sink receives only the
+//! first.
+//!
+//! # Mapping
+//!
+//! Keys are matched without regard to case (Graph camelCase, Log Analytics and PowerShell
+//! PascalCase). For diagnostic records the signIn fields are read from `properties` and the
+//! envelope supplies fallbacks (`time`, `category`, `callerIpAddress`, `resultType`,
+//! `resultDescription`, `correlationId`). Each field's sources are listed in
+//! `schemas/signin.schema.json`. "Absent" in any encoding (null, `""`, `{}`, a missing key, the
+//! all-zero GUID in `userId`, `servicePrincipalId` and `deviceDetail.deviceId`) is `None`;
+//! nothing is defaulted. An empty list (`appliedConditionalAccessPolicies: []`,
+//! `networkLocationDetails: []`) is information and stays `Some(vec![])`.
+//!
+//! `kind`: the diagnostic `category` or Log Analytics table (`SignInLogs`,
+//! `NonInteractiveUserSignInLogs`, `ServicePrincipalSignInLogs` and
+//! `MicrosoftServicePrincipalSignInLogs`, `ManagedIdentitySignInLogs`, with or without `AAD`),
+//! else the first of `signInEventTypes`, else `isInteractive: true` → interactive; otherwise
+//! `None`. Diagnostic records of other categories (AuditLogs, RiskyUsers, ...) are not sign-ins:
+//! they are ignored with a warning.
+//!
+//! `authentication_methods`: the distinct `authenticationMethod` of every
+//! `authenticationDetails` step with `succeeded: true`, in log order (`Some([])` when steps
+//! exist but none succeeded); when the log has no steps (absent or `[]`, as in every
+//! non-interactive record) the beta `authenticationMethodsUsed` list if non-empty; else `None`.
+//!
+//! `mfa_satisfied`, the first rule that applies:
+//! 1. `Some(true)` if an `authenticationDetails` step has `succeeded: true` and either its
+//!    `authenticationStepRequirement` mentions multifactor authentication (contains
+//!    "multifactor", "multi-factor" or "mfa", any case), its `authenticationMethod` names a
+//!    second factor or a multifactor credential (contains "sms", "text message", "voice",
+//!    "phone call", "authenticator", "mobile app", "oath", "verification code", "fido",
+//!    "passkey", "windows hello" or "passwordless"), or its `authenticationStepResultDetail`
+//!    says "MFA requirement satisfied", "MFA completed" or "MFA successfully completed";
+//! 2. `Some(true)` if `mfaDetail.authMethod` is present and the sign-in succeeded (error code 0);
+//! 3. `Some(true)` if `authenticationRequirement` is `multiFactorAuthentication` and the
+//!    sign-in succeeded;
+//! 4. `Some(false)` if `authenticationRequirement` is `singleFactorAuthentication` and the
+//!    sign-in succeeded;
+//! 5. otherwise `None`: failed or interrupted sign-ins without a succeeded second factor,
+//!    workload identities, and logs without these fields say nothing.
+//!
+//! "Succeeded" means `status.errorCode` (else the numeric `resultType`) is 0.
+
+mod json;
+mod map;
+mod time;
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use serde::de::DeserializeSeed;
+use serde_json::Value;
+
+use crate::error::InputError;
+use crate::model::SignIn;
+use crate::text;
+use json::{Container, Receiver, TopSeed};
+use map::{FieldError, Mapped};
+
+/// How tolerant the reader is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Skip and count records that cannot be read (a bad NDJSON line, a record without an id
+    /// or with an invalid field) instead of failing. A JSON syntax error inside a multi-line
+    /// document still fails: the rest of the document cannot be found reliably.
+    pub skip_bad_records: bool,
+}
+
+/// What reading produced, besides the records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Sign-ins handed to the sink (each id once).
+    pub records: usize,
+    /// Sign-ins dropped because their id had been read before.
+    pub duplicates: usize,
+    /// Records skipped as unreadable (only with [`ReadOptions::skip_bad_records`]).
+    pub skipped: usize,
+    /// Things the user should know, one line each, each naming its file.
+    pub warnings: Vec<String>,
+}
+
+/// Reads every sign-in in `paths` (files or folders) and hands each, in file order, to `sink`.
+///
+/// Errors name the file and, where one record is at fault, its line or record number and the
+/// field; all are input errors (exit code 2).
+pub fn read_signins(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(SignIn),
+) -> Result<ReadStats, InputError> {
+    let mut seen = SeenIds::default();
+    let mut stats = ReadStats::default();
+    for path in paths {
+        for file in text::list_files(path, &[])? {
+            read_file(&file, opts, &mut seen, &mut stats, sink)?;
+        }
+    }
+    Ok(stats)
+}
+
+/// Sign-in ids read so far. Ids are GUIDs, kept as 16 bytes (case-insensitive) so that ten
+/// million sign-ins fit in a few hundred megabytes; any other id is kept as written.
+#[derive(Default)]
+struct SeenIds {
+    guids: HashSet<u128>,
+    others: HashSet<String>,
+}
+
+impl SeenIds {
+    /// `true` the first time an id is seen.
+    fn insert(&mut self, id: &str) -> bool {
+        match parse_guid(id) {
+            Some(g) => self.guids.insert(g),
+            None => self.others.insert(id.to_string()),
+        }
+    }
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (any case) as a number.
+fn parse_guid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut value: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = char::from(c).to_digit(16)?;
+        value = (value << 4) | u128::from(digit);
+    }
+    Some(value)
+}
+
+/// Reads one file; errors and warnings name it.
+fn read_file(
+    file: &Path,
+    opts: &ReadOptions,
+    seen: &mut SeenIds,
+    stats: &mut ReadStats,
+    sink: &mut dyn FnMut(SignIn),
+) -> Result<(), InputError> {
+    let io_err = |e| InputError::io(file, e);
+    let opened = File::open(file).map_err(io_err)?;
+    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, opened));
+
+    let (head, input) = take_head(input, 2).map_err(io_err)?;
+    let input: Box<dyn BufRead> = if head == [0x1f, 0x8b] {
+        let gz = flate2::bufread::MultiGzDecoder::new(rejoin(head, input));
+        Box::new(BufReader::with_capacity(1 << 16, gz))
+    } else {
+        rejoin(head, input)
+    };
+
+    let (head, input) = take_head(input, 4).map_err(io_err)?;
+    let mut input: Box<dyn BufRead> = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        rejoin(head[3..].to_vec(), input)
+    } else if head.starts_with(&[0xFF, 0xFE])
+        || head.starts_with(&[0xFE, 0xFF])
+        || head.iter().take(2).any(|&b| b == 0)
+    {
+        // UTF-16 (PowerShell 5.1 `Out-File`), with or without a BOM: decoded whole.
+        let mut bytes = head;
+        let mut input = input;
+        input.read_to_end(&mut bytes).map_err(io_err)?;
+        let decoded = text::decode_text(&bytes).map_err(|reason| InputError::Encoding {
+            file: file.to_path_buf(),
+            reason,
+        })?;
+        Box::new(Cursor::new(decoded.into_bytes()))
+    } else if head == b"PAR1" {
+        return Err(InputError::format(
+            file,
+            "Parquet sign-in files are not supported yet",
+        ));
+    } else {
+        rejoin(head, input)
+    };
+
+    // The first non-blank line decides between NDJSON and a stream of documents.
+    let mut consumed = Vec::new();
+    let mut line_no = 0;
+    let first = loop {
+        let mut line = Vec::new();
+        if input.read_until(b'\n', &mut line).map_err(io_err)? == 0 {
+            stats.warnings.push(format!(
+                "{}: no sign-ins (the file is empty)",
+                file.display()
+            ));
+            return Ok(());
+        }
+        line_no += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            consumed.extend_from_slice(&line);
+            continue;
+        }
+        break line;
+    };
+    let first_byte = first
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace())
+        .unwrap_or(b' ');
+    if first_byte != b'{' && first_byte != b'[' {
+        return Err(not_json(file, &first));
+    }
+
+    let mut state = FileState {
+        file,
+        opts,
+        sink,
+        seen,
+        stats,
+        line_mode: is_one_value(&first),
+        line: LineSource::Fixed(line_no),
+        index: 0,
+        duplicate_keys: BTreeSet::new(),
+        assumed_utc: 0,
+        other_categories: BTreeMap::new(),
+        skipped: 0,
+        first_skip: None,
+        fatal: None,
+    };
+    if state.line_mode {
+        state.read_line(&first, line_no)?;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if input.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
+                break;
+            }
+            line_no += 1;
+            if !buf.iter().all(u8::is_ascii_whitespace) {
+                state.read_line(&buf, line_no)?;
+            }
+        }
+    } else {
+        consumed.extend_from_slice(&first);
+        state.read_documents(rejoin(consumed, input))?;
+    }
+    state.finish();
+    Ok(())
+}
+
+/// Reads up to `n` bytes from the start of `input`, returning them and the rest.
+fn take_head(mut input: Box<dyn BufRead>, n: u64) -> io::Result<(Vec<u8>, Box<dyn BufRead>)> {
+    let mut head = Vec::new();
+    (&mut input).take(n).read_to_end(&mut head)?;
+    Ok((head, input))
+}
+
+/// Puts bytes already read back in front of the rest.
+fn rejoin(head: Vec<u8>, rest: Box<dyn BufRead>) -> Box<dyn BufRead> {
+    Box::new(Cursor::new(head).chain(rest))
+}
+
+/// The error for a file that does not start with JSON.
+fn not_json(file: &Path, first_line: &[u8]) -> InputError {
+    let text = String::from_utf8_lossy(first_line);
+    if text.contains([',', '\t', ';']) {
+        return InputError::format(
+            file,
+            "CSV sign-in exports are not supported yet (export JSON instead: Graph \
+             /auditLogs/signIns, the portal's JSON download, or diagnostic settings)",
+        );
+    }
+    let start: String = text.trim().chars().take(40).collect();
+    InputError::format(
+        file,
+        format!(
+            "not a sign-in export: expected JSON (a Graph page, an array, NDJSON or diagnostic \
+             records), found {start:?}"
+        ),
+    )
+}
+
+/// Whether a line holds exactly one complete JSON value (then the file is read as NDJSON).
+/// A line that is a syntax error also counts, so that a bad NDJSON line can be skipped.
+fn is_one_value(line: &[u8]) -> bool {
+    let mut values =
+        serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
+    match values.next() {
+        Some(Ok(_)) => values.next().is_none(),
+        Some(Err(e)) => !e.is_eof(),
+        None => false,
+    }
+}
+
+/// Where the parser's current line comes from.
+enum LineSource {
+    /// NDJSON: the line being parsed.
+    Fixed(usize),
+    /// A document stream: newlines counted so far by [`CountingReader`].
+    Counted(Rc<Cell<usize>>),
+}
+
+/// Counts the newlines that pass through, so records can be located by line.
+///
+/// serde_json reads a `Read` one byte at a time, so this reader keeps its own buffer: each
+/// byte then costs a copy, not a chain of calls through the layers below.
+struct CountingReader {
+    inner: Box<dyn BufRead>,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    newlines: Rc<Cell<usize>>,
+}
+
+impl CountingReader {
+    fn new(inner: Box<dyn BufRead>, newlines: Rc<Cell<usize>>) -> CountingReader {
+        CountingReader {
+            inner,
+            buf: vec![0; 1 << 16].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            newlines,
+        }
+    }
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.len {
+            self.len = self.inner.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        let n = out.len().min(self.len - self.pos);
+        let chunk = &self.buf[self.pos..self.pos + n];
+        out[..n].copy_from_slice(chunk);
+        let seen = chunk.iter().filter(|&&b| b == b'\n').count();
+        if seen > 0 {
+            self.newlines.set(self.newlines.get() + seen);
+        }
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The state of reading one file.
+struct FileState<'a> {
+    file: &'a Path,
+    opts: &'a ReadOptions,
+    sink: &'a mut dyn FnMut(SignIn),
+    seen: &'a mut SeenIds,
+    stats: &'a mut ReadStats,
+    line_mode: bool,
+    line: LineSource,
+    /// Records met in this file so far.
+    index: usize,
+    duplicate_keys: BTreeSet<String>,
+    assumed_utc: usize,
+    other_categories: BTreeMap<String, usize>,
+    skipped: usize,
+    first_skip: Option<String>,
+    /// The error that stopped parsing, kept here while serde unwinds.
+    fatal: Option<InputError>,
+}
+
+impl FileState<'_> {
+    /// One NDJSON line.
+    fn read_line(&mut self, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
+        self.line = LineSource::Fixed(line_no);
+        // Without its line end, an incomplete line ends on this line, not at the next one.
+        let end = bytes
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1);
+        let mut de = serde_json::Deserializer::from_slice(&bytes[..end]);
+        let result = TopSeed {
+            receiver: &mut *self,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        let Err(e) = result else {
+            return Ok(());
+        };
+        if let Some(fatal) = self.fatal.take() {
+            return Err(fatal);
+        }
+        if e.is_io() {
+            return Err(InputError::io(self.file, e.into()));
+        }
+        // The parser saw only this line: its position is a column on it.
+        let error = match InputError::json(self.file, &e) {
+            InputError::Json { column, reason, .. } => InputError::Json {
+                file: self.file.to_path_buf(),
+                line: line_no,
+                column,
+                reason,
+            },
+            other => other,
+        };
+        if !self.opts.skip_bad_records {
+            return Err(error);
+        }
+        let summary = match &error {
+            InputError::Json { column, reason, .. } => {
+                format!("line {line_no}, column {column}: invalid JSON: {reason}")
+            }
+            other => other.to_string(),
+        };
+        self.skip(summary);
+        Ok(())
+    }
+
+    /// One or more JSON documents back to back.
+    fn read_documents(&mut self, input: Box<dyn BufRead>) -> Result<(), InputError> {
+        let newlines = Rc::new(Cell::new(0));
+        self.line = LineSource::Counted(Rc::clone(&newlines));
+        let mut de = serde_json::Deserializer::from_reader(CountingReader::new(input, newlines));
+        loop {
+            // `end` succeeds only at the end of the input; otherwise another value follows.
+            match de.end() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_io() => return Err(InputError::io(self.file, e.into())),
+                Err(_) => {}
+            }
+            if let Err(e) = (TopSeed {
+                receiver: &mut *self,
+            })
+            .deserialize(&mut de)
+            {
+                if let Some(fatal) = self.fatal.take() {
+                    return Err(fatal);
+                }
+                if e.is_io() {
+                    return Err(InputError::io(self.file, e.into()));
+                }
+                return Err(InputError::json(self.file, &e));
+            }
+        }
+    }
+
+    /// Where record `index` is, for messages.
+    fn locus(&self, container: Container, line: usize) -> String {
+        if self.line_mode && container == Container::Single {
+            format!("line {line}")
+        } else {
+            format!("record {} (line {line})", self.index)
+        }
+    }
+
+    fn skip(&mut self, what: String) {
+        self.skipped += 1;
+        self.stats.skipped += 1;
+        self.first_skip.get_or_insert(what);
+    }
+
+    /// A record that cannot be read: skipped, or the error that stops reading.
+    fn bad(&mut self, error: InputError, locus_and_reason: String) -> Result<(), ()> {
+        if self.opts.skip_bad_records {
+            self.skip(locus_and_reason);
+            Ok(())
+        } else {
+            self.fatal = Some(error);
+            Err(())
+        }
+    }
+
+    fn one_record(
+        &mut self,
+        object: &serde_json::Map<String, Value>,
+        container: Container,
+        line: usize,
+    ) -> Result<(), ()> {
+        self.index += 1;
+        match map::map_record(object, container, self.line_mode) {
+            Ok(Mapped::SignIn {
+                signin,
+                assumed_utc,
+            }) => {
+                self.assumed_utc += usize::from(assumed_utc);
+                if self.seen.insert(&signin.id) {
+                    self.stats.records += 1;
+                    (self.sink)(*signin);
+                } else {
+                    self.stats.duplicates += 1;
+                }
+                Ok(())
+            }
+            Ok(Mapped::Other { category }) => {
+                *self.other_categories.entry(category).or_default() += 1;
+                Ok(())
+            }
+            Err(FieldError { field, reason }) => {
+                let locus = self.locus(container, line);
+                let summary = format!("{locus}: field {field}: {reason}");
+                self.bad(InputError::field(self.file, locus, field, reason), summary)
+            }
+        }
+    }
+
+    /// Warnings for the file, once it has been read.
+    fn finish(self) {
+        let file = self.file.display();
+        let warnings = &mut self.stats.warnings;
+        if !self.duplicate_keys.is_empty() {
+            let keys: Vec<&str> = self.duplicate_keys.iter().map(String::as_str).collect();
+            warnings.push(format!(
+                "{file}: duplicate JSON keys (the last value was kept): {}",
+                keys.join(", ")
+            ));
+        }
+        if self.assumed_utc > 0 {
+            warnings.push(format!(
+                "{file}: {} sign-in(s) had a time without a zone or offset; read as UTC",
+                self.assumed_utc
+            ));
+        }
+        for (category, n) in &self.other_categories {
+            warnings.push(format!(
+                "{file}: ignored {n} diagnostic record(s) of category {category} (not sign-ins)"
+            ));
+        }
+        if let Some(first) = &self.first_skip {
+            warnings.push(format!(
+                "{file}: skipped {} unreadable record(s); the first: {first}",
+                self.skipped
+            ));
+        }
+    }
+}
+
+impl Receiver for FileState<'_> {
+    fn duplicate_key(&mut self, key: &str) {
+        if !self
+            .duplicate_keys
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(key))
+        {
+            self.duplicate_keys.insert(key.to_string());
+        }
+    }
+
+    fn line(&self) -> usize {
+        match &self.line {
+            LineSource::Fixed(n) => *n,
+            LineSource::Counted(newlines) => newlines.get() + 1,
+        }
+    }
+
+    fn record(&mut self, value: Value, container: Container, line: usize) -> Result<(), ()> {
+        match value {
+            Value::Object(mut object) => {
+                // An element that is itself a page or blob (e.g. an array of saved pages).
+                if !object.contains_key("id") {
+                    for (key, inner) in [
+                        ("value", Container::GraphPage),
+                        ("records", Container::Records),
+                    ] {
+                        if let Some(Value::Array(items)) = object.get_mut(key) {
+                            for item in std::mem::take(items) {
+                                self.record(item, inner, line)?;
+                            }
+                            return Ok(());
+                        }
+                    }
+                }
+                self.one_record(&object, container, line)
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.record(item, container, line)?;
+                }
+                Ok(())
+            }
+            other => {
+                self.index += 1;
+                let locus = self.locus(container, line);
+                let what = match other {
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    Value::Bool(_) => "a boolean",
+                    _ => "null",
+                };
+                let reason = format!("{locus}: expected a sign-in object, found {what}");
+                self.bad(InputError::format(self.file, reason.clone()), reason)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_compare_without_case() {
+        let mut seen = SeenIds::default();
+        assert!(seen.insert("8a4de8b5-095c-47d0-a96f-a75130c61d53"));
+        assert!(!seen.insert("8A4DE8B5-095C-47D0-A96F-A75130C61D53"));
+        assert!(seen.insert("not-a-guid"));
+        assert!(!seen.insert("not-a-guid"));
+        assert_eq!(parse_guid("8a4de8b5x095c-47d0-a96f-a75130c61d53"), None);
+    }
+
+    #[test]
+    fn one_value_per_line_means_ndjson() {
+        assert!(is_one_value(br#"{"id":"a"}"#));
+        assert!(is_one_value(b"{\"value\":[{\"id\":\"a\"}]}\r\n"));
+        assert!(
+            is_one_value(br#"{"id":"a",}"#),
+            "a bad line is still a line"
+        );
+        assert!(!is_one_value(b"{\n"));
+        assert!(!is_one_value(br#"{"value":[]}{"value":[]}"#));
+        assert!(!is_one_value(br#"[{"id":"a"},"#));
+    }
+}

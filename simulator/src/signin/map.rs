@@ -1,0 +1,845 @@
+//! One exported sign-in record (keys already folded to lowercase) to the normalized
+//! [`SignIn`], following research notes §3 (`shared/research/entra-export-formats.md`).
+//!
+//! A record is either a signIn object (Graph v1.0/beta, portal JSON, Log Analytics,
+//! PowerShell) or a diagnostic-settings record whose `properties` hold the signIn object and
+//! whose envelope (`time`, `category`, `callerIpAddress`, `resultType`, ...) supplies
+//! fallbacks. Every "absent" encoding (null, `""`, `{}`, a missing key, the all-zero GUID for
+//! ids) becomes `None`; nothing is defaulted.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::json::Container;
+use super::time;
+use crate::model::{LoggedPolicy, SignIn, SignInKind};
+
+const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// What is wrong with one field of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    /// Dotted path as written in the export, e.g. `properties.status.errorCode`.
+    pub(crate) field: String,
+    /// What is wrong.
+    pub(crate) reason: String,
+}
+
+/// The result of mapping one record.
+#[derive(Debug)]
+pub(crate) enum Mapped {
+    /// A sign-in.
+    SignIn {
+        /// The record.
+        signin: Box<SignIn>,
+        /// Its time had no zone and was read as UTC.
+        assumed_utc: bool,
+    },
+    /// A diagnostic record of another category (AuditLogs, RiskyUsers, ...): not a sign-in.
+    Other {
+        /// Its `category`.
+        category: String,
+    },
+}
+
+/// Where the signIn fields are, and the envelope that supplies fallbacks.
+struct Record<'a> {
+    sig: &'a Map<String, Value>,
+    env: &'a Map<String, Value>,
+    /// `properties.` for diagnostic records, empty otherwise.
+    prefix: &'static str,
+}
+
+type Res<T> = Result<T, FieldError>;
+
+impl<'a> Record<'a> {
+    fn err(&self, field: &str, reason: impl Into<String>) -> FieldError {
+        FieldError {
+            field: format!("{}{field}", self.prefix),
+            reason: reason.into(),
+        }
+    }
+
+    /// A signIn member (PowerShell SDK objects keep unmodeled members in `AdditionalProperties`).
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        get(self.sig, key)
+    }
+
+    fn text(&self, key: &str, field: &str) -> Res<Option<String>> {
+        text(self.get(key)).map_err(|r| self.err(field, r))
+    }
+
+    fn flag(&self, key: &str, field: &str) -> Res<Option<bool>> {
+        flag(self.get(key)).map_err(|r| self.err(field, r))
+    }
+
+    fn object(&self, key: &str, field: &str) -> Res<Option<Cow<'a, Map<String, Value>>>> {
+        object(self.get(key)).map_err(|r| self.err(field, r))
+    }
+
+    fn array(&self, key: &str, field: &str) -> Res<Option<Cow<'a, [Value]>>> {
+        array(self.get(key)).map_err(|r| self.err(field, r))
+    }
+}
+
+/// Looks a folded key up in an object, then in its PowerShell `AdditionalProperties` bag.
+fn get<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    match m.get(key) {
+        Some(v) => Some(v),
+        None => m.get("additionalproperties")?.as_object()?.get(key),
+    }
+}
+
+/// A string member: null, missing, or blank → `None`; numbers are taken as their text.
+fn text(v: Option<&Value>) -> Result<Option<String>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(format!("expected a string, found {}", kind_of(other))),
+    }
+}
+
+/// A boolean member; `"true"`/`"false"` in any case (Log Analytics CSV writes `TRUE`).
+fn flag(v: Option<&Value>) -> Result<Option<bool>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(other) => Err(format!("expected true or false, found {}", kind_of(other))),
+    }
+}
+
+/// An integer member, or a string holding one (`resultType` is `"50126"`).
+fn integer(v: Option<&Value>) -> Result<Option<i64>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("expected an integer, found {n}")),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("expected an integer, found {s:?}")),
+        Some(other) => Err(format!("expected an integer, found {}", kind_of(other))),
+    }
+}
+
+/// A nested value, which Log Analytics may deliver as a string holding JSON.
+fn nested(v: Option<&Value>) -> Result<Option<Cow<'_, Value>>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) if s.trim_start().starts_with(['{', '[']) => {
+            let parsed: Value = serde_json::from_str(s)
+                .map_err(|e| format!("holds a string that is not valid JSON: {e}"))?;
+            Ok(Some(Cow::Owned(fold_keys(parsed))))
+        }
+        Some(v) => Ok(Some(Cow::Borrowed(v))),
+    }
+}
+
+/// An object member; `{}` is absent.
+fn object(v: Option<&Value>) -> Result<Option<Cow<'_, Map<String, Value>>>, String> {
+    match nested(v)? {
+        None => Ok(None),
+        Some(Cow::Borrowed(Value::Object(m))) if m.is_empty() => Ok(None),
+        Some(Cow::Borrowed(Value::Object(m))) => Ok(Some(Cow::Borrowed(m))),
+        Some(Cow::Owned(Value::Object(m))) if m.is_empty() => Ok(None),
+        Some(Cow::Owned(Value::Object(m))) => Ok(Some(Cow::Owned(m))),
+        Some(other) => Err(format!("expected an object, found {}", kind_of(&other))),
+    }
+}
+
+/// An array member; `[]` is kept (an empty list is information, e.g. "no policy applied").
+fn array(v: Option<&Value>) -> Result<Option<Cow<'_, [Value]>>, String> {
+    match nested(v)? {
+        None => Ok(None),
+        Some(Cow::Borrowed(Value::Array(a))) => Ok(Some(Cow::Borrowed(a.as_slice()))),
+        Some(Cow::Owned(Value::Array(a))) => Ok(Some(Cow::Owned(a))),
+        Some(other) => Err(format!("expected an array, found {}", kind_of(&other))),
+    }
+}
+
+/// A list of strings; absent members and blank items are dropped.
+fn strings(v: Option<&Value>) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    if let Some(items) = array(v)? {
+        for item in items.iter() {
+            if let Some(s) = text(Some(item))? {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Folds the keys of JSON parsed from inside a string, as the reader does for the file.
+fn fold_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), fold_keys(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(fold_keys).collect()),
+        other => other,
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn not_nil(id: Option<String>) -> Option<String> {
+    id.filter(|s| !s.trim().eq_ignore_ascii_case(NIL_GUID))
+}
+
+/// The `source_variant` a record gets from its container.
+fn variant(container: Container, diagnostic: bool, line_mode: bool) -> &'static str {
+    match container {
+        _ if diagnostic => "diagnostic",
+        Container::GraphPage => "graph",
+        Container::Records => "diagnostic",
+        Container::Array => "json-array",
+        Container::Single if line_mode => "ndjson",
+        Container::Single => "json-object",
+    }
+}
+
+/// Sign-in kind from a diagnostic category or Log Analytics table name (lowercase).
+/// `Some(None)`: a sign-in category without a [`SignInKind`] (AD FS); `None`: not a sign-in.
+fn kind_of_category(category: &str) -> Option<Option<SignInKind>> {
+    let c = category.trim().to_ascii_lowercase();
+    let c = c.strip_prefix("aad").unwrap_or(&c);
+    Some(match c {
+        "signinlogs" => Some(SignInKind::InteractiveUser),
+        "noninteractiveusersigninlogs" => Some(SignInKind::NonInteractiveUser),
+        "serviceprincipalsigninlogs" | "microsoftserviceprincipalsigninlogs" => {
+            Some(SignInKind::ServicePrincipal)
+        }
+        "managedidentitysigninlogs" => Some(SignInKind::ManagedIdentity),
+        _ if c.contains("signin") => None,
+        _ => return None,
+    })
+}
+
+fn kind_of_event_type(t: &str) -> Option<SignInKind> {
+    match t.trim().to_ascii_lowercase().as_str() {
+        "interactiveuser" => Some(SignInKind::InteractiveUser),
+        "noninteractiveuser" => Some(SignInKind::NonInteractiveUser),
+        "serviceprincipal" => Some(SignInKind::ServicePrincipal),
+        "managedidentity" => Some(SignInKind::ManagedIdentity),
+        _ => None,
+    }
+}
+
+/// Maps one record. `line_mode`: the file is NDJSON (affects only `source_variant`).
+pub(crate) fn map_record(
+    top: &Map<String, Value>,
+    container: Container,
+    line_mode: bool,
+) -> Result<Mapped, FieldError> {
+    // Some Event Hub consumers store `properties` as a string holding the JSON object.
+    let properties: Option<Cow<Map<String, Value>>> = match top.get("properties") {
+        Some(Value::Object(p)) => Some(Cow::Borrowed(p)),
+        Some(v @ Value::String(s)) if s.trim_start().starts_with('{') => {
+            match nested(Some(v)).map_err(|reason| FieldError {
+                field: "properties".to_string(),
+                reason,
+            })? {
+                Some(Cow::Owned(Value::Object(p))) => Some(Cow::Owned(p)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let rec = Record {
+        sig: properties.as_deref().unwrap_or(top),
+        env: top,
+        prefix: if properties.is_some() {
+            "properties."
+        } else {
+            ""
+        },
+    };
+    let env_text = |key: &str, field: &str| {
+        text(rec.env.get(key)).map_err(|reason| FieldError {
+            field: field.to_string(),
+            reason,
+        })
+    };
+
+    // Kind first: a diagnostic record of another category is not a sign-in at all.
+    let category = match env_text("category", "category")? {
+        Some(c) => Some(c),
+        None => rec.text("category", "category")?,
+    };
+    let mut kind = None;
+    if let Some(c) = &category {
+        match kind_of_category(c) {
+            Some(k) => kind = k,
+            None => {
+                return Ok(Mapped::Other {
+                    category: c.clone(),
+                });
+            }
+        }
+    } else if let Some(table) = rec.text("type", "Type")? {
+        // Log Analytics rows carry their table name in `Type`; other values are not tables.
+        kind = kind_of_category(&table).flatten();
+    }
+    if kind.is_none() {
+        let types =
+            strings(rec.get("signineventtypes")).map_err(|r| rec.err("signInEventTypes", r))?;
+        kind = types.first().and_then(|t| kind_of_event_type(t));
+    }
+    let is_interactive = rec.flag("isinteractive", "isInteractive")?;
+    if kind.is_none() && is_interactive == Some(true) {
+        kind = Some(SignInKind::InteractiveUser);
+    }
+
+    let id = rec
+        .text("id", "id")?
+        .ok_or_else(|| rec.err("id", "missing (every sign-in needs its request id)"))?;
+    let (created_date_time, assumed_utc) = created(&rec)?;
+
+    let status = rec.object("status", "status")?;
+    let status_get = |k: &str| status.as_deref().and_then(|m| m.get(k));
+    let error_code =
+        match integer(status_get("errorcode")).map_err(|r| rec.err("status.errorCode", r))? {
+            Some(code) => Some(code),
+            // Log Analytics `ResultType` and the diagnostic envelope's `resultType` are strings;
+            // a non-numeric one ("Success" in some tools) says nothing about the code.
+            None => integer(rec.get("resulttype"))
+                .ok()
+                .flatten()
+                .or_else(|| integer(rec.env.get("resulttype")).ok().flatten()),
+        };
+    let failure_reason =
+        match text(status_get("failurereason")).map_err(|r| rec.err("status.failureReason", r))? {
+            Some(r) => Some(r),
+            None => match rec.text("resultdescription", "resultDescription")? {
+                Some(r) => Some(r),
+                None => env_text("resultdescription", "resultDescription")?,
+            },
+        };
+
+    let location = match rec.get("location") {
+        // Log Analytics: `Location` is the country code, `LocationDetails` the object.
+        Some(Value::String(_)) => rec.object("locationdetails", "LocationDetails")?,
+        _ => rec.object("location", "location")?,
+    };
+    let loc_text = |k: &str, field: &str| {
+        text(location.as_deref().and_then(|m| m.get(k))).map_err(|r| rec.err(field, r))
+    };
+    let country = match loc_text("countryorregion", "location.countryOrRegion")? {
+        Some(c) => Some(c),
+        None => match rec.get("location") {
+            Some(Value::String(_)) => rec.text("location", "Location")?,
+            _ => None,
+        },
+    };
+
+    let device = rec.object("devicedetail", "deviceDetail")?;
+    let dev = |k: &str| device.as_deref().and_then(|m| m.get(k));
+    let dev_text = |k: &str, field: &str| {
+        text(dev(k)).map_err(|r| rec.err(&format!("deviceDetail.{field}"), r))
+    };
+    let dev_flag = |k: &str, field: &str| {
+        flag(dev(k)).map_err(|r| rec.err(&format!("deviceDetail.{field}"), r))
+    };
+
+    let (network_names, trusted_network) = networks(&rec)?;
+    let (authentication_methods, mfa_satisfied) = authentication(&rec, error_code)?;
+
+    let ip_address = match rec.text("ipaddress", "ipAddress")? {
+        Some(ip) => Some(ip),
+        None => env_text("calleripaddress", "callerIpAddress")?,
+    };
+    let correlation_id = match rec.text("correlationid", "correlationId")? {
+        Some(c) => Some(c),
+        None => env_text("correlationid", "correlationId")?,
+    };
+    let resource_id = match rec.text("resourceid", "resourceId")? {
+        // A flattened diagnostic record's `resourceId` is the tenant's ARM path, not an app.
+        Some(r) if !r.starts_with('/') => Some(r),
+        _ => rec.text("resourceidentity", "ResourceIdentity")?,
+    };
+    let user_type =
+        rec.text("usertype", "userType")?
+            .map(|t| match t.to_ascii_lowercase().as_str() {
+                "member" => "Member".to_string(),
+                "guest" => "Guest".to_string(),
+                _ => t,
+            });
+
+    let signin = SignIn {
+        id,
+        created_date_time,
+        correlation_id,
+        kind,
+        user_id: not_nil(rec.text("userid", "userId")?),
+        user_principal_name: rec.text("userprincipalname", "userPrincipalName")?,
+        user_type,
+        home_tenant_id: rec.text("hometenantid", "homeTenantId")?,
+        resource_tenant_id: rec.text("resourcetenantid", "resourceTenantId")?,
+        cross_tenant_access_type: rec.text("crosstenantaccesstype", "crossTenantAccessType")?,
+        service_principal_id: not_nil(rec.text("serviceprincipalid", "servicePrincipalId")?),
+        service_principal_name: rec.text("serviceprincipalname", "servicePrincipalName")?,
+        app_id: rec.text("appid", "appId")?,
+        app_display_name: rec.text("appdisplayname", "appDisplayName")?,
+        resource_id,
+        resource_display_name: rec.text("resourcedisplayname", "resourceDisplayName")?,
+        ip_address,
+        country,
+        city: loc_text("city", "location.city")?,
+        state: loc_text("state", "location.state")?,
+        network_names,
+        trusted_network,
+        client_app_used: rec.text("clientappused", "clientAppUsed")?,
+        operating_system: dev_text("operatingsystem", "operatingSystem")?,
+        browser: dev_text("browser", "browser")?,
+        device_id: not_nil(dev_text("deviceid", "deviceId")?),
+        device_display_name: dev_text("displayname", "displayName")?,
+        device_compliant: dev_flag("iscompliant", "isCompliant")?,
+        device_managed: dev_flag("ismanaged", "isManaged")?,
+        device_trust_type: dev_text("trusttype", "trustType")?,
+        authentication_protocol: rec.text("authenticationprotocol", "authenticationProtocol")?,
+        original_transfer_method: rec.text("originaltransfermethod", "originalTransferMethod")?,
+        sign_in_risk_level: rec.text("risklevelduringsignin", "riskLevelDuringSignIn")?,
+        risk_level_aggregated: rec.text("risklevelaggregated", "riskLevelAggregated")?,
+        risk_state: rec.text("riskstate", "riskState")?,
+        user_risk_level: None,
+        service_principal_risk_level: None,
+        authentication_requirement: rec
+            .text("authenticationrequirement", "authenticationRequirement")?,
+        mfa_satisfied,
+        authentication_methods,
+        error_code,
+        failure_reason,
+        conditional_access_status: rec
+            .text("conditionalaccessstatus", "conditionalAccessStatus")?,
+        applied_policies: applied_policies(&rec)?,
+        is_interactive,
+        user_agent: rec.text("useragent", "userAgent")?,
+        source_variant: Some(variant(container, properties.is_some(), line_mode).to_string()),
+    };
+    Ok(Mapped::SignIn {
+        signin: Box::new(signin),
+        assumed_utc,
+    })
+}
+
+/// `createdDateTime`, else the diagnostic envelope's `time`, else Log Analytics `TimeGenerated`.
+fn created(rec: &Record) -> Res<(String, bool)> {
+    let candidates = [
+        (
+            rec.get("createddatetime"),
+            format!("{}createdDateTime", rec.prefix),
+        ),
+        (rec.env.get("time"), "time".to_string()),
+        (
+            rec.get("timegenerated"),
+            format!("{}TimeGenerated", rec.prefix),
+        ),
+    ];
+    for (value, field) in candidates {
+        let raw = text(value).map_err(|reason| FieldError {
+            field: field.clone(),
+            reason,
+        })?;
+        if let Some(raw) = raw {
+            return time::normalize(&raw)
+                .map(|n| (n.text, n.assumed_utc))
+                .ok_or_else(|| FieldError {
+                    field,
+                    reason: format!(
+                        "unrecognized date-time {raw:?} (expected RFC 3339, e.g. \
+                         2026-01-05T14:23:45.123Z, or month-first 1/5/2026 2:23:45 PM)"
+                    ),
+                });
+        }
+    }
+    Err(rec.err(
+        "createdDateTime",
+        "missing, and the record has no `time` to fall back on",
+    ))
+}
+
+/// `networkLocationDetails`: (every network name, whether any entry is a trusted location).
+/// Absent → (None, None); present (even `[]`) → the names and `Some(trusted)`.
+fn networks(rec: &Record) -> Res<(Option<Vec<String>>, Option<bool>)> {
+    let Some(details) = rec.array("networklocationdetails", "networkLocationDetails")? else {
+        return Ok((None, None));
+    };
+    let mut names = Vec::new();
+    let mut trusted = false;
+    for (i, d) in details.iter().enumerate() {
+        let field = |f: &str| format!("networkLocationDetails[{i}].{f}");
+        let Value::Object(d) = d else {
+            return Err(rec.err(
+                &format!("networkLocationDetails[{i}]"),
+                format!("expected an object, found {}", kind_of(d)),
+            ));
+        };
+        let kind = text(d.get("networktype")).map_err(|r| rec.err(&field("networkType"), r))?;
+        if kind.as_deref().is_some_and(|k| {
+            k.eq_ignore_ascii_case("trustedNamedLocation") || k.eq_ignore_ascii_case("trusted")
+        }) {
+            trusted = true;
+        }
+        for name in
+            strings(d.get("networknames")).map_err(|r| rec.err(&field("networkNames"), r))?
+        {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    Ok((Some(names), Some(trusted)))
+}
+
+/// Words in `authenticationMethod` that name a second factor or a multifactor credential.
+const SECOND_FACTOR_METHODS: &[&str] = &[
+    "sms",
+    "text message",
+    "voice",
+    "phone call",
+    "authenticator",
+    "mobile app",
+    "oath",
+    "verification code",
+    "fido",
+    "passkey",
+    "windows hello",
+    "passwordless",
+];
+
+/// Whether one succeeded `authenticationDetails` step shows a second factor.
+fn step_is_second_factor(step: &Map<String, Value>) -> bool {
+    let lower = |k: &str| {
+        step.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default()
+    };
+    let requirement = lower("authenticationsteprequirement");
+    let method = lower("authenticationmethod");
+    let detail = lower("authenticationstepresultdetail");
+    requirement.contains("multifactor")
+        || requirement.contains("multi-factor")
+        || requirement.contains("mfa")
+        || SECOND_FACTOR_METHODS.iter().any(|m| method.contains(m))
+        || detail.contains("mfa requirement satisfied")
+        || detail.contains("mfa completed")
+        || detail.contains("mfa successfully completed")
+}
+
+/// (`authentication_methods`, `mfa_satisfied`), by the rules written in the documentation of
+/// [`crate::signin`] (keep the two in step, and schemas/signin.schema.json with them).
+fn authentication(
+    rec: &Record,
+    error_code: Option<i64>,
+) -> Res<(Option<Vec<String>>, Option<bool>)> {
+    let steps = rec
+        .array("authenticationdetails", "authenticationDetails")?
+        .unwrap_or_default();
+    let mut methods = Vec::new();
+    let mut second_factor = false;
+    for (i, step) in steps.iter().enumerate() {
+        let Value::Object(step) = step else {
+            return Err(rec.err(
+                &format!("authenticationDetails[{i}]"),
+                format!("expected an object, found {}", kind_of(step)),
+            ));
+        };
+        let succeeded = flag(step.get("succeeded"))
+            .map_err(|r| rec.err(&format!("authenticationDetails[{i}].succeeded"), r))?;
+        if succeeded != Some(true) {
+            continue;
+        }
+        second_factor |= step_is_second_factor(step);
+        let method = text(step.get("authenticationmethod")).map_err(|r| {
+            rec.err(
+                &format!("authenticationDetails[{i}].authenticationMethod"),
+                r,
+            )
+        })?;
+        if let Some(m) = method
+            && !methods.contains(&m)
+        {
+            methods.push(m);
+        }
+    }
+    let methods = if !steps.is_empty() {
+        Some(methods)
+    } else {
+        let used = strings(rec.get("authenticationmethodsused"))
+            .map_err(|r| rec.err("authenticationMethodsUsed", r))?;
+        (!used.is_empty()).then_some(used)
+    };
+
+    let succeeded = error_code == Some(0);
+    let mfa_detail_method = match rec.object("mfadetail", "mfaDetail")? {
+        Some(d) => text(d.get("authmethod")).map_err(|r| rec.err("mfaDetail.authMethod", r))?,
+        None => None,
+    };
+    let requirement = rec
+        .text("authenticationrequirement", "authenticationRequirement")?
+        .map(|r| r.to_ascii_lowercase());
+    let mfa = if second_factor || (mfa_detail_method.is_some() && succeeded) {
+        Some(true)
+    } else {
+        match (requirement.as_deref(), succeeded) {
+            (Some("multifactorauthentication"), true) => Some(true),
+            (Some("singlefactorauthentication"), true) => Some(false),
+            _ => None,
+        }
+    };
+    Ok((methods, mfa))
+}
+
+/// `appliedConditionalAccessPolicies` (Log Analytics: `ConditionalAccessPolicies`).
+fn applied_policies(rec: &Record) -> Res<Option<Vec<LoggedPolicy>>> {
+    let (items, name) = match rec.array(
+        "appliedconditionalaccesspolicies",
+        "appliedConditionalAccessPolicies",
+    )? {
+        Some(items) => (items, "appliedConditionalAccessPolicies"),
+        None => match rec.array("conditionalaccesspolicies", "ConditionalAccessPolicies")? {
+            Some(items) => (items, "ConditionalAccessPolicies"),
+            None => return Ok(None),
+        },
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, p) in items.iter().enumerate() {
+        let field = |f: &str| format!("{name}[{i}].{f}");
+        let Value::Object(p) = p else {
+            return Err(rec.err(
+                &format!("{name}[{i}]"),
+                format!("expected an object, found {}", kind_of(p)),
+            ));
+        };
+        let required = |k: &str, f: &str| -> Res<String> {
+            text(p.get(k))
+                .map_err(|r| rec.err(&field(f), r))?
+                .ok_or_else(|| rec.err(&field(f), "missing"))
+        };
+        out.push(LoggedPolicy {
+            id: required("id", "id")?,
+            display_name: text(p.get("displayname"))
+                .map_err(|r| rec.err(&field("displayName"), r))?,
+            result: required("result", "result")?,
+            enforced_grant_controls: strings(p.get("enforcedgrantcontrols"))
+                .map_err(|r| rec.err(&field("enforcedGrantControls"), r))?,
+            enforced_session_controls: strings(p.get("enforcedsessioncontrols"))
+                .map_err(|r| rec.err(&field("enforcedSessionControls"), r))?,
+        });
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses JSON text and folds its keys, as the reader does.
+    fn record(json: &str) -> Map<String, Value> {
+        match fold_keys(serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))) {
+            Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn signin(json: &str) -> SignIn {
+        match map_record(&record(json), Container::Single, true) {
+            Ok(Mapped::SignIn { signin, .. }) => *signin,
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    fn mfa(json: &str) -> Option<bool> {
+        signin(json).mfa_satisfied
+    }
+
+    const BASE: &str = r#""id":"a","createdDateTime":"2026-01-05T14:23:45.123Z""#;
+
+    #[test]
+    fn mfa_rule_each_branch() {
+        // 1. a succeeded second-factor step, by requirement or by method
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"status":{{"errorCode":50074}},"authenticationDetails":[
+                {{"authenticationMethod":"Previously satisfied","succeeded":true,
+                  "authenticationStepRequirement":"Multifactor authentication"}}]}}"#
+            )),
+            Some(true)
+        );
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"authenticationDetails":[{{"authenticationMethod":"Password","succeeded":true}},
+                {{"authenticationMethod":"Mobile app notification","succeeded":true}}]}}"#
+            )),
+            Some(true)
+        );
+        // a failed second factor does not count
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"status":{{"errorCode":500121}},"authenticationRequirement":"multiFactorAuthentication",
+                "authenticationDetails":[{{"authenticationMethod":"Text message","succeeded":false,
+                "authenticationStepRequirement":"Multifactor authentication"}}]}}"#
+            )),
+            None
+        );
+        // 2. mfaDetail with success
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"status":{{"errorCode":0}},"mfaDetail":{{"authMethod":"PhoneAppNotification"}}}}"#
+            )),
+            Some(true)
+        );
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"status":{{"errorCode":0}},"mfaDetail":{{}}}}"#
+            )),
+            None
+        );
+        // 3. and 4. authenticationRequirement with success
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"status":{{"errorCode":0}},"authenticationRequirement":"multiFactorAuthentication"}}"#
+            )),
+            Some(true)
+        );
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"resultType":"0","authenticationRequirement":"singleFactorAuthentication"}}"#
+            )),
+            Some(false)
+        );
+        // 5. failure with single factor says nothing
+        assert_eq!(
+            mfa(&format!(
+                r#"{{{BASE},"status":{{"errorCode":50126}},"authenticationRequirement":"singleFactorAuthentication"}}"#
+            )),
+            None
+        );
+    }
+
+    #[test]
+    fn absent_encodings_are_none() {
+        let s = signin(&format!(
+            r#"{{{BASE},"userId":"","userPrincipalName":null,"deviceDetail":{{"deviceId":"00000000-0000-0000-0000-000000000000",
+            "trustType":"","isCompliant":null}},"location":{{"city":"","geoCoordinates":{{}}}},"mfaDetail":{{}}}}"#
+        ));
+        assert_eq!(s.user_id, None);
+        assert_eq!(s.user_principal_name, None);
+        assert_eq!(s.device_id, None);
+        assert_eq!(s.device_trust_type, None);
+        assert_eq!(s.device_compliant, None);
+        assert_eq!(s.city, None);
+        assert_eq!(s.network_names, None);
+        assert_eq!(s.applied_policies, None);
+        assert_eq!(s.authentication_methods, None);
+        assert_eq!(s.error_code, None);
+        assert_eq!(s.kind, None);
+    }
+
+    #[test]
+    fn log_analytics_pascal_case_and_json_in_strings() {
+        let s = signin(
+            r#"{"Id":"b","TimeGenerated":"2023-09-19T13:45:17.287Z","Type":"AADNonInteractiveUserSignInLogs",
+            "ResultType":"50126","UserType":"guest","Location":"US","LocationDetails":{"city":"Redmond"},
+            "DeviceDetail":"{\"isCompliant\":\"true\",\"operatingSystem\":\"Ios 17\"}",
+            "NetworkLocationDetails":"[{\"networkType\":\"trustedNamedLocation\",\"networkNames\":[\"HQ\"]}]",
+            "ConditionalAccessPolicies":[{"id":"p1","displayName":"MFA","result":"failure","enforcedGrantControls":["Mfa"]}]}"#,
+        );
+        assert_eq!(s.created_date_time, "2023-09-19T13:45:17.287Z");
+        assert_eq!(s.kind, Some(SignInKind::NonInteractiveUser));
+        assert_eq!(s.error_code, Some(50126));
+        assert_eq!(s.user_type.as_deref(), Some("Guest"));
+        assert_eq!(s.country.as_deref(), Some("US"));
+        assert_eq!(s.city.as_deref(), Some("Redmond"));
+        assert_eq!(s.device_compliant, Some(true));
+        assert_eq!(s.operating_system.as_deref(), Some("Ios 17"));
+        assert_eq!(s.network_names, Some(vec!["HQ".to_string()]));
+        assert_eq!(s.trusted_network, Some(true));
+        let p = s.applied_policies.unwrap_or_default();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].enforced_grant_controls, ["Mfa"]);
+    }
+
+    #[test]
+    fn diagnostic_properties_as_a_json_string() {
+        let r = map_record(
+            &record(
+                r#"{"category":"ManagedIdentitySignInLogs","time":"2022-01-24T04:59:49.2279838Z",
+                "properties":"{\"id\":\"m\",\"IpAddress\":\"\"}"}"#,
+            ),
+            Container::Single,
+            true,
+        );
+        let Ok(Mapped::SignIn { signin, .. }) = r else {
+            panic!("{r:?}");
+        };
+        assert_eq!(signin.id, "m");
+        assert_eq!(signin.created_date_time, "2022-01-24T04:59:49.227Z");
+        assert_eq!(signin.kind, Some(SignInKind::ManagedIdentity));
+        assert_eq!(signin.ip_address, None);
+        assert_eq!(signin.source_variant.as_deref(), Some("diagnostic"));
+    }
+
+    #[test]
+    fn other_categories_are_not_sign_ins() {
+        let r = map_record(
+            &record(r#"{"category":"AuditLogs","properties":{"id":"x"}}"#),
+            Container::Records,
+            false,
+        );
+        assert!(matches!(r, Ok(Mapped::Other { category }) if category == "AuditLogs"));
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let err = |json: &str| match map_record(&record(json), Container::Records, false) {
+            Err(e) => (e.field, e.reason),
+            Ok(m) => panic!("{json}: {m:?}"),
+        };
+        assert_eq!(
+            err(r#"{"category":"SignInLogs","time":"2026-01-05T00:00:00Z","properties":{}}"#).0,
+            "properties.id"
+        );
+        assert_eq!(
+            err(r#"{"properties":{"id":"x","createdDateTime":"soon"}}"#).0,
+            "properties.createdDateTime"
+        );
+        assert_eq!(
+            err(&format!(r#"{{{BASE},"status":{{"errorCode":"boom"}}}}"#)).0,
+            "status.errorCode"
+        );
+        assert_eq!(
+            err(&format!(
+                r#"{{{BASE},"appliedConditionalAccessPolicies":[{{"id":"p"}}]}}"#
+            )),
+            (
+                "appliedConditionalAccessPolicies[0].result".to_string(),
+                "missing".to_string()
+            )
+        );
+    }
+}

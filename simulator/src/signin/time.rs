@@ -1,0 +1,300 @@
+//! Sign-in timestamps in every shape the exports use, normalized to UTC RFC 3339 with
+//! milliseconds (`2026-01-05T14:23:45.123Z`).
+//!
+//! Accepted (research notes §4.3, Elastic `test-time-formats-corner-cases.log`):
+//! - RFC 3339 / ISO 8601 with `Z` or an offset, 0–9 fractional digits
+//!   (`2019-10-18T04:45:48.0729893-05:00`);
+//! - ISO 8601 without a zone (`2007-01-09T09:41:00`), read as UTC and flagged;
+//! - US locale, month first, 12- or 24-hour clock, optional comma, fraction and offset
+//!   (`11/14/2025 1:48:53 AM`, `9/19/2023, 1:45:17.287 PM`, `1/9/2007 10:41:00 AM +01:00`),
+//!   read as UTC and flagged when there is no offset;
+//! - .NET JSON dates written by Windows PowerShell 5.1 (`/Date(1704464625000)/`).
+//!
+//! Fractions beyond milliseconds are truncated, never rounded, so a sign-in never moves into
+//! the next second, minute or day.
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::Offset;
+
+/// A normalized instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Normalized {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub(crate) text: String,
+    /// The input had no zone or offset and was read as UTC.
+    pub(crate) assumed_utc: bool,
+}
+
+/// Parses a timestamp as exports write it; `None` when the text is in no known shape.
+pub(crate) fn normalize(raw: &str) -> Option<Normalized> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let (ts, assumed_utc) = if let Ok(ts) = s.parse::<Timestamp>() {
+        (ts, false)
+    } else if let Some(ts) = dotnet_json_date(s) {
+        (ts, false)
+    } else if s.as_bytes().get(4) == Some(&b'-') {
+        let dt = s.parse::<DateTime>().ok()?;
+        (Offset::UTC.to_timestamp(dt).ok()?, true)
+    } else {
+        let (dt, offset) = us_locale(s)?;
+        let assumed = offset.is_none();
+        (
+            offset.unwrap_or(Offset::UTC).to_timestamp(dt).ok()?,
+            assumed,
+        )
+    };
+    Some(Normalized {
+        text: format_utc(ts),
+        assumed_utc,
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, milliseconds truncated.
+fn format_utc(ts: Timestamp) -> String {
+    let dt = Offset::UTC.to_datetime(ts);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.subsec_nanosecond() / 1_000_000
+    )
+}
+
+/// `/Date(1704464625000)/` or `/Date(1704464625000+0000)/` (milliseconds since the epoch;
+/// the optional suffix is the writer's local offset, informational only).
+fn dotnet_json_date(s: &str) -> Option<Timestamp> {
+    let inner = s.strip_prefix("/Date(")?.strip_suffix(")/")?;
+    let digits_end = inner
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+        .map_or(inner.len(), |(i, _)| i);
+    let ms: i64 = inner[..digits_end].parse().ok()?;
+    Timestamp::from_millisecond(ms).ok()
+}
+
+/// Month-first US locale date and time, with an optional trailing offset.
+fn us_locale(s: &str) -> Option<(DateTime, Option<Offset>)> {
+    let (date, rest) = s.split_once([' ', ','])?;
+    let mut parts = date.split('/');
+    let month: i8 = small_number(parts.next()?, 2)?;
+    let day: i8 = small_number(parts.next()?, 2)?;
+    let year_text = parts.next()?;
+    if parts.next().is_some() || year_text.len() != 4 {
+        return None;
+    }
+    let year: i16 = year_text.parse().ok()?;
+
+    let mut tokens = rest
+        .trim_start_matches([',', ' '])
+        .split_whitespace()
+        .peekable();
+    let (hour, minute, second, nanos) = clock(tokens.next()?)?;
+    let mut hour = hour;
+    if let Some(&meridiem) = tokens.peek() {
+        let pm = if meridiem.eq_ignore_ascii_case("PM") {
+            Some(true)
+        } else if meridiem.eq_ignore_ascii_case("AM") {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(pm) = pm {
+            tokens.next();
+            if !(1..=12).contains(&hour) {
+                return None;
+            }
+            hour = match (pm, hour) {
+                (false, 12) => 0,
+                (true, 12) => 12,
+                (true, h) => h + 12,
+                (false, h) => h,
+            };
+        }
+    }
+    let offset = match tokens.next() {
+        None => None,
+        Some(t) => Some(offset(t)?),
+    };
+    if tokens.next().is_some() {
+        return None;
+    }
+    let dt = DateTime::new(year, month, day, hour, minute, second, nanos).ok()?;
+    Some((dt, offset))
+}
+
+/// `H:MM[:SS[.fffffffff]]` as (hour, minute, second, nanoseconds).
+fn clock(t: &str) -> Option<(i8, i8, i8, i32)> {
+    let mut parts = t.split(':');
+    let hour = small_number(parts.next()?, 2)?;
+    let minute = small_number(parts.next()?, 2)?;
+    let (second, nanos) = match parts.next() {
+        None => (0, 0),
+        Some(sec) => {
+            let (whole, frac) = sec.split_once('.').unwrap_or((sec, ""));
+            (small_number(whole, 2)?, fraction(frac)?)
+        }
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((hour, minute, second, nanos))
+}
+
+/// Fractional seconds digits (at most 9) as nanoseconds.
+fn fraction(digits: &str) -> Option<i32> {
+    if digits.is_empty() {
+        return Some(0);
+    }
+    if digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: i32 = digits.parse().ok()?;
+    let scale = 10_i32.checked_pow(u32::try_from(9 - digits.len()).ok()?)?;
+    value.checked_mul(scale)
+}
+
+/// `Z`, `UTC`, `GMT`, `+HH:MM`, `-HH:MM`, `+HHMM` or `+HH`.
+fn offset(t: &str) -> Option<Offset> {
+    if ["Z", "UTC", "GMT"]
+        .iter()
+        .any(|z| t.eq_ignore_ascii_case(z))
+    {
+        return Some(Offset::UTC);
+    }
+    let (sign, body) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = match body.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if body.len() == 4 => body.split_at(2),
+        None => (body, "0"),
+    };
+    let hours: i32 = i32::from(small_number::<i8>(hours, 2)?);
+    let minutes: i32 = i32::from(small_number::<i8>(minutes, 2)?);
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()
+}
+
+/// A number of at most `max_digits` ASCII digits.
+fn small_number<T: std::str::FromStr>(t: &str, max_digits: usize) -> Option<T> {
+    if t.is_empty() || t.len() > max_digits || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> Option<(String, bool)> {
+        normalize(s).map(|n| (n.text, n.assumed_utc))
+    }
+
+    #[test]
+    fn rfc3339_with_offsets_and_fractions() {
+        let cases = [
+            ("2026-01-05T14:23:45.123Z", "2026-01-05T14:23:45.123Z"),
+            ("2021-06-30T16:34:32Z", "2021-06-30T16:34:32.000Z"),
+            ("2020-03-13T19:15:41.6195833Z", "2020-03-13T19:15:41.619Z"),
+            (
+                "2019-10-18T04:45:48.0729893-05:00",
+                "2019-10-18T09:45:48.072Z",
+            ),
+            (
+                "2022-01-24T05:00:03.346468+00:00",
+                "2022-01-24T05:00:03.346Z",
+            ),
+            ("2023-12-31T23:59:59.9999999Z", "2023-12-31T23:59:59.999Z"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(utc(input), Some((want.to_string(), false)), "{input}");
+        }
+    }
+
+    #[test]
+    fn us_locale_month_first() {
+        assert_eq!(
+            utc("11/14/2025 1:48:53 AM"),
+            Some(("2025-11-14T01:48:53.000Z".to_string(), true))
+        );
+        assert_eq!(
+            utc("9/19/2023, 1:45:17.287 PM"),
+            Some(("2023-09-19T13:45:17.287Z".to_string(), true))
+        );
+        assert_eq!(
+            utc("12/1/2024 12:05:00 AM"),
+            Some(("2024-12-01T00:05:00.000Z".to_string(), true))
+        );
+        assert_eq!(
+            utc("12/1/2024 12:05:00 PM"),
+            Some(("2024-12-01T12:05:00.000Z".to_string(), true))
+        );
+        // Day first is not guessed: month 14 does not exist.
+        assert_eq!(utc("14/11/2025 1:48:53 AM"), None);
+        assert_eq!(utc("1/9/2007 13:41:00 PM"), None);
+    }
+
+    /// Every `time` in Elastic's test-time-formats-corner-cases.log is the same instant.
+    #[test]
+    fn elastic_corner_cases_agree() {
+        let cases = [
+            ("01/09/2007 09:41:00", true, "000"),
+            ("1/9/2007 09:41:00", true, "000"),
+            ("01/09/2007 09:41:00 AM", true, "000"),
+            ("1/9/2007 9:41:00 AM", true, "000"),
+            ("1/9/2007 10:41:00 AM +01:00", false, "000"),
+            ("2007-01-09T09:41:00", true, "000"),
+            ("2007-01-09T09:41:00.22Z", false, "220"),
+            ("2007-01-09T09:41:00.6816663Z", false, "681"),
+            ("2007-01-09T09:41:00.535404056Z", false, "535"),
+            ("2007-01-09T09:41:00.992099+00:00", false, "992"),
+            ("2007-01-09T11:41:00+02:00", false, "000"),
+        ];
+        for (input, assumed, ms) in cases {
+            assert_eq!(
+                utc(input),
+                Some((format!("2007-01-09T09:41:00.{ms}Z"), assumed)),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn powershell_dotnet_dates() {
+        assert_eq!(
+            utc("/Date(1704464625123)/"),
+            Some(("2024-01-05T14:23:45.123Z".to_string(), false))
+        );
+        assert_eq!(
+            utc("/Date(1704464625000+0100)/"),
+            Some(("2024-01-05T14:23:45.000Z".to_string(), false))
+        );
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "1/9/07 9:41",
+            "1/9/2007",
+            "1/9/2007 9:41:00 XM",
+        ] {
+            assert_eq!(utc(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! `vigil simulate`: replay sign-ins against candidate policies (and a baseline), write
+//! decisions.ndjson, decisions.parquet and summary.json as CONTRACT-simulate.md fixes them.
+//!
+//! Many sign-ins share everything evaluation reads; each distinct evaluation key is
+//! evaluated once and the result joined back to every sign-in that has it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::codes;
+use crate::eval::{self, Context, Decision};
+use crate::model::{Directory, NamedLocation, Policy, PolicyState, SignIn};
+
+/// Which decisions to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionsFilter {
+    /// Every sign-in.
+    All,
+    /// Only sign-ins whose status changed.
+    Changed,
+    /// No decisions file.
+    None,
+}
+
+/// What the candidate is compared with.
+pub enum Baseline<'a> {
+    /// The outcome the log recorded.
+    Logged,
+    /// No baseline.
+    None,
+    /// Another policy set, evaluated the same way.
+    Policies(&'a [Policy]),
+}
+
+/// One policy's result in a decision row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRow {
+    /// Policy id.
+    pub id: String,
+    /// displayName.
+    pub display_name: String,
+    /// Policy state.
+    pub state: String,
+    /// Result word.
+    pub result: String,
+    /// Why.
+    pub reasons: Vec<String>,
+}
+
+/// One side (candidate or baseline) of a decision row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Side {
+    /// Overall status.
+    pub status: String,
+    /// Controls demanded and not already satisfied.
+    pub controls: Vec<String>,
+    /// Per-policy results.
+    pub policies: Vec<PolicyRow>,
+}
+
+/// One line of decisions.ndjson.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionRow<'a> {
+    /// Sign-in id.
+    pub sign_in_id: &'a str,
+    /// Correlation id.
+    pub correlation_id: Option<&'a str>,
+    /// User object id.
+    pub user_id: Option<&'a str>,
+    /// RFC 3339 UTC.
+    pub created_date_time: &'a str,
+    /// Candidate side.
+    pub candidate: Arc<Side>,
+    /// Baseline side.
+    pub baseline: Option<Arc<Side>>,
+    /// Whether the status changed.
+    pub changed: Option<bool>,
+}
+
+/// Counts of one side.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SideCounts {
+    /// Sign-ins per overall status.
+    pub status: BTreeMap<String, u64>,
+    /// Per policy id: sign-ins per result.
+    pub policies: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// summary.json.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Sign-ins simulated.
+    pub sign_ins: u64,
+    /// Bad records skipped (with --skip-bad-records).
+    pub skipped: u64,
+    /// Duplicate sign-in ids dropped (the first is kept).
+    pub duplicates: u64,
+    /// Distinct evaluation keys (each evaluated once).
+    pub distinct_keys: u64,
+    /// Candidate counts.
+    pub candidate: SideCounts,
+    /// Baseline counts.
+    pub baseline: Option<SideCounts>,
+    /// "<baseline S> -> <candidate S>": count.
+    pub transitions: BTreeMap<String, u64>,
+    /// Sign-ins whose status changed.
+    pub changed: u64,
+    /// Users with the most changed sign-ins (id, count).
+    pub top_changed_users: Vec<(String, u64)>,
+    /// Applications with the most changed sign-ins (name or id, count).
+    pub top_changed_apps: Vec<(String, u64)>,
+    /// Warnings about the inputs (unknown conditions, undefined locations, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Everything a simulation needs.
+pub struct Inputs<'a> {
+    /// Sign-ins in input order.
+    pub signins: &'a [SignIn],
+    /// Candidate policies in input order.
+    pub policies: &'a [Policy],
+    /// Named locations.
+    pub locations: &'a [NamedLocation],
+    /// Directory snapshot.
+    pub directory: Option<&'a Directory>,
+    /// The baseline.
+    pub baseline: Baseline<'a>,
+    /// Which decisions to write.
+    pub decisions: DecisionsFilter,
+    /// Output folder.
+    pub out: &'a Path,
+    /// Skipped and duplicate counts from reading.
+    pub skipped: u64,
+    /// Duplicates dropped while reading.
+    pub duplicates: u64,
+    /// Warnings gathered while loading.
+    pub warnings: Vec<String>,
+}
+
+/// Why a simulation could not run or write its results.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// The inputs are inconsistent (e.g. a device filter that does not parse).
+    #[error("{0}")]
+    Input(String),
+    /// Output could not be written.
+    #[error("{path}: {reason}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+fn out_err(path: &Path) -> impl Fn(std::fmt::Arguments) -> SimulateError + '_ {
+    move |a| SimulateError::Output {
+        path: path.to_path_buf(),
+        reason: a.to_string(),
+    }
+}
+
+/// The evaluation key: the sign-in with every field evaluation does not read cleared.
+fn eval_key(s: &SignIn) -> SignIn {
+    SignIn {
+        id: String::new(),
+        created_date_time: String::new(),
+        correlation_id: None,
+        app_display_name: None,
+        resource_display_name: None,
+        failure_reason: None,
+        conditional_access_status: None,
+        applied_policies: None,
+        user_agent: None,
+        source_variant: None,
+        city: None,
+        state: None,
+        risk_level_aggregated: None,
+        risk_state: None,
+        browser: None,
+        ..s.clone()
+    }
+}
+
+fn side(policies: &[Policy], d: &Decision) -> Side {
+    Side {
+        status: d.status.to_string(),
+        controls: d.controls.clone(),
+        policies: policies
+            .iter()
+            .zip(&d.policies)
+            .map(|(p, r)| PolicyRow {
+                id: p.id.clone(),
+                display_name: p.display_name.clone(),
+                state: p.state.as_str().to_string(),
+                result: r.result.to_string(),
+                reasons: r.reasons.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Maps a logged enforcedGrantControls value to the contract's control name.
+fn logged_control(c: &str) -> Option<String> {
+    let l = c.to_ascii_lowercase().replace([' ', '_', '-'], "");
+    let name = match l.as_str() {
+        "block" | "blockaccess" => return None,
+        "mfa" | "requiremfa" | "requiremultifactorauthentication" => "mfa",
+        "compliantdevice" | "requirecompliantdevice" => "compliantDevice",
+        "domainjoineddevice" | "requiredomainjoineddevice" | "requirehybridazureadjoineddevice" => {
+            "domainJoinedDevice"
+        }
+        "approvedapplication" | "requireapprovedapp" | "requireapprovedclientapp" => {
+            "approvedApplication"
+        }
+        "compliantapplication" | "requirecompliantapp" | "requireappprotectionpolicy" => {
+            "compliantApplication"
+        }
+        "passwordchange" | "requirepasswordchange" => "passwordChange",
+        _ => return Some(c.to_string()),
+    };
+    Some(name.to_string())
+}
+
+/// The baseline side recorded in the log itself.
+pub fn logged_side(s: &SignIn, candidates: &[Policy]) -> Side {
+    let status = codes::logged_status(s.error_code, s.conditional_access_status.as_deref());
+    let mut controls = Vec::new();
+    let policies = s
+        .applied_policies
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|lp| {
+            let result = codes::logged_policy_result(&lp.result);
+            if result == "failure" {
+                controls.extend(
+                    lp.enforced_grant_controls
+                        .iter()
+                        .filter_map(|c| logged_control(c)),
+                );
+            }
+            let state = candidates
+                .iter()
+                .find(|p| p.id.eq_ignore_ascii_case(&lp.id))
+                .map(|p| p.state.as_str())
+                .unwrap_or(match lp.result.as_str() {
+                    r if r.starts_with("reportOnly") => {
+                        PolicyState::EnabledForReportingButNotEnforced.as_str()
+                    }
+                    "notEnabled" => PolicyState::Disabled.as_str(),
+                    _ => PolicyState::Enabled.as_str(),
+                });
+            let mut reasons = vec![format!("as logged: {}", lp.result)];
+            if !lp.enforced_grant_controls.is_empty() {
+                reasons.push(format!(
+                    "enforced grant controls: {}",
+                    lp.enforced_grant_controls.join(", ")
+                ));
+            }
+            PolicyRow {
+                id: lp.id.clone(),
+                display_name: lp.display_name.clone().unwrap_or_default(),
+                state: state.to_string(),
+                result: result.to_string(),
+                reasons,
+            }
+        })
+        .collect();
+    controls.sort();
+    controls.dedup();
+    Side {
+        status: status.to_string(),
+        controls,
+        policies,
+    }
+}
+
+fn count(c: &mut SideCounts, side: &Side) {
+    *c.status.entry(side.status.clone()).or_default() += 1;
+    for p in &side.policies {
+        *c.policies
+            .entry(p.id.clone())
+            .or_default()
+            .entry(p.result.clone())
+            .or_default() += 1;
+    }
+}
+
+fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+/// Runs the simulation and writes its files into `inputs.out`.
+pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
+    let ctx = Context::new(inputs.policies, inputs.locations, inputs.directory)
+        .map_err(SimulateError::Input)?;
+    let base_policies: &[Policy] = match inputs.baseline {
+        Baseline::Policies(p) => p,
+        _ => &[],
+    };
+    let base_ctx = Context::new(base_policies, inputs.locations, inputs.directory)
+        .map_err(SimulateError::Input)?;
+    fs::create_dir_all(inputs.out)
+        .map_err(|e| out_err(inputs.out)(format_args!("cannot create the output folder: {e}")))?;
+    let nd_path = inputs.out.join("decisions.ndjson");
+    let mut ndjson = match inputs.decisions {
+        DecisionsFilter::None => None,
+        _ => Some(BufWriter::new(
+            File::create(&nd_path).map_err(|e| out_err(&nd_path)(format_args!("{e}")))?,
+        )),
+    };
+    let mut parquet = match inputs.decisions {
+        DecisionsFilter::None => None,
+        _ => Some(crate::decisions::ParquetSink::create(
+            &inputs.out.join("decisions.parquet"),
+        )?),
+    };
+    let mut cand_cache: HashMap<SignIn, Arc<Side>> = HashMap::new();
+    let mut base_cache: HashMap<SignIn, Arc<Side>> = HashMap::new();
+    let mut cand_counts = SideCounts::default();
+    let mut base_counts = SideCounts::default();
+    let mut transitions: BTreeMap<String, u64> = BTreeMap::new();
+    let mut changed_users: HashMap<String, u64> = HashMap::new();
+    let mut changed_apps: HashMap<String, u64> = HashMap::new();
+    let mut changed_total = 0;
+    for s in inputs.signins {
+        let key = eval_key(s);
+        let cand = match cand_cache.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Arc::new(side(
+                    inputs.policies,
+                    &eval::evaluate(inputs.policies, s, &ctx),
+                ));
+                cand_cache.insert(key.clone(), c.clone());
+                c
+            }
+        };
+        let base = match inputs.baseline {
+            Baseline::None => None,
+            Baseline::Logged => Some(Arc::new(logged_side(s, inputs.policies))),
+            Baseline::Policies(bp) => Some(match base_cache.get(&key) {
+                Some(b) => b.clone(),
+                None => {
+                    let b = Arc::new(side(bp, &eval::evaluate(bp, s, &base_ctx)));
+                    base_cache.insert(key, b.clone());
+                    b
+                }
+            }),
+        };
+        count(&mut cand_counts, &cand);
+        let changed = base.as_ref().map(|b| b.status != cand.status);
+        if let Some(b) = &base {
+            count(&mut base_counts, b);
+            *transitions
+                .entry(format!("{} -> {}", b.status, cand.status))
+                .or_default() += 1;
+        }
+        if changed == Some(true) {
+            changed_total += 1;
+            let user = s
+                .user_principal_name
+                .clone()
+                .or_else(|| s.user_id.clone())
+                .or_else(|| s.service_principal_name.clone())
+                .unwrap_or_else(|| "(unknown)".into());
+            *changed_users.entry(user).or_default() += 1;
+            let app = s
+                .app_display_name
+                .clone()
+                .or_else(|| s.app_id.clone())
+                .unwrap_or_else(|| "(unknown)".into());
+            *changed_apps.entry(app).or_default() += 1;
+        }
+        let write = match inputs.decisions {
+            DecisionsFilter::All => true,
+            DecisionsFilter::Changed => changed == Some(true),
+            DecisionsFilter::None => false,
+        };
+        if write {
+            let row = DecisionRow {
+                sign_in_id: &s.id,
+                correlation_id: s.correlation_id.as_deref(),
+                user_id: s.user_id.as_deref(),
+                created_date_time: &s.created_date_time,
+                candidate: cand,
+                baseline: base,
+                changed,
+            };
+            if let Some(w) = ndjson.as_mut() {
+                serde_json::to_writer(&mut *w, &row)
+                    .map_err(|e| out_err(&nd_path)(format_args!("{e}")))?;
+                w.write_all(b"\n")
+                    .map_err(|e| out_err(&nd_path)(format_args!("{e}")))?;
+            }
+            if let Some(p) = parquet.as_mut() {
+                p.push(&row)?;
+            }
+        }
+    }
+    if let Some(mut w) = ndjson {
+        w.flush()
+            .map_err(|e| out_err(&nd_path)(format_args!("{e}")))?;
+    }
+    if let Some(p) = parquet {
+        p.finish()?;
+    }
+    let has_baseline = !matches!(inputs.baseline, Baseline::None);
+    let summary = Summary {
+        sign_ins: inputs.signins.len() as u64,
+        skipped: inputs.skipped,
+        duplicates: inputs.duplicates,
+        distinct_keys: cand_cache.len() as u64,
+        candidate: cand_counts,
+        baseline: has_baseline.then_some(base_counts),
+        transitions,
+        changed: changed_total,
+        top_changed_users: top(changed_users, 10),
+        top_changed_apps: top(changed_apps, 10),
+        warnings: inputs.warnings,
+    };
+    let sp = inputs.out.join("summary.json");
+    let text =
+        serde_json::to_string_pretty(&summary).map_err(|e| out_err(&sp)(format_args!("{e}")))?;
+    fs::write(&sp, text + "\n").map_err(|e| out_err(&sp)(format_args!("{e}")))?;
+    Ok(summary)
+}

@@ -1,0 +1,112 @@
+//! `vigil simulate`: the interface fixed by CONTRACT-simulate.md.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use comfy_table::Table;
+use vigil_simulator::model::SignIn;
+use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
+use vigil_simulator::{directory, location, policy, signin};
+
+use crate::Outcome;
+use crate::cli::SimulateArgs;
+use crate::output::info;
+
+/// Runs a simulation and prints the terminal summary.
+pub fn run(a: &SimulateArgs) -> Result<Outcome> {
+    if a.scores.is_some() || a.thresholds.is_some() {
+        bail!(
+            "--scores/--thresholds: AI risk thresholds are not supported by this build of vigil yet"
+        );
+    }
+    let decisions = match a.decisions.as_str() {
+        "all" => DecisionsFilter::All,
+        "changed" => DecisionsFilter::Changed,
+        "none" => DecisionsFilter::None,
+        other => bail!("--decisions: {other:?} is not one of all, changed, none"),
+    };
+    let candidate = policy::load_policies(&a.policies)?;
+    let mut warnings = candidate.warnings.clone();
+    let locations = match &a.named_locations {
+        Some(p) => {
+            let l = location::load_named_locations(p)?;
+            warnings.extend(l.warnings.clone());
+            l.locations
+        }
+        None => vec![],
+    };
+    let dir = a
+        .directory
+        .as_ref()
+        .map(|p| directory::load_directory(p))
+        .transpose()?;
+    let base_set;
+    let baseline = match a.baseline.as_str() {
+        "logged" => Baseline::Logged,
+        "none" => Baseline::None,
+        path => {
+            base_set = policy::load_policies(&PathBuf::from(path))
+                .with_context(|| format!("--baseline {path}"))?;
+            warnings.extend(base_set.warnings.iter().map(|w| format!("baseline: {w}")));
+            Baseline::Policies(&base_set.policies)
+        }
+    };
+    let mut signins: Vec<SignIn> = Vec::new();
+    let opts = signin::ReadOptions {
+        skip_bad_records: a.skip_bad_records,
+    };
+    let stats = signin::read_signins(&a.signins, &opts, &mut |s| signins.push(s))?;
+    warnings.extend(stats.warnings.clone());
+    for w in &warnings {
+        info(format!("warning: {w}"));
+    }
+    let summary = simulate::run(Inputs {
+        signins: &signins,
+        policies: &candidate.policies,
+        locations: &locations,
+        directory: dir.as_ref(),
+        baseline,
+        decisions,
+        out: &a.out,
+        skipped: stats.skipped as u64,
+        duplicates: stats.duplicates as u64,
+        warnings,
+    })?;
+    if !crate::output::quiet() {
+        let mut t = Table::new();
+        let has_base = summary.baseline.is_some();
+        t.set_header(if has_base {
+            vec!["status", "baseline", "candidate"]
+        } else {
+            vec!["status", "candidate"]
+        });
+        for s in [
+            "notApplied",
+            "success",
+            "interrupted",
+            "failure",
+            "indeterminate",
+        ] {
+            let c = summary.candidate.status.get(s).copied().unwrap_or(0);
+            match &summary.baseline {
+                Some(b) => t.add_row(vec![
+                    s.to_string(),
+                    b.status.get(s).copied().unwrap_or(0).to_string(),
+                    c.to_string(),
+                ]),
+                None => t.add_row(vec![s.to_string(), c.to_string()]),
+            };
+        }
+        println!("{t}");
+        println!(
+            "{} sign-ins ({} distinct evaluation keys), {} changed, {} duplicates dropped, {} bad records skipped; results in {}",
+            summary.sign_ins,
+            summary.distinct_keys,
+            summary.changed,
+            summary.duplicates,
+            summary.skipped,
+            a.out.display()
+        );
+    }
+    Ok(Outcome::Ok)
+}
