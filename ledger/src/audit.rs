@@ -77,14 +77,7 @@ pub fn verify_database(ledger: &Ledger, mut opts: VerifyOptions) -> Result<Repor
         })
         .collect();
     cps.append(&mut opts.trusted);
-    let sizes: Vec<u64> = cps
-        .iter()
-        .filter_map(|c| {
-            SignedCheckpoint::parse(&c.bytes)
-                .ok()
-                .map(|p| p.checkpoint.size)
-        })
-        .collect();
+    let sizes = crate::verify::checkpoint_sizes(&cps);
     let max_seq: Option<i64> = ledger
         .connection()
         .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::entry::Envelope;
-use crate::note::{SignedCheckpoint, VerifierKey};
+use crate::note::VerifierKey;
 use crate::store::{Ledger, LedgerError};
 use crate::verify::{CheckpointInput, Report, RowInput, Verifier};
 
@@ -424,14 +424,7 @@ pub fn verify_bundle(
         }
     }
     cps.extend(trusted);
-    let sizes: Vec<u64> = cps
-        .iter()
-        .filter_map(|c| {
-            SignedCheckpoint::parse(&c.bytes)
-                .ok()
-                .map(|p| p.checkpoint.size)
-        })
-        .collect();
+    let sizes = crate::verify::checkpoint_sizes(&cps);
     let mut verifier = Verifier::new(sizes, pinned);
     for (seq, code, msg) in early {
         verifier.report(seq, code, msg);

@@ -54,13 +54,12 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
     }
 }
 
-/// Writes a secret key to a new file created with mode 0600 (never overwrites).
-pub fn write_secret_key(path: &Path, key: &SignerKey) -> Result<(), KeyFileError> {
-    let secret = key.to_secret_string();
-    let mut f = OpenOptions::new()
+/// Creates a file that must not exist yet, with the given mode.
+fn create_new(path: &Path, mode: u32) -> Result<fs::File, KeyFileError> {
+    OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -73,7 +72,13 @@ pub fn write_secret_key(path: &Path, key: &SignerKey) -> Result<(), KeyFileError
                     source: e,
                 }
             }
-        })?;
+        })
+}
+
+/// Writes a secret key to a new file created with mode 0600 (never overwrites).
+pub fn write_secret_key(path: &Path, key: &SignerKey) -> Result<(), KeyFileError> {
+    let secret = key.to_secret_string();
+    let mut f = create_new(path, 0o600)?;
     // The umask may have narrowed the mode further, never widened it; make it exact.
     f.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(io_err(path))?;
@@ -85,23 +90,7 @@ pub fn write_secret_key(path: &Path, key: &SignerKey) -> Result<(), KeyFileError
 
 /// Writes a public verifier key (`name+keyid+base64`) to a new file.
 pub fn write_public_key(path: &Path, key: &VerifierKey) -> Result<(), KeyFileError> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyFileError::Exists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                KeyFileError::Io {
-                    path: path.to_path_buf(),
-                    source: e,
-                }
-            }
-        })?;
+    let mut f = create_new(path, 0o644)?;
     writeln!(f, "{key}").map_err(io_err(path))?;
     f.sync_all().map_err(io_err(path))?;
     Ok(())

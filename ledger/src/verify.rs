@@ -105,6 +105,17 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
+/// Tree sizes of the checkpoints that parse (their roots are computed while streaming).
+pub fn checkpoint_sizes(cps: &[CheckpointInput]) -> Vec<u64> {
+    cps.iter()
+        .filter_map(|c| {
+            SignedCheckpoint::parse(&c.bytes)
+                .ok()
+                .map(|p| p.checkpoint.size)
+        })
+        .collect()
+}
+
 /// Where verification resumes when it starts from a trusted checkpoint.
 pub struct Resume {
     /// Tree size already trusted.
