@@ -30,6 +30,15 @@ pub enum Command {
     Ledger(LedgerCommand),
     /// Replay sign-in exports against candidate Conditional Access policies.
     Simulate(SimulateArgs),
+    /// Normalize sign-in exports into one Parquet table that `simulate --signins` replays fast.
+    Ingest(IngestArgs),
+    /// Explain what every policy decides for one sign-in described by flags (offline What If).
+    Whatif(crate::cmd::whatif::WhatifArgs),
+    /// Compare the simulator with what Entra logged (appliedConditionalAccessPolicies).
+    Fidelity(crate::cmd::fidelity::FidelityArgs),
+    /// Build the --directory snapshot from Microsoft Graph exports.
+    #[command(subcommand)]
+    Directory(crate::cmd::directory::DirectoryCommand),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).
@@ -62,9 +71,36 @@ pub struct SimulateArgs {
     /// Skip (and count) malformed sign-in records instead of stopping.
     #[arg(long)]
     pub skip_bad_records: bool,
+    /// User risk for userRiskLevels: Graph riskyUserHistoryItem / riskyUser and/or riskDetection
+    /// exports (array, {"value":[...]} pages, NDJSON; file or folder).
+    #[arg(long, value_name = "PATH")]
+    pub user_risk: Option<PathBuf>,
+    /// The --user-risk export holds every risky user's full history: users and times it has no
+    /// data for are not risky (without this flag they are unknown).
+    #[arg(long, requires = "user_risk")]
+    pub user_risk_complete: bool,
+    /// Graph device objects (GET /devices) for device-filter properties the log lacks (model,
+    /// manufacturer, extensionAttributes, physicalIds, ...), matched on deviceDetail.deviceId.
+    #[arg(long, value_name = "PATH")]
+    pub devices: Option<PathBuf>,
     /// Output folder (created).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// `vigil ingest`.
+#[derive(Args)]
+pub struct IngestArgs {
+    /// Sign-in exports in any variant `simulate` reads: files or folders (read recursively, in
+    /// bytewise path order); repeatable. A sign-in id seen twice is kept once (the first).
+    #[arg(long, required = true)]
+    pub signins: Vec<PathBuf>,
+    /// The normalized table to write (Parquet, schemas/signin.schema.json; replaced if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Skip (and count) malformed sign-in records instead of stopping.
+    #[arg(long)]
+    pub skip_bad_records: bool,
 }
 
 /// `vigil demo`.

@@ -18,6 +18,18 @@ use crate::simulate::{DecisionRow, Side, SimulateError};
 
 const BATCH: usize = 65_536;
 
+/// The identifying columns of one decision row.
+pub struct RowIds<'a> {
+    /// Sign-in id.
+    pub sign_in_id: &'a str,
+    /// Correlation id.
+    pub correlation_id: Option<&'a str>,
+    /// User object id.
+    pub user_id: Option<&'a str>,
+    /// RFC 3339 UTC.
+    pub created_date_time: &'a str,
+}
+
 /// Streams decision rows into a Parquet file.
 pub struct ParquetSink {
     path: PathBuf,
@@ -112,29 +124,48 @@ impl ParquetSink {
 
     /// Adds one row.
     pub fn push(&mut self, r: &DecisionRow) -> Result<(), SimulateError> {
+        let json = |s: &Side| serde_json::to_string(&s.policies).unwrap_or_default();
+        let cand = json(&r.candidate);
+        let base = r.baseline.as_deref().map(|b| (b, json(b)));
+        self.push_row(
+            RowIds {
+                sign_in_id: r.sign_in_id,
+                correlation_id: r.correlation_id,
+                user_id: r.user_id,
+                created_date_time: r.created_date_time,
+            },
+            (&r.candidate, &cand),
+            base.as_ref().map(|(b, j)| (*b, j.as_str())),
+            r.changed,
+        )
+    }
+
+    /// Adds one row whose sides' `policies` are already JSON text (`candidate.1`, `baseline.1`).
+    pub fn push_row(
+        &mut self,
+        ids: RowIds,
+        candidate: (&Side, &str),
+        baseline: Option<(&Side, &str)>,
+        changed: Option<bool>,
+    ) -> Result<(), SimulateError> {
         let c = &mut self.cols;
-        c.id.append_value(r.sign_in_id);
-        c.corr.append_option(r.correlation_id);
-        c.user.append_option(r.user_id);
+        c.id.append_value(ids.sign_in_id);
+        c.corr.append_option(ids.correlation_id);
+        c.user.append_option(ids.user_id);
         c.created.append_option(
-            r.created_date_time
+            ids.created_date_time
                 .parse::<jiff::Timestamp>()
                 .ok()
                 .map(|t| t.as_millisecond()),
         );
-        c.c_status.append_value(&r.candidate.status);
-        push_controls(&mut c.c_controls, Some(&r.candidate));
-        c.c_policies
-            .append_value(serde_json::to_string(&r.candidate.policies).unwrap_or_default());
+        c.c_status.append_value(&candidate.0.status);
+        push_controls(&mut c.c_controls, Some(candidate.0));
+        c.c_policies.append_value(candidate.1);
         c.b_status
-            .append_option(r.baseline.as_ref().map(|b| b.status.as_str()));
-        push_controls(&mut c.b_controls, r.baseline.as_deref());
-        c.b_policies.append_option(
-            r.baseline
-                .as_ref()
-                .map(|b| serde_json::to_string(&b.policies).unwrap_or_default()),
-        );
-        c.changed.append_option(r.changed);
+            .append_option(baseline.map(|b| b.0.status.as_str()));
+        push_controls(&mut c.b_controls, baseline.map(|b| b.0));
+        c.b_policies.append_option(baseline.map(|b| b.1));
+        c.changed.append_option(changed);
         self.rows += 1;
         if self.rows >= BATCH {
             self.flush()?;

@@ -15,6 +15,7 @@ use crate::model::{
     ClientAppType, Directory, FilterMode, GrantControls, GuestSelector, IdSet, NamedLocation,
     NamedLocationKind, Platform, Policy, PolicyState, RiskLevel, SignIn, SignInKind, Tri,
 };
+use crate::snapshots::{Devices, UserRisk};
 
 /// What a policy does to a sign-in when enforced, ordered by how much it restricts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -120,6 +121,11 @@ pub struct Context<'a> {
     pub locations: HashMap<&'a str, &'a NamedLocation>,
     /// Parsed device filters by policy id.
     pub device_filters: HashMap<&'a str, Filter>,
+    /// User-risk snapshot (`--user-risk`): the user risk level at a sign-in's time when the
+    /// sign-in itself does not carry one.
+    pub user_risk: Option<&'a UserRisk>,
+    /// Device snapshot (`--devices`): filter-for-devices properties the log lacks.
+    pub devices: Option<&'a Devices>,
 }
 
 impl<'a> Context<'a> {
@@ -145,13 +151,26 @@ impl<'a> Context<'a> {
             directory,
             locations: locations.iter().map(|l| (l.id.as_str(), l)).collect(),
             device_filters,
+            user_risk: None,
+            devices: None,
         })
+    }
+
+    /// Adds the optional snapshots (`--user-risk`, `--devices`).
+    pub fn with_snapshots(
+        mut self,
+        user_risk: Option<&'a UserRisk>,
+        devices: Option<&'a Devices>,
+    ) -> Context<'a> {
+        self.user_risk = user_risk;
+        self.devices = devices;
+        self
     }
 }
 
 /// Well-known application ids behind the `Office365` pseudo-app (Microsoft's documented list, abridged
 /// to the apps that appear as sign-in resources).
-const OFFICE365_APPS: &[&str] = &[
+pub(crate) const OFFICE365_APPS: &[&str] = &[
     "00000002-0000-0ff1-ce00-000000000000", // Office 365 Exchange Online
     "00000003-0000-0ff1-ce00-000000000000", // Office 365 SharePoint Online
     "00000004-0000-0ff1-ce00-000000000000", // Skype for Business Online
@@ -167,7 +186,7 @@ const OFFICE365_APPS: &[&str] = &[
 ];
 
 /// Application ids behind the `MicrosoftAdminPortals` pseudo-app.
-const ADMIN_PORTAL_APPS: &[&str] = &[
+pub(crate) const ADMIN_PORTAL_APPS: &[&str] = &[
     "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", // Azure Portal
     "00000006-0000-0ff1-ce00-000000000000", // Microsoft 365 admin center / Office 365 Portal
     "497effe9-df71-4043-a8bb-14cf78c4b63b", // Exchange admin center
@@ -177,9 +196,9 @@ const ADMIN_PORTAL_APPS: &[&str] = &[
 ];
 
 /// The Device Registration Service, the resource of `urn:user:registerdevice`.
-const DEVICE_REGISTRATION_APP: &str = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9";
+pub(crate) const DEVICE_REGISTRATION_APP: &str = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9";
 /// My Sign-Ins (security info registration), the resource of `urn:user:registersecurityinfo`.
-const SECURITY_INFO_APPS: &[&str] = &[
+pub(crate) const SECURITY_INFO_APPS: &[&str] = &[
     "19db86c3-b2b9-44cc-b339-36da233a3be2",
     "0000000c-0000-0000-c000-000000000000",
 ];
@@ -686,7 +705,37 @@ fn risk_condition(levels: &[RiskLevel], logged: Option<&str>, what: &str) -> Ver
     }
 }
 
-fn device_attribute(s: &SignIn, attr: &str) -> Option<Vec<String>> {
+/// The user risk condition: the sign-in's own `user_risk_level` when it has one, else the
+/// `--user-risk` snapshot at the sign-in's time (Rule 4.27).
+fn user_risk_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
+    let levels = &p.user_risk_levels;
+    match (s.user_risk_level.as_deref(), ctx.user_risk) {
+        (Some(_), _) | (None, None) => {
+            risk_condition(levels, s.user_risk_level.as_deref(), "user risk")
+        }
+        (None, Some(_)) if levels.is_empty() => verdict(Tri::Yes, ""),
+        (None, Some(r)) => match r.level_for_signin(s) {
+            None => verdict(
+                Tri::Unknown,
+                "user risk level at the sign-in's time is in neither the log nor the --user-risk snapshot",
+            ),
+            Some(level) => risk_condition(levels, Some(level), "user risk (--user-risk)"),
+        },
+    }
+}
+
+/// A device property for the filter: the log's value where it has one, else (except for
+/// `isCompliant` and `trustType`, which only the log gives at sign-in time) the `--devices`
+/// snapshot's.
+fn device_attribute(s: &SignIn, attr: &str, devices: Option<&Devices>) -> Option<Vec<String>> {
+    let logged = logged_device_attribute(s, attr);
+    if logged.is_some() || matches!(attr, "iscompliant" | "trusttype" | "deviceid") {
+        return logged;
+    }
+    devices?.attribute_for_signin(s, attr)
+}
+
+fn logged_device_attribute(s: &SignIn, attr: &str) -> Option<Vec<String>> {
     let one = |v: Option<&String>| v.filter(|x| !x.is_empty()).map(|x| vec![x.clone()]);
     match attr {
         "deviceid" => one(s.device_id.as_ref()),
@@ -719,15 +768,31 @@ fn device_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
     let Some(filter) = ctx.device_filters.get(p.id.as_str()) else {
         return verdict(Tri::Unknown, "device filter could not be read");
     };
-    let matched = filter.evaluate(&|a: &str| device_attribute(s, &a.to_ascii_lowercase()));
+    let from_snapshot = std::cell::Cell::new(false);
+    let matched = filter.evaluate(&|a: &str| {
+        let a = a.to_ascii_lowercase();
+        let v = device_attribute(s, &a, ctx.devices);
+        if v.is_some() && logged_device_attribute(s, &a).is_none() {
+            from_snapshot.set(true);
+        }
+        v
+    });
     let t = devicefilter::applies(*mode, matched);
     let m = match mode {
         FilterMode::Include => "include",
         FilterMode::Exclude => "exclude",
     };
+    let via = if from_snapshot.get() {
+        " (device properties from --devices)"
+    } else {
+        ""
+    };
     let reason = match matched {
-        Tri::Yes => format!("device filter ({m}) matched: {rule}"),
-        Tri::No => format!("device filter ({m}) did not match: {rule}"),
+        Tri::Yes => format!("device filter ({m}) matched{via}: {rule}"),
+        Tri::No => format!("device filter ({m}) did not match{via}: {rule}"),
+        Tri::Unknown if ctx.devices.is_some() => format!(
+            "device filter ({m}) needs device properties neither the log nor --devices has: {rule}"
+        ),
         Tri::Unknown => {
             format!("device filter ({m}) needs device properties the log lacks: {rule}")
         }
@@ -1047,11 +1112,7 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
                 s.sign_in_risk_level.as_deref(),
                 "sign-in risk",
             ));
-            verdicts.push(risk_condition(
-                &p.user_risk_levels,
-                s.user_risk_level.as_deref(),
-                "user risk",
-            ));
+            verdicts.push(user_risk_condition(p, s, ctx));
             if !p.insider_risk_levels.is_empty() {
                 verdicts.push(verdict(Tri::Unknown, "insider risk is not in the log"));
             }
@@ -1165,6 +1226,12 @@ pub fn evaluate(policies: &[Policy], s: &SignIn, ctx: &Context) -> Decision {
         .iter()
         .map(|p| evaluate_policy(p, s, ctx))
         .collect();
+    decide(policies, results)
+}
+
+/// Combines one result per policy (in policy order) into the decision: the overall status and
+/// the controls enforced policies demand.
+pub fn decide(policies: &[Policy], results: Vec<PolicyResult>) -> Decision {
     let status = overall_status(policies, &results);
     let mut controls = BTreeSet::new();
     for (p, r) in policies.iter().zip(&results) {

@@ -5,14 +5,21 @@
 //! in `SEMANTICS.md` beside this crate.
 
 pub mod codes;
+pub mod columnar;
 pub mod decisions;
 pub mod devicefilter;
 pub mod directory;
+pub mod directory_import;
 pub mod error;
 pub mod eval;
+pub mod fidelity;
 pub mod location;
 pub mod model;
 pub mod policy;
+pub mod report;
 pub mod signin;
 pub mod simulate;
+pub mod snapshots;
+pub mod table;
 pub mod text;
+pub mod whatif;

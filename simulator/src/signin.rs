@@ -11,6 +11,8 @@
 //! | NDJSON, one signIn object per line | `ndjson` |
 //! | one signIn object on its own | `json-object` |
 //! | diagnostic-settings records: `{"records":[...]}` blobs, or one record per line (Storage, Event Hub, Elastic) | `diagnostic` |
+//! | normalized Parquet (`PAR1`, written by `vigil ingest`; see [`crate::table`]) | as stored |
+//! | a Log Analytics query API response `{"tables":[{"columns":[...],"rows":[[...]]}]}` (rows as records) | `json-array` |
 //!
 //! Files may be gzip-compressed and UTF-8 (BOM or not) or UTF-16 with a BOM. A file whose first
 //! non-blank line is one complete JSON value is read line by line (NDJSON: a bad line can be
@@ -57,14 +59,16 @@
 //!    sign-in succeeded;
 //! 4. `Some(false)` if `authenticationRequirement` is `singleFactorAuthentication` and the
 //!    sign-in succeeded;
-//! 5. otherwise `None`: failed or interrupted sign-ins without a succeeded second factor,
+//! 5. `Some(false)` if the error code says an MFA requirement was not met (50072, 50074, 50076,
+//!    50078, 50079: enroll, challenge not passed, MFA required, MFA expired, register);
+//! 6. otherwise `None`: other failed or interrupted sign-ins without a succeeded second factor,
 //!    workload identities, and logs without these fields say nothing.
 //!
 //! "Succeeded" means `status.errorCode` (else the numeric `resultType`) is 0.
 
 mod json;
 mod map;
-mod time;
+pub(crate) mod time;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -126,14 +130,14 @@ pub fn read_signins(
 /// Sign-in ids read so far. Ids are GUIDs, kept as 16 bytes (case-insensitive) so that ten
 /// million sign-ins fit in a few hundred megabytes; any other id is kept as written.
 #[derive(Default)]
-struct SeenIds {
+pub(crate) struct SeenIds {
     guids: HashSet<u128>,
     others: HashSet<String>,
 }
 
 impl SeenIds {
     /// `true` the first time an id is seen.
-    fn insert(&mut self, id: &str) -> bool {
+    pub(crate) fn insert(&mut self, id: &str) -> bool {
         match parse_guid(id) {
             Some(g) => self.guids.insert(g),
             None => self.others.insert(id.to_string()),
@@ -198,10 +202,8 @@ fn read_file(
         })?;
         Box::new(Cursor::new(decoded.into_bytes()))
     } else if head == b"PAR1" {
-        return Err(InputError::format(
-            file,
-            "Parquet sign-in files are not supported yet",
-        ));
+        drop(input);
+        return read_table(file, seen, stats, sink);
     } else {
         rejoin(head, input)
     };
@@ -269,6 +271,31 @@ fn read_file(
     }
     state.finish();
     Ok(())
+}
+
+/// Reads a normalized Parquet file (`vigil ingest`, [`crate::table`]): its rows are already
+/// sign-ins, only ids seen before are dropped.
+fn read_table(
+    file: &Path,
+    seen: &mut SeenIds,
+    stats: &mut ReadStats,
+    sink: &mut dyn FnMut(SignIn),
+) -> Result<(), InputError> {
+    let table = crate::table::TableFile::open(file)?;
+    if table.rows() == 0 {
+        stats.warnings.push(format!(
+            "{}: no sign-ins (the file is empty)",
+            file.display()
+        ));
+    }
+    table.read_rows(&mut |s| {
+        if seen.insert(&s.id) {
+            stats.records += 1;
+            sink(s);
+        } else {
+            stats.duplicates += 1;
+        }
+    })
 }
 
 /// Reads up to `n` bytes from the start of `input`, returning them and the rest.
@@ -550,6 +577,54 @@ impl FileState<'_> {
     }
 }
 
+impl FileState<'_> {
+    /// One table of a Log Analytics query API response
+    /// (`{"tables":[{"name":...,"columns":[{"name":...,"type":...}],"rows":[[...],...]}]}`):
+    /// each row becomes a record keyed by its column names, like an exported row.
+    fn log_analytics_table(&mut self, table: Value, line: usize) -> Result<(), ()> {
+        let columns: Option<Vec<String>> = match table.get("columns") {
+            Some(Value::Array(cols)) => cols
+                .iter()
+                .map(|c| {
+                    c.get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_ascii_lowercase)
+                })
+                .collect(),
+            _ => None,
+        };
+        let (Some(columns), Some(Value::Array(rows))) = (columns, table.get("rows")) else {
+            let reason = "a Log Analytics \"tables\" entry needs \"columns\" (each with a \
+                          \"name\") and \"rows\""
+                .to_string();
+            return self.bad(InputError::format(self.file, reason.clone()), reason);
+        };
+        for row in rows {
+            match row {
+                Value::Array(cells) if cells.len() == columns.len() => {
+                    let object = columns.iter().cloned().zip(cells.iter().cloned()).collect();
+                    self.record(Value::Object(object), Container::Array, line)?;
+                }
+                other => {
+                    self.index += 1;
+                    let reason = format!(
+                        "{}: a Log Analytics row must be an array of {} cells (one per column), \
+                         found {}",
+                        self.locus(Container::Array, line),
+                        columns.len(),
+                        match other {
+                            Value::Array(a) => format!("{} cells", a.len()),
+                            _ => "no array".to_string(),
+                        }
+                    );
+                    self.bad(InputError::format(self.file, reason.clone()), reason)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Receiver for FileState<'_> {
     fn duplicate_key(&mut self, key: &str) {
         if !self
@@ -583,6 +658,12 @@ impl Receiver for FileState<'_> {
                             }
                             return Ok(());
                         }
+                    }
+                    if let Some(Value::Array(tables)) = object.get_mut("tables") {
+                        for table in std::mem::take(tables) {
+                            self.log_analytics_table(table, line)?;
+                        }
+                        return Ok(());
                     }
                 }
                 self.one_record(&object, container, line)

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::codes;
 use crate::eval::{self, Context, Decision};
 use crate::model::{Directory, NamedLocation, Policy, PolicyState, SignIn};
+use crate::snapshots::{Devices, UserRisk};
 
 /// Which decisions to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +144,10 @@ pub struct Inputs<'a> {
     pub duplicates: u64,
     /// Warnings gathered while loading.
     pub warnings: Vec<String>,
+    /// User-risk snapshot (`--user-risk`), if given.
+    pub user_risk: Option<&'a UserRisk>,
+    /// Device snapshot (`--devices`), if given.
+    pub devices: Option<&'a Devices>,
 }
 
 /// Why a simulation could not run or write its results.
@@ -190,7 +195,7 @@ fn eval_key(s: &SignIn) -> SignIn {
     }
 }
 
-fn side(policies: &[Policy], d: &Decision) -> Side {
+pub(crate) fn side(policies: &[Policy], d: &Decision) -> Side {
     Side {
         status: d.status.to_string(),
         controls: d.controls.clone(),
@@ -295,7 +300,7 @@ fn count(c: &mut SideCounts, side: &Side) {
     }
 }
 
-fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+pub(crate) fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = m.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.truncate(n);
@@ -305,13 +310,15 @@ fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
 /// Runs the simulation and writes its files into `inputs.out`.
 pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     let ctx = Context::new(inputs.policies, inputs.locations, inputs.directory)
-        .map_err(SimulateError::Input)?;
+        .map_err(SimulateError::Input)?
+        .with_snapshots(inputs.user_risk, inputs.devices);
     let base_policies: &[Policy] = match inputs.baseline {
         Baseline::Policies(p) => p,
         _ => &[],
     };
     let base_ctx = Context::new(base_policies, inputs.locations, inputs.directory)
-        .map_err(SimulateError::Input)?;
+        .map_err(SimulateError::Input)?
+        .with_snapshots(inputs.user_risk, inputs.devices);
     fs::create_dir_all(inputs.out)
         .map_err(|e| out_err(inputs.out)(format_args!("cannot create the output folder: {e}")))?;
     let nd_path = inputs.out.join("decisions.ndjson");
@@ -336,7 +343,12 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     let mut changed_apps: HashMap<String, u64> = HashMap::new();
     let mut changed_total = 0;
     for s in inputs.signins {
-        let key = eval_key(s);
+        let mut key = eval_key(s);
+        // The key drops the sign-in's time, which the user-risk snapshot reads: key on the level
+        // it gives instead (a marker, since `key` is only hashed, never evaluated).
+        if let (None, Some(r)) = (&s.user_risk_level, inputs.user_risk) {
+            key.user_risk_level = r.level_for_signin(s).map(|l| format!("--user-risk:{l}"));
+        }
         let cand = match cand_cache.get(&key) {
             Some(c) => c.clone(),
             None => {

@@ -12,19 +12,27 @@ use crate::cli::{Command, DbArgs, KeyCommand, LedgerCommand, LedgerKeyCommand};
 mod append;
 mod cosign;
 mod demo;
+pub(crate) mod directory;
 mod export;
+pub(crate) mod fidelity;
+mod ingest;
 mod init;
 mod key;
 mod prove;
 mod show;
 mod simulate;
 mod verify;
+pub(crate) mod whatif;
 
 /// Runs a parsed command.
 pub fn run(cmd: Command) -> Result<Outcome> {
     match cmd {
         Command::Demo(a) => demo::run(&a),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Ingest(a) => ingest::run(&a),
+        Command::Whatif(a) => whatif::run(&a),
+        Command::Fidelity(a) => fidelity::run(&a),
+        Command::Directory(d) => directory::run(&d),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
             KeyCommand::Show { key } => key::show(&key),

@@ -6,7 +6,8 @@ use anyhow::{Context as _, Result, bail};
 use comfy_table::Table;
 use vigil_simulator::model::SignIn;
 use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
-use vigil_simulator::{directory, location, policy, signin};
+use vigil_simulator::snapshots::{Devices, UserRisk};
+use vigil_simulator::{columnar, directory, location, policy, signin};
 
 use crate::Outcome;
 use crate::cli::SimulateArgs;
@@ -40,6 +41,18 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         .as_ref()
         .map(|p| directory::load_directory(p))
         .transpose()?;
+    let user_risk = a
+        .user_risk
+        .as_ref()
+        .map(|p| UserRisk::load(p, a.user_risk_complete))
+        .transpose()?;
+    let devices = a.devices.as_ref().map(|p| Devices::load(p)).transpose()?;
+    if let Some(p) = &a.devices {
+        warnings.push(format!(
+            "--devices {}: device properties are as exported, not as they were at each sign-in's time",
+            p.display()
+        ));
+    }
     let base_set;
     let baseline = match a.baseline.as_str() {
         "logged" => Baseline::Logged,
@@ -51,16 +64,24 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
             Baseline::Policies(&base_set.policies)
         }
     };
+    // Normalized Parquet (`vigil ingest`) replays column by column; other exports row by row.
+    let tables = columnar::open_tables(&a.signins)?;
     let mut signins: Vec<SignIn> = Vec::new();
-    let opts = signin::ReadOptions {
-        skip_bad_records: a.skip_bad_records,
-    };
-    let stats = signin::read_signins(&a.signins, &opts, &mut |s| signins.push(s))?;
-    warnings.extend(stats.warnings.clone());
+    let mut stats = signin::ReadStats::default();
+    match &tables {
+        Some(t) => warnings.extend(columnar::table_warnings(t)),
+        None => {
+            let opts = signin::ReadOptions {
+                skip_bad_records: a.skip_bad_records,
+            };
+            stats = signin::read_signins(&a.signins, &opts, &mut |s| signins.push(s))?;
+            warnings.extend(stats.warnings.clone());
+        }
+    }
     for w in &warnings {
         info(format!("warning: {w}"));
     }
-    let summary = simulate::run(Inputs {
+    let inputs = Inputs {
         signins: &signins,
         policies: &candidate.policies,
         locations: &locations,
@@ -71,7 +92,31 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         skipped: stats.skipped as u64,
         duplicates: stats.duplicates as u64,
         warnings,
-    })?;
+        user_risk: user_risk.as_ref(),
+        devices: devices.as_ref(),
+    };
+    if decisions == DecisionsFilter::None {
+        // "No file with --decisions none": not even one an earlier run left in --out.
+        for name in ["decisions.ndjson", "decisions.parquet"] {
+            let stale = a.out.join(name);
+            if stale.is_file() {
+                std::fs::remove_file(&stale).with_context(|| {
+                    format!(
+                        "{}: cannot remove an earlier run's decisions",
+                        stale.display()
+                    )
+                })?;
+            }
+        }
+    }
+    let summary = match &tables {
+        Some(t) => columnar::run(t, inputs)?,
+        None => simulate::run(inputs)?,
+    };
+    // DIR/report.html, the human report (both replay paths).
+    let report = a.out.join("report.html");
+    std::fs::write(&report, vigil_simulator::report::render(&summary))
+        .with_context(|| format!("{}: cannot write the report", report.display()))?;
     if !crate::output::quiet() {
         let mut t = Table::new();
         let has_base = summary.baseline.is_some();

@@ -1,5 +1,8 @@
 //! End-to-end tests of the `vigil` binary over real files (one test binary, one module per area).
 
 mod cli;
+mod directory_import;
 mod durability;
+mod simulate;
 mod tamper;
+mod whatif_fidelity;

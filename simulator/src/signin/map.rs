@@ -530,6 +530,13 @@ const SECOND_FACTOR_METHODS: &[&str] = &[
     "passwordless",
 ];
 
+/// AADSTS codes that state that the sign-in has not met an MFA requirement (reference text):
+/// 50072 "User needs to enroll for second factor authentication", 50074 "Strong authentication
+/// is required and the user did not pass the MFA challenge", 50076 "the user must use
+/// multifactor authentication", 50078 "Presented multifactor authentication has expired",
+/// 50079 "a managed user needs to register security info".
+const MFA_NOT_MET: [i64; 5] = [50072, 50074, 50076, 50078, 50079];
+
 /// Whether one succeeded `authenticationDetails` step shows a second factor.
 fn step_is_second_factor(step: &Map<String, Value>) -> bool {
     let lower = |k: &str| {
@@ -608,6 +615,8 @@ fn authentication(
         match (requirement.as_deref(), succeeded) {
             (Some("multifactorauthentication"), true) => Some(true),
             (Some("singlefactorauthentication"), true) => Some(false),
+            // The code itself says the MFA requirement was not met in this sign-in.
+            _ if error_code.is_some_and(|c| MFA_NOT_MET.contains(&c)) => Some(false),
             _ => None,
         }
     };
@@ -732,11 +741,25 @@ mod tests {
             )),
             Some(false)
         );
-        // 5. failure with single factor says nothing
+        // 5. a code saying the MFA requirement was not met
+        for code in [50072, 50074, 50076, 50078, 50079] {
+            assert_eq!(
+                mfa(&format!(
+                    r#"{{{BASE},"status":{{"errorCode":{code}}},"authenticationRequirement":"multiFactorAuthentication"}}"#
+                )),
+                Some(false),
+                "{code}"
+            );
+        }
+        // 6. failure with single factor says nothing, nor does a block
         assert_eq!(
             mfa(&format!(
                 r#"{{{BASE},"status":{{"errorCode":50126}},"authenticationRequirement":"singleFactorAuthentication"}}"#
             )),
+            None
+        );
+        assert_eq!(
+            mfa(&format!(r#"{{{BASE},"status":{{"errorCode":53003}}}}"#)),
             None
         );
     }

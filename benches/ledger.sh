@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the vigil-ledger benchmark (benches/ledger.rs) in release mode and prints a table.
+#
+# Every throughput is printed with its ratio to a reference measured in the same run on
+# the same machine (raw SHA-256, raw Ed25519 sign / verify_strict on 1 core and on every
+# core), so the figures compare across machines. Nothing is asserted about time.
+#
+# Knobs (environment):
+#   VIGIL_BENCH_N=200000          entries in the ledger that audit::verify_database checks
+#   VIGIL_BENCH_PROOF_N=10000000  entries in the (synthetic, unsigned) proof database;
+#                                 building 10M rows takes a few minutes and ~2 GB of disk
+#                                 under $TMPDIR; 0 skips the proof section
+#
+# A cold release build of the workspace takes a few minutes. Run on an otherwise idle
+# machine: the reference rates and the measured paths share the same cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec cargo bench --bench ledger "$@"

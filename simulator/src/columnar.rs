@@ -1,0 +1,1460 @@
+//! `vigil simulate` over normalized Parquet ([`crate::table`]), for tens of millions of
+//! sign-ins. It writes exactly what [`simulate::run`] writes for the same sign-ins (the
+//! `distinctKeys` count aside, which counts the keys below); `tests/columnar.rs` holds both
+//! paths to that.
+//!
+//! Sign-ins repeat: the same users, apps, clients, platforms, locations, risk levels and devices
+//! come back again and again. Evaluation therefore works on keys, never on rows:
+//!
+//! 1. **Classes.** Each column evaluation reads is reduced, value by value (not row by row), to
+//!    what the policies can tell apart: a user id to "equal to a user some policy lists (which)"
+//!    or "another user", with the groups and roles of the directory snapshot that policies name;
+//!    an IP address to the set of IP named locations containing it; an app id to the listed or
+//!    well-known app it is, or "another app"; an operating system to its platform unless a
+//!    device filter reads the raw value. Every other column keeps its value (codes of the
+//!    Parquet dictionary). A row's key is the tuple of its classes.
+//! 2. **Keys, once.** Rows are hashed to keys (in parallel); each new key is evaluated against
+//!    each policy on the columns that policy reads (its mask, derived from which conditions and
+//!    controls it has), so a policy is evaluated once per distinct projection, and the
+//!    per-policy results of a key combine into a *side* (status, controls, results).
+//! 3. **Rows.** Per row only the key's side is looked up: counts go per key × multiplicity,
+//!    transitions and changes per row, decisions are written for the rows the filter keeps.
+//!
+//! Reasons are text and must be the row's own: the only row value the classes drop that a
+//! reason can show is the IP address a policy's IP location matched, so rows whose address
+//! matched one get their location-reading policies evaluated again on the row itself.
+//!
+//! The classes mirror `eval.rs` field by field (see [`mask`] and [`Canon`]): a change to what
+//! evaluation reads must be made here too; `tests/columnar.rs` compares both paths on varied
+//! generated data to catch a miss.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fs::{self, File};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::decisions::{ParquetSink, RowIds};
+use crate::eval::{self, Context, PolicyResult};
+use crate::model::{Directory, DirectoryUser, NamedLocation, NamedLocationKind, Policy, SignIn};
+use crate::signin::SeenIds;
+use crate::simulate::{
+    self, Baseline, DecisionsFilter, Inputs, Side, SideCounts, SimulateError, Summary,
+};
+use crate::table::{self, Batch, Col, Dict, ListCodes, NULL, TableFile, Texts};
+
+/// Rows read and processed together (whole row groups).
+const BATCH_ROWS: usize = 1 << 20;
+/// Rows hashed by one task.
+const CHUNK_ROWS: usize = 1 << 16;
+
+// ---------------------------------------------------------------------------------------------
+// A fast hash for small integer tuples (the standard SipHash costs more than the lookup).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+// ---------------------------------------------------------------------------------------------
+// Key columns and their classes
+// ---------------------------------------------------------------------------------------------
+
+/// The columns evaluation reads, in key order.
+const KEYS: [Col; NK] = [
+    Col::SignInKind,
+    Col::ErrorCode,
+    Col::UserId,
+    Col::UserPrincipalName,
+    Col::UserType,
+    Col::HomeTenantId,
+    Col::ResourceTenantId,
+    Col::CrossTenantAccessType,
+    Col::ServicePrincipalId,
+    Col::ServicePrincipalRiskLevel,
+    Col::AppId,
+    Col::ResourceId,
+    Col::IpAddress,
+    Col::Country,
+    Col::NetworkNames,
+    Col::TrustedNetwork,
+    Col::ClientAppUsed,
+    Col::OperatingSystem,
+    Col::DeviceId,
+    Col::DeviceDisplayName,
+    Col::DeviceCompliant,
+    Col::DeviceManaged,
+    Col::DeviceTrustType,
+    Col::AuthenticationProtocol,
+    Col::OriginalTransferMethod,
+    Col::SignInRiskLevel,
+    Col::UserRiskLevel,
+    Col::MfaSatisfied,
+    Col::AuthenticationMethods,
+];
+const NK: usize = 29;
+
+/// A row's key: one class per key column.
+type Key = [u32; NK];
+
+fn key_index(c: Col) -> usize {
+    KEYS.iter().position(|k| *k == c).unwrap_or(0)
+}
+
+/// How a column's values are reduced to classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Canon {
+    /// Evaluation may read the value itself.
+    Identity,
+    /// No policy reads the column: one class.
+    Constant,
+    /// User id: which listed user (ids compared without ASCII case), and the directory entry's
+    /// named groups and roles.
+    UserId,
+    /// UPN: only the directory entry it leads to.
+    Upn,
+    /// Service principal id: which listed service principal.
+    ServicePrincipal,
+    /// App or resource id: which listed or well-known application.
+    App,
+    /// IP address: parsed or not, and the IP named locations containing it.
+    Ip,
+    /// Operating system: its platform.
+    Platform,
+    /// User risk level, or (when the log has none) the `--user-risk` snapshot's level at the
+    /// sign-in's time, which is per row.
+    UserRiskSnapshot,
+}
+
+/// Everything that decides classes.
+struct Env<'a> {
+    canon: [Canon; NK],
+    users: HashSet<String>,
+    service_principals: HashSet<String>,
+    apps: HashSet<String>,
+    groups: BTreeSet<&'a str>,
+    roles: BTreeSet<&'a str>,
+    directory: Option<&'a Directory>,
+    ip_locations: Vec<&'a NamedLocation>,
+    user_risk: Option<&'a crate::snapshots::UserRisk>,
+}
+
+impl<'a> Env<'a> {
+    fn new(inputs: &Inputs<'a>, sets: &[&'a [Policy]], filters: &[BTreeSet<String>]) -> Env<'a> {
+        let mut users = HashSet::new();
+        let mut sps = HashSet::new();
+        let mut apps: HashSet<String> = eval::OFFICE365_APPS
+            .iter()
+            .chain(eval::ADMIN_PORTAL_APPS)
+            .chain(eval::SECURITY_INFO_APPS)
+            .chain([&eval::DEVICE_REGISTRATION_APP])
+            .map(|a| a.to_ascii_lowercase())
+            .collect();
+        let mut groups = BTreeSet::new();
+        let mut roles = BTreeSet::new();
+        for p in sets.iter().flat_map(|s| s.iter()) {
+            if let Some(u) = &p.users {
+                for id in u.users.include.iter().chain(&u.users.exclude) {
+                    users.insert(id.to_ascii_lowercase());
+                }
+                groups.extend(
+                    u.groups
+                        .include
+                        .iter()
+                        .chain(&u.groups.exclude)
+                        .map(String::as_str),
+                );
+                roles.extend(
+                    u.roles
+                        .include
+                        .iter()
+                        .chain(&u.roles.exclude)
+                        .map(String::as_str),
+                );
+            }
+            if let Some(c) = &p.client_applications {
+                for id in c
+                    .service_principals
+                    .include
+                    .iter()
+                    .chain(&c.service_principals.exclude)
+                {
+                    sps.insert(id.to_ascii_lowercase());
+                }
+            }
+            if let Some(a) = &p.applications {
+                for id in a.apps.include.iter().chain(&a.apps.exclude) {
+                    apps.insert(id.to_ascii_lowercase());
+                }
+            }
+        }
+        let any_filter = sets
+            .iter()
+            .flat_map(|s| s.iter())
+            .any(|p| p.device_filter.is_some());
+        let reads = |attr: &str| filters.iter().any(|f| f.contains(attr));
+        let snapshot_devices = inputs.devices.is_some() && any_filter;
+        let mut canon = [Canon::Identity; NK];
+        for (j, c) in KEYS.iter().enumerate() {
+            canon[j] = match c {
+                Col::UserId => Canon::UserId,
+                Col::UserPrincipalName => Canon::Upn,
+                Col::ServicePrincipalId => Canon::ServicePrincipal,
+                Col::AppId | Col::ResourceId => Canon::App,
+                Col::IpAddress => Canon::Ip,
+                Col::OperatingSystem if reads("operatingsystem") || snapshot_devices => {
+                    Canon::Identity
+                }
+                Col::OperatingSystem => Canon::Platform,
+                Col::DeviceId if reads("deviceid") || snapshot_devices => Canon::Identity,
+                Col::DeviceDisplayName if reads("displayname") || snapshot_devices => {
+                    Canon::Identity
+                }
+                Col::DeviceManaged if snapshot_devices => Canon::Identity,
+                Col::DeviceId | Col::DeviceDisplayName | Col::DeviceManaged => Canon::Constant,
+                Col::UserRiskLevel if inputs.user_risk.is_some() => Canon::UserRiskSnapshot,
+                _ => Canon::Identity,
+            };
+        }
+        Env {
+            canon,
+            users,
+            service_principals: sps,
+            apps,
+            groups,
+            roles,
+            directory: inputs.directory,
+            ip_locations: inputs
+                .locations
+                .iter()
+                .filter(|l| matches!(l.kind, NamedLocationKind::Ip { .. }))
+                .collect(),
+            user_risk: inputs.user_risk,
+        }
+    }
+
+    fn dir_sig(&self, user: Option<&DirectoryUser>) -> String {
+        match (self.directory, user) {
+            (None, _) => String::new(),
+            (Some(_), None) => "\u{1}absent".into(),
+            (Some(_), Some(u)) => {
+                let mut sig = String::from("\u{1}in");
+                for g in self.groups.iter().filter(|g| u.groups.contains(**g)) {
+                    sig.push('\u{2}');
+                    sig.push_str(g);
+                }
+                sig.push('\u{3}');
+                for r in self.roles.iter().filter(|r| u.roles.contains(**r)) {
+                    sig.push('\u{2}');
+                    sig.push_str(r);
+                }
+                sig
+            }
+        }
+    }
+
+    /// The class signature of a (non-null) value, and whether it is a matched IP.
+    fn sig(&self, canon: Canon, v: &str) -> (String, bool) {
+        let listed = |set: &HashSet<String>| {
+            let l = v.to_ascii_lowercase();
+            if set.contains(&l) {
+                l
+            } else {
+                "\u{0}other".into()
+            }
+        };
+        match canon {
+            Canon::Identity | Canon::UserRiskSnapshot => (v.to_string(), false),
+            Canon::Constant => (String::new(), false),
+            Canon::UserId => {
+                let dir = self
+                    .directory
+                    .map(|d| self.dir_sig(d.users.get(v)))
+                    .unwrap_or_default();
+                (format!("{}\u{4}{dir}", listed(&self.users)), false)
+            }
+            Canon::Upn => {
+                let dir = self
+                    .directory
+                    .map(|d| {
+                        self.dir_sig(
+                            d.by_upn
+                                .get(&v.to_lowercase())
+                                .and_then(|id| d.users.get(id)),
+                        )
+                    })
+                    .unwrap_or_default();
+                (dir, false)
+            }
+            Canon::ServicePrincipal => (listed(&self.service_principals), false),
+            Canon::App => (listed(&self.apps), false),
+            Canon::Ip => match v.trim().parse::<IpAddr>() {
+                Err(_) => ("\u{0}unparsed".into(), false),
+                Ok(ip) => {
+                    let bits: String = self
+                        .ip_locations
+                        .iter()
+                        .map(|l| if l.matches_ip(&ip) { '1' } else { '0' })
+                        .collect();
+                    let matched = bits.contains('1');
+                    (bits, matched)
+                }
+            },
+            Canon::Platform => {
+                let s = SignIn {
+                    operating_system: Some(v.to_string()),
+                    ..SignIn::default()
+                };
+                (format!("{:?}", eval::platform(&s)), false)
+            }
+        }
+    }
+}
+
+/// One batch's raw values of a column.
+enum Raw {
+    Codes(table::Codes),
+    List(ListCodes),
+    Flags(Vec<Option<bool>>),
+    Ints(Vec<Option<i64>>),
+    Absent,
+}
+
+fn fetch(b: &Batch, c: Col) -> Result<Raw, crate::error::InputError> {
+    Ok(match c.kind() {
+        table::Kind::Category => Raw::Codes(b.codes(c)?),
+        table::Kind::CategoryList => Raw::List(b.list_codes(c)?),
+        table::Kind::Flag => Raw::Flags(b.flags(c)?),
+        table::Kind::Int => Raw::Ints(b.ints(c)?),
+        table::Kind::Text => Raw::Absent,
+    })
+}
+
+const UNSET: u32 = u32::MAX;
+
+/// The classes of one key column, kept across batches.
+struct Classes {
+    canon: Canon,
+    /// The dictionary `by_code` and `by_list` refer to.
+    dict: Option<Dict>,
+    by_code: Vec<u32>,
+    by_list: FxMap<Box<[u32]>, u32>,
+    sigs: HashMap<String, u32>,
+    ints: FxMap<i64, u32>,
+    /// Per class: an IP named location contains the address.
+    matched: Vec<bool>,
+}
+
+impl Classes {
+    fn new(canon: Canon) -> Classes {
+        Classes {
+            canon,
+            dict: None,
+            by_code: Vec::new(),
+            by_list: FxMap::default(),
+            sigs: HashMap::new(),
+            ints: FxMap::default(),
+            matched: vec![false],
+        }
+    }
+
+    fn intern(&mut self, sig: String, matched: bool) -> u32 {
+        let next = u32::try_from(self.sigs.len() + 1).unwrap_or(UNSET);
+        let id = *self.sigs.entry(sig).or_insert(next);
+        if id == next {
+            self.matched.push(matched);
+        }
+        id
+    }
+
+    fn use_dict(&mut self, dict: &Dict) {
+        if !self.dict.as_ref().is_some_and(|d| d.same(dict)) {
+            self.dict = Some(dict.clone());
+            self.by_code.clear();
+            self.by_list.clear();
+        }
+        if self.by_code.len() < dict.len() {
+            self.by_code.resize(dict.len(), UNSET);
+        }
+    }
+
+    /// Class per row (None: every row is class 0).
+    fn assign(&mut self, env: &Env, raw: &Raw, risk: Option<&RiskInputs>) -> Option<Vec<u32>> {
+        if self.canon == Canon::Constant {
+            return None;
+        }
+        Some(match raw {
+            Raw::Absent => return None,
+            Raw::Codes(c) => {
+                self.use_dict(&c.dict);
+                let mut out = Vec::with_capacity(c.codes.len());
+                for (i, &code) in c.codes.iter().enumerate() {
+                    if code == NULL {
+                        let class = match (self.canon, risk) {
+                            (Canon::UserRiskSnapshot, Some(r)) => {
+                                let level = r.level(env, i);
+                                self.intern(format!("\u{0}snapshot:{level:?}"), false)
+                            }
+                            _ => 0,
+                        };
+                        out.push(class);
+                        continue;
+                    }
+                    let slot = self.by_code[code as usize];
+                    let class = if slot != UNSET {
+                        slot
+                    } else {
+                        let (sig, matched) = env.sig(self.canon, c.dict.get(code));
+                        let class = self.intern(sig, matched);
+                        self.by_code[code as usize] = class;
+                        class
+                    };
+                    out.push(class);
+                }
+                out
+            }
+            Raw::List(l) => {
+                self.use_dict(&l.dict);
+                let mut out = Vec::with_capacity(l.valid.len());
+                for i in 0..l.valid.len() {
+                    let Some(items) = l.row(i) else {
+                        out.push(0);
+                        continue;
+                    };
+                    let class = match self.by_list.get(items) {
+                        Some(c) => *c,
+                        None => {
+                            let mut sig = String::from("[");
+                            for x in items {
+                                sig.push_str(l.dict.get(*x));
+                                sig.push('\u{1}');
+                            }
+                            let class = self.intern(sig, false);
+                            self.by_list.insert(items.into(), class);
+                            class
+                        }
+                    };
+                    out.push(class);
+                }
+                out
+            }
+            Raw::Flags(v) => v
+                .iter()
+                .map(|f| match f {
+                    None => 0,
+                    Some(false) => 1,
+                    Some(true) => 2,
+                })
+                .collect(),
+            Raw::Ints(v) => {
+                let mut out = Vec::with_capacity(v.len());
+                for x in v {
+                    out.push(match x {
+                        None => 0,
+                        Some(x) => {
+                            let next = u32::try_from(self.ints.len() + 1).unwrap_or(UNSET);
+                            *self.ints.entry(*x).or_insert(next)
+                        }
+                    });
+                }
+                out
+            }
+        })
+    }
+}
+
+/// What the `--user-risk` snapshot needs of a row.
+struct RiskInputs<'a> {
+    user: &'a Raw,
+    upn: &'a Raw,
+    created: &'a Texts,
+}
+
+impl RiskInputs<'_> {
+    fn level(&self, env: &Env, i: usize) -> Option<&'static str> {
+        let text = |raw: &Raw| match raw {
+            Raw::Codes(c) if c.codes[i] != NULL => Some(c.dict.get(c.codes[i]).to_string()),
+            _ => None,
+        };
+        let s = SignIn {
+            user_id: text(self.user),
+            user_principal_name: text(self.upn),
+            created_date_time: self.created.get(i).unwrap_or_default().to_string(),
+            ..SignIn::default()
+        };
+        env.user_risk.and_then(|r| r.level_for_signin(&s))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policy masks
+// ---------------------------------------------------------------------------------------------
+
+/// The key columns `eval::evaluate_policy` can read for this policy (a superset is harmless, a
+/// missing column is a bug). Mirrors eval.rs condition by condition.
+fn mask(p: &Policy) -> Key {
+    let mut m = [0u32; NK];
+    if p.state == crate::model::PolicyState::Disabled {
+        return m;
+    }
+    let mut read = |c: Col| m[key_index(c)] = u32::MAX;
+    // Primary authentication and the kind of identity (workload_kind).
+    for c in [
+        Col::ErrorCode,
+        Col::SignInKind,
+        Col::UserId,
+        Col::UserPrincipalName,
+        Col::ServicePrincipalId,
+    ] {
+        read(c);
+    }
+    if p.client_applications.is_some() {
+        read(Col::ServicePrincipalRiskLevel);
+    }
+    if p.users.is_some() {
+        for c in [
+            Col::UserType,
+            Col::HomeTenantId,
+            Col::ResourceTenantId,
+            Col::CrossTenantAccessType,
+        ] {
+            read(c);
+        }
+    }
+    if !p.client_app_types.is_empty() {
+        read(Col::ClientAppUsed);
+    }
+    if p.platforms.is_some() {
+        read(Col::OperatingSystem);
+    }
+    if !p.sign_in_risk_levels.is_empty() {
+        read(Col::SignInRiskLevel);
+    }
+    if !p.user_risk_levels.is_empty() {
+        read(Col::UserRiskLevel);
+    }
+    if p.device_filter.is_some() {
+        for c in [
+            Col::DeviceId,
+            Col::DeviceDisplayName,
+            Col::OperatingSystem,
+            Col::DeviceCompliant,
+            Col::DeviceManaged,
+            Col::DeviceTrustType,
+        ] {
+            read(c);
+        }
+    }
+    if !p.transfer_methods.is_empty() {
+        read(Col::OriginalTransferMethod);
+        read(Col::AuthenticationProtocol);
+    }
+    if p.applications.is_some() {
+        read(Col::AppId);
+        read(Col::ResourceId);
+    }
+    if p.locations.is_some() {
+        for c in [
+            Col::IpAddress,
+            Col::Country,
+            Col::NetworkNames,
+            Col::TrustedNetwork,
+        ] {
+            read(c);
+        }
+    }
+    if let Some(g) = &p.grant {
+        // Whether a prompt can be answered depends on the client (legacy clients cannot).
+        read(Col::ClientAppUsed);
+        for c in &g.built_in {
+            match c.to_ascii_lowercase().as_str() {
+                "mfa" => read(Col::MfaSatisfied),
+                "compliantdevice" => read(Col::DeviceCompliant),
+                "domainjoineddevice" => read(Col::DeviceTrustType),
+                "approvedapplication" | "compliantapplication" => read(Col::OperatingSystem),
+                _ => {}
+            }
+        }
+        if g.authentication_strength.is_some() {
+            read(Col::MfaSatisfied);
+            read(Col::AuthenticationMethods);
+        }
+    }
+    m
+}
+
+fn project(key: &Key, mask: &Key) -> Key {
+    let mut out = [0u32; NK];
+    for j in 0..NK {
+        out[j] = key[j] & mask[j];
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sides
+// ---------------------------------------------------------------------------------------------
+
+const STATUSES: [&str; 5] = [
+    "notApplied",
+    "success",
+    "interrupted",
+    "failure",
+    "indeterminate",
+];
+
+fn status_index(s: &str) -> u8 {
+    match s {
+        "notApplied" => 0,
+        "success" => 1,
+        "interrupted" => 2,
+        "failure" => 3,
+        _ => 4,
+    }
+}
+
+/// A side ready to write: the value and its JSON (whole, and `policies` alone).
+struct SideOut {
+    side: Side,
+    json: Vec<u8>,
+    policies_json: String,
+}
+
+impl SideOut {
+    fn new(side: Side) -> Arc<SideOut> {
+        Arc::new(SideOut {
+            json: serde_json::to_vec(&side).unwrap_or_default(),
+            policies_json: serde_json::to_string(&side.policies).unwrap_or_default(),
+            side,
+        })
+    }
+}
+
+/// Rows of the current batch, to evaluate on.
+struct Rows<'a> {
+    raws: &'a [Raw],
+    created: Option<&'a Texts>,
+    ca_status: &'a Raw,
+    applied: &'a Raw,
+}
+
+impl Rows<'_> {
+    /// Row `i` with every field evaluation and the logged baseline read.
+    fn signin(&self, i: usize) -> SignIn {
+        let mut s = SignIn::default();
+        let put = |c: Col, raw: &Raw, s: &mut SignIn| match raw {
+            Raw::Codes(codes) => {
+                let code = codes.codes[i];
+                if code == NULL {
+                    return;
+                }
+                let text = codes.dict.get(code);
+                if c == Col::AppliedPolicies {
+                    s.applied_policies = table::parse_applied(text).ok();
+                } else {
+                    table::set_text(s, c, Some(text.to_string()));
+                }
+            }
+            Raw::List(l) => table::set_list(
+                s,
+                c,
+                l.row(i)
+                    .map(|items| items.iter().map(|x| l.dict.get(*x).to_string()).collect()),
+            ),
+            Raw::Flags(v) => table::set_flag(s, c, v[i]),
+            Raw::Ints(v) => s.error_code = v[i],
+            Raw::Absent => {}
+        };
+        for (c, raw) in KEYS.iter().zip(self.raws) {
+            put(*c, raw, &mut s);
+        }
+        put(Col::ConditionalAccessStatus, self.ca_status, &mut s);
+        put(Col::AppliedPolicies, self.applied, &mut s);
+        if let Some(t) = self.created {
+            s.created_date_time = t.get(i).unwrap_or_default().to_string();
+        }
+        s
+    }
+}
+
+/// One policy set (candidate or baseline) evaluated per key.
+struct PolicySet<'a> {
+    policies: &'a [Policy],
+    ctx: &'a Context<'a>,
+    masks: Vec<Key>,
+    reads_ip: Vec<bool>,
+    /// Per policy: projected key → result index.
+    caches: Vec<FxMap<Key, u32>>,
+    /// Per policy: results.
+    results: Vec<Vec<PolicyResult>>,
+    /// Per side: one result index per policy.
+    side_results: Vec<Box<[u32]>>,
+    sides: FxMap<Box<[u32]>, u32>,
+    side_status: Vec<u8>,
+    /// Per key: its side.
+    key_side: Vec<u32>,
+    out: HashMap<u32, Arc<SideOut>>,
+    /// Sides of rows whose IP address a location matched: (key, address code) → side.
+    by_ip: FxMap<(u32, u32), Arc<SideOut>>,
+}
+
+impl<'a> PolicySet<'a> {
+    fn new(policies: &'a [Policy], ctx: &'a Context<'a>) -> PolicySet<'a> {
+        let masks: Vec<Key> = policies.iter().map(mask).collect();
+        let ip = key_index(Col::IpAddress);
+        PolicySet {
+            policies,
+            ctx,
+            reads_ip: masks.iter().map(|m| m[ip] != 0).collect(),
+            masks,
+            caches: policies.iter().map(|_| FxMap::default()).collect(),
+            results: policies.iter().map(|_| Vec::new()).collect(),
+            side_results: Vec::new(),
+            sides: FxMap::default(),
+            side_status: Vec::new(),
+            key_side: Vec::new(),
+            out: HashMap::new(),
+            by_ip: FxMap::default(),
+        }
+    }
+
+    /// Evaluates keys `keys` (new, in id order) on their representative rows.
+    fn add_keys(&mut self, keys: &[Key], reps: &[usize], rows: &Rows) {
+        let n = keys.len();
+        let ctx = self.ctx;
+        let per_policy: Vec<Vec<u32>> = self
+            .policies
+            .par_iter()
+            .zip(self.masks.par_iter())
+            .zip(self.caches.par_iter_mut().zip(self.results.par_iter_mut()))
+            .map(|((p, m), (cache, results))| {
+                let mut ids = Vec::with_capacity(n);
+                for (key, rep) in keys.iter().zip(reps) {
+                    let proj = project(key, m);
+                    let id = match cache.get(&proj) {
+                        Some(id) => *id,
+                        None => {
+                            let s = rows.signin(*rep);
+                            results.push(eval::evaluate_policy(p, &s, ctx));
+                            let id = u32::try_from(results.len() - 1).unwrap_or(UNSET);
+                            cache.insert(proj, id);
+                            id
+                        }
+                    };
+                    ids.push(id);
+                }
+                ids
+            })
+            .collect();
+        for k in 0..n {
+            let tuple: Box<[u32]> = per_policy.iter().map(|ids| ids[k]).collect();
+            let side = match self.sides.get(&tuple) {
+                Some(s) => *s,
+                None => {
+                    let light: Vec<PolicyResult> = tuple
+                        .iter()
+                        .zip(&self.results)
+                        .map(|(id, rs)| PolicyResult {
+                            result: rs[*id as usize].result,
+                            reasons: Vec::new(),
+                            effects: rs[*id as usize].effects,
+                            controls: Vec::new(),
+                        })
+                        .collect();
+                    let status = eval::decide(self.policies, light).status;
+                    let id = u32::try_from(self.side_results.len()).unwrap_or(UNSET);
+                    self.side_status.push(status_index(status));
+                    self.side_results.push(tuple.clone());
+                    self.sides.insert(tuple, id);
+                    id
+                }
+            };
+            self.key_side.push(side);
+        }
+    }
+
+    fn status_of_key(&self, k: u32) -> u8 {
+        self.side_status[self.key_side[k as usize] as usize]
+    }
+
+    fn build(&self, side: u32, row: Option<&SignIn>) -> Side {
+        let ids = &self.side_results[side as usize];
+        let results: Vec<PolicyResult> = self
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(p, policy)| match row {
+                Some(s) if self.reads_ip[p] => eval::evaluate_policy(policy, s, self.ctx),
+                _ => self.results[p][ids[p] as usize].clone(),
+            })
+            .collect();
+        simulate::side(self.policies, &eval::decide(self.policies, results))
+    }
+
+    /// The side to write for a row of key `k`; `ip` is the row's address code when an IP
+    /// named location contains it (its reasons then show the address).
+    fn side_out(&mut self, k: u32, ip: Option<u32>, rows: &Rows, row: usize) -> Arc<SideOut> {
+        let side = self.key_side[k as usize];
+        match ip {
+            Some(code) if self.reads_ip.iter().any(|r| *r) => {
+                if let Some(o) = self.by_ip.get(&(k, code)) {
+                    return o.clone();
+                }
+                let s = rows.signin(row);
+                let o = SideOut::new(self.build(side, Some(&s)));
+                self.by_ip.insert((k, code), o.clone());
+                o
+            }
+            _ => {
+                if let Some(o) = self.out.get(&side) {
+                    return o.clone();
+                }
+                let o = SideOut::new(self.build(side, None));
+                self.out.insert(side, o.clone());
+                o
+            }
+        }
+    }
+
+    /// Candidate or baseline counts from per-key multiplicities.
+    fn counts(&self, mult: &[u64]) -> SideCounts {
+        let mut per_side = vec![0u64; self.side_results.len()];
+        for (k, m) in mult.iter().enumerate() {
+            per_side[self.key_side[k] as usize] += m;
+        }
+        let mut c = SideCounts::default();
+        for (side, m) in per_side.iter().enumerate().filter(|(_, m)| **m > 0) {
+            *c.status
+                .entry(STATUSES[self.side_status[side] as usize].to_string())
+                .or_default() += m;
+            for (pi, (p, id)) in self
+                .policies
+                .iter()
+                .zip(self.side_results[side].iter())
+                .enumerate()
+            {
+                let word = self.results[pi][*id as usize].result;
+                *c.policies
+                    .entry(p.id.clone())
+                    .or_default()
+                    .entry(word.to_string())
+                    .or_default() += m;
+            }
+        }
+        c
+    }
+}
+
+/// The logged baseline: one side per (error code, conditionalAccessStatus, appliedPolicies).
+#[derive(Default)]
+struct Logged {
+    map: FxMap<[u32; 3], u32>,
+    sides: Vec<Arc<SideOut>>,
+    status: Vec<u8>,
+    mult: Vec<u64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
+
+fn input_err(e: crate::error::InputError) -> SimulateError {
+    SimulateError::Input(e.to_string())
+}
+
+impl From<crate::error::InputError> for SimulateError {
+    fn from(e: crate::error::InputError) -> SimulateError {
+        input_err(e)
+    }
+}
+
+fn out_err(path: &Path, e: impl std::fmt::Display) -> SimulateError {
+    SimulateError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// Writes one decisions.ndjson line exactly as `serde_json` writes a `DecisionRow`.
+#[allow(clippy::too_many_arguments)]
+fn ndjson_line(
+    buf: &mut Vec<u8>,
+    id: &str,
+    corr: Option<&str>,
+    user: Option<&str>,
+    created: &str,
+    cand: &SideOut,
+    base: Option<&SideOut>,
+    changed: Option<bool>,
+) {
+    let s = |buf: &mut Vec<u8>, v: Option<&str>| {
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, &v);
+    };
+    buf.extend_from_slice(b"{\"signInId\":");
+    s(buf, Some(id));
+    buf.extend_from_slice(b",\"correlationId\":");
+    s(buf, corr);
+    buf.extend_from_slice(b",\"userId\":");
+    s(buf, user);
+    buf.extend_from_slice(b",\"createdDateTime\":");
+    s(buf, Some(created));
+    buf.extend_from_slice(b",\"candidate\":");
+    buf.extend_from_slice(&cand.json);
+    buf.extend_from_slice(b",\"baseline\":");
+    match base {
+        Some(b) => buf.extend_from_slice(&b.json),
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(match changed {
+        Some(true) => b",\"changed\":true}\n",
+        Some(false) => b",\"changed\":false}\n",
+        None => b",\"changed\":null}\n",
+    });
+}
+
+fn code_text(raw: &Raw, i: usize) -> Option<&str> {
+    match raw {
+        Raw::Codes(c) if c.codes[i] != NULL => Some(c.dict.get(c.codes[i])),
+        _ => None,
+    }
+}
+
+fn count_str(m: &mut HashMap<String, u64>, k: &str) {
+    match m.get_mut(k) {
+        Some(n) => *n += 1,
+        None => {
+            m.insert(k.to_string(), 1);
+        }
+    }
+}
+
+/// The normalized Parquet files that `paths` name (files, or folders read as `--signins` reads
+/// them), opened; None when any file is another export variant (read them all with
+/// [`crate::signin::read_signins`] then, which reads Parquet rows too).
+pub fn open_tables(paths: &[PathBuf]) -> Result<Option<Vec<TableFile>>, crate::error::InputError> {
+    let mut files = Vec::new();
+    for p in paths {
+        files.extend(crate::text::list_files(p, &[])?);
+    }
+    if files.is_empty() || !files.iter().all(|f| table::is_parquet(f)) {
+        return Ok(None);
+    }
+    files
+        .iter()
+        .map(|f| TableFile::open(f))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// What a user should know about the files before a replay (the JSON reader's wording).
+pub fn table_warnings(files: &[TableFile]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|f| f.rows() == 0)
+        .map(|f| format!("{}: no sign-ins (the file is empty)", f.path().display()))
+        .collect()
+}
+
+/// Runs a simulation over normalized Parquet files (in order; `inputs.signins` is ignored)
+/// and writes the files [`simulate::run`] writes.
+pub fn run(files: &[TableFile], inputs: Inputs) -> Result<Summary, SimulateError> {
+    let ctx = Context::new(inputs.policies, inputs.locations, inputs.directory)
+        .map_err(SimulateError::Input)?
+        .with_snapshots(inputs.user_risk, inputs.devices);
+    let base_policies: &[Policy] = match inputs.baseline {
+        Baseline::Policies(p) => p,
+        _ => &[],
+    };
+    let base_ctx = Context::new(base_policies, inputs.locations, inputs.directory)
+        .map_err(SimulateError::Input)?
+        .with_snapshots(inputs.user_risk, inputs.devices);
+    let filters: Vec<BTreeSet<String>> = ctx
+        .device_filters
+        .values()
+        .chain(base_ctx.device_filters.values())
+        .map(|f| f.attributes())
+        .collect();
+    let env = Env::new(&inputs, &[inputs.policies, base_policies], &filters);
+
+    fs::create_dir_all(inputs.out).map_err(|e| {
+        out_err(
+            inputs.out,
+            format_args!("cannot create the output folder: {e}"),
+        )
+    })?;
+    let nd_path = inputs.out.join("decisions.ndjson");
+    let pq_path = inputs.out.join("decisions.parquet");
+    let writing = inputs.decisions != DecisionsFilter::None;
+    let result = (|| {
+        let mut ndjson = match writing {
+            false => None,
+            true => Some(BufWriter::with_capacity(
+                1 << 20,
+                File::create(&nd_path).map_err(|e| out_err(&nd_path, e))?,
+            )),
+        };
+        let mut parquet = match writing {
+            false => None,
+            true => Some(ParquetSink::create(&pq_path)?),
+        };
+        let summary = replay(
+            files,
+            &inputs,
+            &env,
+            &ctx,
+            &base_ctx,
+            ndjson.as_mut(),
+            parquet.as_mut(),
+        )?;
+        if let Some(mut w) = ndjson {
+            w.flush().map_err(|e| out_err(&nd_path, e))?;
+        }
+        if let Some(p) = parquet {
+            p.finish()?;
+        }
+        Ok(summary)
+    })();
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            // A half-written result must not be picked up by a user's script.
+            let _ = fs::remove_file(&nd_path);
+            let _ = fs::remove_file(&pq_path);
+            return Err(e);
+        }
+    };
+    let sp = inputs.out.join("summary.json");
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| out_err(&sp, e))?;
+    fs::write(&sp, text + "\n").map_err(|e| out_err(&sp, e))?;
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+fn replay(
+    files: &[TableFile],
+    inputs: &Inputs,
+    env: &Env,
+    ctx: &Context,
+    base_ctx: &Context,
+    mut ndjson: Option<&mut BufWriter<File>>,
+    mut parquet: Option<&mut ParquetSink>,
+) -> Result<Summary, SimulateError> {
+    let nd_path: PathBuf = inputs.out.join("decisions.ndjson");
+    let writing = inputs.decisions != DecisionsFilter::None;
+    let dedupe = !(files.len() == 1 && files[0].unique_ids());
+    let logged = matches!(inputs.baseline, Baseline::Logged);
+
+    // Columns to read.
+    let mut cols: Vec<Col> = KEYS
+        .iter()
+        .zip(env.canon)
+        .filter(|(_, c)| *c != Canon::Constant)
+        .map(|(k, _)| *k)
+        .collect();
+    cols.extend([Col::ServicePrincipalName, Col::AppDisplayName]);
+    if writing || dedupe {
+        cols.push(Col::Id);
+    }
+    if writing {
+        cols.push(Col::CorrelationId);
+    }
+    if writing || inputs.user_risk.is_some() {
+        cols.push(Col::CreatedDateTime);
+    }
+    if logged {
+        cols.extend([Col::ConditionalAccessStatus, Col::AppliedPolicies]);
+    }
+
+    let mut classes: Vec<Classes> = env.canon.iter().map(|c| Classes::new(*c)).collect();
+    let mut aux = [Classes::new(Canon::Identity), Classes::new(Canon::Identity)];
+    let mut keys: FxMap<Key, u32> = FxMap::default();
+    let mut key_list: Vec<Key> = Vec::new();
+    let mut mult: Vec<u64> = Vec::new();
+    let mut cand = PolicySet::new(inputs.policies, ctx);
+    let base_policies = match inputs.baseline {
+        Baseline::Policies(p) => p,
+        _ => &[],
+    };
+    let mut base = PolicySet::new(base_policies, base_ctx);
+    let mut logged_sides = Logged::default();
+    let mut seen = SeenIds::default();
+    let mut duplicates = 0u64;
+    let mut sign_ins = 0u64;
+    let mut transitions = [[0u64; 5]; 5];
+    let mut changed_total = 0u64;
+    let mut changed_users: HashMap<String, u64> = HashMap::new();
+    let mut changed_apps: HashMap<String, u64> = HashMap::new();
+    let mut line = Vec::with_capacity(1 << 16);
+    let ip_col = key_index(Col::IpAddress);
+
+    for file in files {
+        file.batches(
+            &cols,
+            BATCH_ROWS,
+            &mut |batch: &Batch| -> Result<(), SimulateError> {
+                let n = batch.len();
+                let raws: Vec<Raw> = KEYS
+                    .par_iter()
+                    .zip(env.canon.par_iter())
+                    .map(|(c, canon)| match canon {
+                        Canon::Constant => Ok(Raw::Absent),
+                        _ => fetch(batch, *c),
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(input_err)?;
+                let ids = if writing || dedupe {
+                    Some(batch.texts(Col::Id).map_err(input_err)?)
+                } else {
+                    None
+                };
+                let created = if writing || env.user_risk.is_some() {
+                    Some(batch.texts(Col::CreatedDateTime).map_err(input_err)?)
+                } else {
+                    None
+                };
+                let (ca_raw, applied_raw) = if logged {
+                    (
+                        fetch(batch, Col::ConditionalAccessStatus).map_err(input_err)?,
+                        fetch(batch, Col::AppliedPolicies).map_err(input_err)?,
+                    )
+                } else {
+                    (Raw::Absent, Raw::Absent)
+                };
+
+                // Which rows count: the first of each id.
+                let keep: Option<Vec<bool>> = match (&ids, dedupe) {
+                    (Some(ids), true) => Some(
+                        (0..n)
+                            .map(|i| {
+                                let first = seen.insert(ids.get(i).unwrap_or_default());
+                                if !first {
+                                    duplicates += 1;
+                                }
+                                first
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                };
+                let kept = |i: usize| keep.as_ref().is_none_or(|k| k[i]);
+
+                // 1. Classes, column by column.
+                let risk = match (
+                    &created,
+                    env.user_risk.is_some(),
+                    &raws[key_index(Col::UserId)],
+                    &raws[key_index(Col::UserPrincipalName)],
+                ) {
+                    (Some(created), true, user, upn) => Some(RiskInputs { user, upn, created }),
+                    _ => None,
+                };
+                let class_cols: Vec<Option<Vec<u32>>> = classes
+                    .par_iter_mut()
+                    .zip(raws.par_iter())
+                    .enumerate()
+                    .map(|(j, (cl, raw))| {
+                        let r = (KEYS[j] == Col::UserRiskLevel)
+                            .then_some(risk.as_ref())
+                            .flatten();
+                        cl.assign(env, raw, r)
+                    })
+                    .collect();
+
+                // 2. Keys, row by row (in parallel chunks, merged in order).
+                let chunks: Vec<(Vec<Key>, Vec<usize>, Vec<u32>)> = (0..n.div_ceil(CHUNK_ROWS))
+                    .into_par_iter()
+                    .map(|c| {
+                        let lo = c * CHUNK_ROWS;
+                        let hi = (lo + CHUNK_ROWS).min(n);
+                        let mut local: FxMap<Key, u32> = FxMap::default();
+                        let mut order: Vec<Key> = Vec::new();
+                        let mut reps: Vec<usize> = Vec::new();
+                        let mut rows = Vec::with_capacity(hi - lo);
+                        for i in lo..hi {
+                            if !kept(i) {
+                                rows.push(UNSET);
+                                continue;
+                            }
+                            let mut key = [0u32; NK];
+                            for (j, col) in class_cols.iter().enumerate() {
+                                if let Some(col) = col {
+                                    key[j] = col[i];
+                                }
+                            }
+                            let next = u32::try_from(order.len()).unwrap_or(UNSET);
+                            let id = *local.entry(key).or_insert(next);
+                            if id == next {
+                                order.push(key);
+                                reps.push(i);
+                            }
+                            rows.push(id);
+                        }
+                        (order, reps, rows)
+                    })
+                    .collect();
+                let first_new = key_list.len();
+                let mut new_reps: Vec<usize> = Vec::new();
+                let mut row_key: Vec<u32> = Vec::with_capacity(n);
+                for (order, reps, rows) in chunks {
+                    let remap: Vec<u32> = order
+                        .iter()
+                        .zip(&reps)
+                        .map(|(key, rep)| {
+                            let next = u32::try_from(key_list.len()).unwrap_or(UNSET);
+                            let id = *keys.entry(*key).or_insert(next);
+                            if id == next {
+                                key_list.push(*key);
+                                new_reps.push(*rep);
+                                mult.push(0);
+                            }
+                            id
+                        })
+                        .collect();
+                    row_key.extend(rows.iter().map(|l| {
+                        if *l == UNSET {
+                            UNSET
+                        } else {
+                            remap[*l as usize]
+                        }
+                    }));
+                }
+
+                // 3. New keys, policy by policy.
+                let rows = Rows {
+                    raws: &raws,
+                    created: created.as_ref(),
+                    ca_status: &ca_raw,
+                    applied: &applied_raw,
+                };
+                let new_keys = &key_list[first_new..];
+                cand.add_keys(new_keys, &new_reps, &rows);
+                if let Baseline::Policies(_) = inputs.baseline {
+                    base.add_keys(new_keys, &new_reps, &rows);
+                }
+
+                // The logged baseline per (error code, status, applied policies).
+                let base_rows: Option<Vec<u32>> = if logged {
+                    let err = class_cols[key_index(Col::ErrorCode)].as_deref();
+                    let ca = aux[0].assign(env, &ca_raw, None);
+                    let applied = aux[1].assign(env, &applied_raw, None);
+                    let mut out = Vec::with_capacity(n);
+                    for i in 0..n {
+                        let t = [
+                            err.map_or(0, |e| e[i]),
+                            ca.as_ref().map_or(0, |c| c[i]),
+                            applied.as_ref().map_or(0, |a| a[i]),
+                        ];
+                        let next = u32::try_from(logged_sides.sides.len()).unwrap_or(UNSET);
+                        let id = *logged_sides.map.entry(t).or_insert(next);
+                        if id == next {
+                            let s = rows.signin(i);
+                            let side = simulate::logged_side(&s, inputs.policies);
+                            logged_sides.status.push(status_index(&side.status));
+                            logged_sides.sides.push(SideOut::new(side));
+                            logged_sides.mult.push(0);
+                        }
+                        out.push(id);
+                    }
+                    Some(out)
+                } else {
+                    None
+                };
+
+                // 4. Rows.
+                let ip_classes = class_cols[ip_col].as_deref();
+                let ip_raw = &raws[ip_col];
+                let user_raw = &raws[key_index(Col::UserId)];
+                let upn_raw = &raws[key_index(Col::UserPrincipalName)];
+                let app_raw = &raws[key_index(Col::AppId)];
+                let corr = if writing {
+                    Some(batch.texts(Col::CorrelationId).map_err(input_err)?)
+                } else {
+                    None
+                };
+                let sp_name = fetch(batch, Col::ServicePrincipalName).map_err(input_err)?;
+                let app_name = fetch(batch, Col::AppDisplayName).map_err(input_err)?;
+                for i in 0..n {
+                    let k = row_key[i];
+                    if k == UNSET {
+                        continue;
+                    }
+                    sign_ins += 1;
+                    mult[k as usize] += 1;
+                    let cs = cand.status_of_key(k);
+                    let bs = match inputs.baseline {
+                        Baseline::None => None,
+                        Baseline::Logged => {
+                            let b = base_rows.as_ref().map_or(0, |r| r[i]) as usize;
+                            logged_sides.mult[b] += 1;
+                            Some(logged_sides.status[b])
+                        }
+                        Baseline::Policies(_) => Some(base.status_of_key(k)),
+                    };
+                    if let Some(bs) = bs {
+                        transitions[bs as usize][cs as usize] += 1;
+                    }
+                    let changed = bs.map(|b| b != cs);
+                    if changed == Some(true) {
+                        changed_total += 1;
+                        let user = code_text(upn_raw, i)
+                            .or_else(|| code_text(user_raw, i))
+                            .or_else(|| code_text(&sp_name, i))
+                            .unwrap_or("(unknown)");
+                        count_str(&mut changed_users, user);
+                        let app = code_text(&app_name, i)
+                            .or_else(|| code_text(app_raw, i))
+                            .unwrap_or("(unknown)");
+                        count_str(&mut changed_apps, app);
+                    }
+                    let write = match inputs.decisions {
+                        DecisionsFilter::All => true,
+                        DecisionsFilter::Changed => changed == Some(true),
+                        DecisionsFilter::None => false,
+                    };
+                    if !write {
+                        continue;
+                    }
+                    let ip = match (ip_classes, ip_raw) {
+                        (Some(classes_ip), Raw::Codes(c))
+                            if classes[ip_col].matched[classes_ip[i] as usize] =>
+                        {
+                            Some(c.codes[i])
+                        }
+                        _ => None,
+                    };
+                    let c_out = cand.side_out(k, ip, &rows, i);
+                    let b_out = match inputs.baseline {
+                        Baseline::None => None,
+                        Baseline::Logged => {
+                            let b = base_rows.as_ref().map_or(0, |r| r[i]) as usize;
+                            Some(logged_sides.sides[b].clone())
+                        }
+                        Baseline::Policies(_) => Some(base.side_out(k, ip, &rows, i)),
+                    };
+                    let id = ids.as_ref().and_then(|t| t.get(i)).unwrap_or_default();
+                    let corr = corr.as_ref().and_then(|t| t.get(i));
+                    let user = code_text(user_raw, i);
+                    let created = created.as_ref().and_then(|t| t.get(i)).unwrap_or_default();
+                    if let Some(w) = ndjson.as_mut() {
+                        line.clear();
+                        ndjson_line(
+                            &mut line,
+                            id,
+                            corr,
+                            user,
+                            created,
+                            &c_out,
+                            b_out.as_deref(),
+                            changed,
+                        );
+                        w.write_all(&line).map_err(|e| out_err(&nd_path, e))?;
+                    }
+                    if let Some(p) = parquet.as_mut() {
+                        p.push_row(
+                            RowIds {
+                                sign_in_id: id,
+                                correlation_id: corr,
+                                user_id: user,
+                                created_date_time: created,
+                            },
+                            (&c_out.side, &c_out.policies_json),
+                            b_out.as_ref().map(|b| (&b.side, b.policies_json.as_str())),
+                            changed,
+                        )?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+    }
+
+    let baseline = match inputs.baseline {
+        Baseline::None => None,
+        Baseline::Policies(_) => Some(base.counts(&mult)),
+        Baseline::Logged => {
+            let mut c = SideCounts::default();
+            for (side, m) in logged_sides.sides.iter().zip(&logged_sides.mult) {
+                if *m == 0 {
+                    continue;
+                }
+                *c.status.entry(side.side.status.clone()).or_default() += m;
+                for p in &side.side.policies {
+                    *c.policies
+                        .entry(p.id.clone())
+                        .or_default()
+                        .entry(p.result.clone())
+                        .or_default() += m;
+                }
+            }
+            Some(c)
+        }
+    };
+    let mut trans = BTreeMap::new();
+    for (b, row) in transitions.iter().enumerate() {
+        for (c, n) in row.iter().enumerate() {
+            if *n > 0 {
+                trans.insert(format!("{} -> {}", STATUSES[b], STATUSES[c]), *n);
+            }
+        }
+    }
+    Ok(Summary {
+        sign_ins,
+        skipped: inputs.skipped,
+        duplicates: inputs.duplicates + duplicates,
+        distinct_keys: key_list.len() as u64,
+        candidate: cand.counts(&mult),
+        baseline,
+        transitions: trans,
+        changed: changed_total,
+        top_changed_users: simulate::top(changed_users, 10),
+        top_changed_apps: simulate::top(changed_apps, 10),
+        warnings: inputs.warnings.clone(),
+    })
+}

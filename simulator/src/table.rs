@@ -1,0 +1,1045 @@
+//! The normalized sign-in table in Parquet: one column per [`SignIn`] field, named and typed as
+//! in `schemas/signin.schema.json`, read and written with polars. This is the only module that
+//! knows polars; everything it hands out is plain Rust data.
+//!
+//! # File layout
+//!
+//! | field kind | Parquet column |
+//! |---|---|
+//! | `id`, `correlationId`, `createdDateTime` (RFC 3339 UTC text, exactly as in the schema) | UTF-8 string |
+//! | every other string field (`kind` in its camelCase spelling) | dictionary-encoded UTF-8 string (polars Categorical, one category set per column) |
+//! | `networkNames`, `authenticationMethods` | list of dictionary-encoded UTF-8 strings |
+//! | booleans | boolean |
+//! | `errorCode` | int64 |
+//! | `appliedPolicies` | dictionary-encoded UTF-8 string holding the JSON array of the schema (`[{"id":…,"displayName":…,"result":…,"enforcedGrantControls":[…],"enforcedSessionControls":[…]}]`) |
+//!
+//! Null means "the log does not say", as in the schema. Row groups hold [`ROW_GROUP`] rows,
+//! pages are zstd-compressed. Every string column other than the three unique ones is
+//! dictionary-encoded: sign-ins repeat users, apps, devices and policy outcomes, so readers get
+//! small integer codes per row and each distinct value once.
+//!
+//! A table written by vigil never holds a sign-in id twice (the writer keeps the first, like
+//! [`crate::signin::read_signins`]) and says so in the file's key-value metadata
+//! (`vigil.signin.uniqueIds = true`), so a replay of one such file need not check ids again.
+//! Files written by other tools are read too: any column may be missing (read as null) and
+//! string columns may be plain strings.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::prelude as pl;
+use polars::prelude::{
+    CategoricalMapping, Categories, ChunkFullNull as _, ListBuilderTrait, SerReader,
+};
+
+use crate::error::InputError;
+use crate::model::{LoggedPolicy, SignIn, SignInKind};
+use crate::signin::SeenIds;
+
+/// Rows per row group (and per write batch).
+pub const ROW_GROUP: usize = 262_144;
+
+/// File metadata key: `1` for the layout described above.
+const META_SCHEMA: &str = "vigil.signin.schema";
+/// File metadata key: `true` when no sign-in id occurs twice.
+const META_UNIQUE: &str = "vigil.signin.uniqueIds";
+
+/// How a column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Plain UTF-8 (unique per row).
+    Text,
+    /// Dictionary-encoded UTF-8.
+    Category,
+    /// List of dictionary-encoded UTF-8.
+    CategoryList,
+    /// Boolean.
+    Flag,
+    /// 64-bit integer.
+    Int,
+}
+
+macro_rules! columns {
+    ($($variant:ident $name:literal $kind:ident,)*) => {
+        /// One column of the table, in schema order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Col { $(
+            #[doc = concat!("`", $name, "`.")]
+            $variant,
+        )* }
+
+        impl Col {
+            /// Every column, in schema order.
+            pub const ALL: &'static [Col] = &[$(Col::$variant,)*];
+            /// The column (and schema member) name.
+            pub fn name(self) -> &'static str {
+                match self { $(Col::$variant => $name,)* }
+            }
+            /// How the column is stored.
+            pub fn kind(self) -> Kind {
+                match self { $(Col::$variant => Kind::$kind,)* }
+            }
+        }
+    };
+}
+
+columns! {
+    Id "id" Text,
+    CreatedDateTime "createdDateTime" Text,
+    CorrelationId "correlationId" Text,
+    SignInKind "kind" Category,
+    UserId "userId" Category,
+    UserPrincipalName "userPrincipalName" Category,
+    UserType "userType" Category,
+    HomeTenantId "homeTenantId" Category,
+    ResourceTenantId "resourceTenantId" Category,
+    CrossTenantAccessType "crossTenantAccessType" Category,
+    ServicePrincipalId "servicePrincipalId" Category,
+    ServicePrincipalName "servicePrincipalName" Category,
+    AppId "appId" Category,
+    AppDisplayName "appDisplayName" Category,
+    ResourceId "resourceId" Category,
+    ResourceDisplayName "resourceDisplayName" Category,
+    IpAddress "ipAddress" Category,
+    Country "country" Category,
+    City "city" Category,
+    State "state" Category,
+    NetworkNames "networkNames" CategoryList,
+    TrustedNetwork "trustedNetwork" Flag,
+    ClientAppUsed "clientAppUsed" Category,
+    OperatingSystem "operatingSystem" Category,
+    Browser "browser" Category,
+    DeviceId "deviceId" Category,
+    DeviceDisplayName "deviceDisplayName" Category,
+    DeviceCompliant "deviceCompliant" Flag,
+    DeviceManaged "deviceManaged" Flag,
+    DeviceTrustType "deviceTrustType" Category,
+    AuthenticationProtocol "authenticationProtocol" Category,
+    OriginalTransferMethod "originalTransferMethod" Category,
+    SignInRiskLevel "signInRiskLevel" Category,
+    RiskLevelAggregated "riskLevelAggregated" Category,
+    RiskState "riskState" Category,
+    UserRiskLevel "userRiskLevel" Category,
+    ServicePrincipalRiskLevel "servicePrincipalRiskLevel" Category,
+    AuthenticationRequirement "authenticationRequirement" Category,
+    MfaSatisfied "mfaSatisfied" Flag,
+    AuthenticationMethods "authenticationMethods" CategoryList,
+    ErrorCode "errorCode" Int,
+    FailureReason "failureReason" Category,
+    ConditionalAccessStatus "conditionalAccessStatus" Category,
+    AppliedPolicies "appliedPolicies" Category,
+    IsInteractive "isInteractive" Flag,
+    UserAgent "userAgent" Category,
+    SourceVariant "sourceVariant" Category,
+}
+
+fn kind_name(k: SignInKind) -> &'static str {
+    match k {
+        SignInKind::InteractiveUser => "interactiveUser",
+        SignInKind::NonInteractiveUser => "nonInteractiveUser",
+        SignInKind::ServicePrincipal => "servicePrincipal",
+        SignInKind::ManagedIdentity => "managedIdentity",
+    }
+}
+
+/// Parses the `kind` column's spelling.
+pub fn parse_kind(s: &str) -> Option<SignInKind> {
+    Some(match s {
+        "interactiveUser" => SignInKind::InteractiveUser,
+        "nonInteractiveUser" => SignInKind::NonInteractiveUser,
+        "servicePrincipal" => SignInKind::ServicePrincipal,
+        "managedIdentity" => SignInKind::ManagedIdentity,
+        _ => return None,
+    })
+}
+
+/// A string field of a sign-in (Text and Category columns other than `kind`/`appliedPolicies`).
+fn text_field(s: &SignIn, c: Col) -> Option<&str> {
+    let v = match c {
+        Col::Id => return Some(&s.id),
+        Col::CreatedDateTime => return Some(&s.created_date_time),
+        Col::CorrelationId => &s.correlation_id,
+        Col::UserId => &s.user_id,
+        Col::UserPrincipalName => &s.user_principal_name,
+        Col::UserType => &s.user_type,
+        Col::HomeTenantId => &s.home_tenant_id,
+        Col::ResourceTenantId => &s.resource_tenant_id,
+        Col::CrossTenantAccessType => &s.cross_tenant_access_type,
+        Col::ServicePrincipalId => &s.service_principal_id,
+        Col::ServicePrincipalName => &s.service_principal_name,
+        Col::AppId => &s.app_id,
+        Col::AppDisplayName => &s.app_display_name,
+        Col::ResourceId => &s.resource_id,
+        Col::ResourceDisplayName => &s.resource_display_name,
+        Col::IpAddress => &s.ip_address,
+        Col::Country => &s.country,
+        Col::City => &s.city,
+        Col::State => &s.state,
+        Col::ClientAppUsed => &s.client_app_used,
+        Col::OperatingSystem => &s.operating_system,
+        Col::Browser => &s.browser,
+        Col::DeviceId => &s.device_id,
+        Col::DeviceDisplayName => &s.device_display_name,
+        Col::DeviceTrustType => &s.device_trust_type,
+        Col::AuthenticationProtocol => &s.authentication_protocol,
+        Col::OriginalTransferMethod => &s.original_transfer_method,
+        Col::SignInRiskLevel => &s.sign_in_risk_level,
+        Col::RiskLevelAggregated => &s.risk_level_aggregated,
+        Col::RiskState => &s.risk_state,
+        Col::UserRiskLevel => &s.user_risk_level,
+        Col::ServicePrincipalRiskLevel => &s.service_principal_risk_level,
+        Col::AuthenticationRequirement => &s.authentication_requirement,
+        Col::FailureReason => &s.failure_reason,
+        Col::ConditionalAccessStatus => &s.conditional_access_status,
+        Col::UserAgent => &s.user_agent,
+        Col::SourceVariant => &s.source_variant,
+        Col::SignInKind => return s.kind.map(kind_name),
+        _ => return None,
+    };
+    v.as_deref()
+}
+
+/// Sets a string field (Text and Category columns; `kind` is parsed).
+pub fn set_text(s: &mut SignIn, c: Col, v: Option<String>) {
+    let slot = match c {
+        Col::Id => {
+            s.id = v.unwrap_or_default();
+            return;
+        }
+        Col::CreatedDateTime => {
+            s.created_date_time = v.unwrap_or_default();
+            return;
+        }
+        Col::SignInKind => {
+            s.kind = v.as_deref().and_then(parse_kind);
+            return;
+        }
+        Col::CorrelationId => &mut s.correlation_id,
+        Col::UserId => &mut s.user_id,
+        Col::UserPrincipalName => &mut s.user_principal_name,
+        Col::UserType => &mut s.user_type,
+        Col::HomeTenantId => &mut s.home_tenant_id,
+        Col::ResourceTenantId => &mut s.resource_tenant_id,
+        Col::CrossTenantAccessType => &mut s.cross_tenant_access_type,
+        Col::ServicePrincipalId => &mut s.service_principal_id,
+        Col::ServicePrincipalName => &mut s.service_principal_name,
+        Col::AppId => &mut s.app_id,
+        Col::AppDisplayName => &mut s.app_display_name,
+        Col::ResourceId => &mut s.resource_id,
+        Col::ResourceDisplayName => &mut s.resource_display_name,
+        Col::IpAddress => &mut s.ip_address,
+        Col::Country => &mut s.country,
+        Col::City => &mut s.city,
+        Col::State => &mut s.state,
+        Col::ClientAppUsed => &mut s.client_app_used,
+        Col::OperatingSystem => &mut s.operating_system,
+        Col::Browser => &mut s.browser,
+        Col::DeviceId => &mut s.device_id,
+        Col::DeviceDisplayName => &mut s.device_display_name,
+        Col::DeviceTrustType => &mut s.device_trust_type,
+        Col::AuthenticationProtocol => &mut s.authentication_protocol,
+        Col::OriginalTransferMethod => &mut s.original_transfer_method,
+        Col::SignInRiskLevel => &mut s.sign_in_risk_level,
+        Col::RiskLevelAggregated => &mut s.risk_level_aggregated,
+        Col::RiskState => &mut s.risk_state,
+        Col::UserRiskLevel => &mut s.user_risk_level,
+        Col::ServicePrincipalRiskLevel => &mut s.service_principal_risk_level,
+        Col::AuthenticationRequirement => &mut s.authentication_requirement,
+        Col::FailureReason => &mut s.failure_reason,
+        Col::ConditionalAccessStatus => &mut s.conditional_access_status,
+        Col::UserAgent => &mut s.user_agent,
+        Col::SourceVariant => &mut s.source_variant,
+        _ => return,
+    };
+    *slot = v;
+}
+
+/// Sets a list field.
+pub fn set_list(s: &mut SignIn, c: Col, v: Option<Vec<String>>) {
+    match c {
+        Col::NetworkNames => s.network_names = v,
+        Col::AuthenticationMethods => s.authentication_methods = v,
+        _ => {}
+    }
+}
+
+fn list_field(s: &SignIn, c: Col) -> Option<&[String]> {
+    match c {
+        Col::NetworkNames => s.network_names.as_deref(),
+        Col::AuthenticationMethods => s.authentication_methods.as_deref(),
+        _ => None,
+    }
+}
+
+fn flag_field(s: &SignIn, c: Col) -> Option<bool> {
+    match c {
+        Col::TrustedNetwork => s.trusted_network,
+        Col::DeviceCompliant => s.device_compliant,
+        Col::DeviceManaged => s.device_managed,
+        Col::MfaSatisfied => s.mfa_satisfied,
+        Col::IsInteractive => s.is_interactive,
+        _ => None,
+    }
+}
+
+/// Sets a boolean field.
+pub fn set_flag(s: &mut SignIn, c: Col, v: Option<bool>) {
+    match c {
+        Col::TrustedNetwork => s.trusted_network = v,
+        Col::DeviceCompliant => s.device_compliant = v,
+        Col::DeviceManaged => s.device_managed = v,
+        Col::MfaSatisfied => s.mfa_satisfied = v,
+        Col::IsInteractive => s.is_interactive = v,
+        _ => {}
+    }
+}
+
+/// The JSON text of `appliedPolicies` (the schema's array), or None.
+pub fn applied_json(s: &SignIn) -> Option<String> {
+    s.applied_policies
+        .as_ref()
+        .map(|v| serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
+}
+
+/// Parses the JSON text of `appliedPolicies`.
+pub fn parse_applied(text: &str) -> Result<Vec<LoggedPolicy>, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+/// The category set of one column (shared by every file of this process, so codes agree).
+fn categories(c: Col) -> Arc<Categories> {
+    Categories::new(
+        format!("vigil.signin.{}", c.name()).into(),
+        "vigil".into(),
+        pl::CategoricalPhysical::U32,
+    )
+}
+
+/// Holds every column's category set and its mapping: polars keeps both only while someone
+/// does, and codes agree between batches (and files) only while the mapping lives.
+struct KeepCategories(#[allow(dead_code)] Vec<(Arc<Categories>, Arc<CategoricalMapping>)>);
+
+impl KeepCategories {
+    fn new() -> KeepCategories {
+        KeepCategories(
+            Col::ALL
+                .iter()
+                .filter(|c| matches!(c.kind(), Kind::Category | Kind::CategoryList))
+                .map(|c| {
+                    let cats = categories(*c);
+                    let mapping = cats.mapping();
+                    (cats, mapping)
+                })
+                .collect(),
+        )
+    }
+}
+
+fn cat_dtype(c: Col) -> pl::DataType {
+    pl::DataType::from_categories(categories(c))
+}
+
+fn col_dtype(c: Col) -> pl::DataType {
+    match c.kind() {
+        Kind::Text => pl::DataType::String,
+        Kind::Category => cat_dtype(c),
+        Kind::CategoryList => pl::DataType::List(Box::new(cat_dtype(c))),
+        Kind::Flag => pl::DataType::Boolean,
+        Kind::Int => pl::DataType::Int64,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+enum Builder {
+    Text(pl::StringChunkedBuilder),
+    Category {
+        codes: Vec<u32>,
+        valid: Vec<bool>,
+        mapping: Arc<CategoricalMapping>,
+    },
+    List(pl::ListStringChunkedBuilder),
+    Flag(Vec<Option<bool>>),
+    Int(Vec<Option<i64>>),
+}
+
+impl Builder {
+    fn new(c: Col) -> Builder {
+        let name = c.name().into();
+        match c.kind() {
+            Kind::Text => Builder::Text(pl::StringChunkedBuilder::new(name, ROW_GROUP)),
+            Kind::Category => Builder::Category {
+                codes: Vec::with_capacity(ROW_GROUP),
+                valid: Vec::with_capacity(ROW_GROUP),
+                mapping: categories(c).mapping(),
+            },
+            Kind::CategoryList => Builder::List(pl::ListStringChunkedBuilder::new(
+                name, ROW_GROUP, ROW_GROUP,
+            )),
+            Kind::Flag => Builder::Flag(Vec::with_capacity(ROW_GROUP)),
+            Kind::Int => Builder::Int(Vec::with_capacity(ROW_GROUP)),
+        }
+    }
+
+    fn push(&mut self, c: Col, s: &SignIn, applied: &mut String) -> pl::PolarsResult<()> {
+        match self {
+            Builder::Text(b) => b.append_option(text_field(s, c)),
+            Builder::Category {
+                codes,
+                valid,
+                mapping,
+            } => {
+                let v = if c == Col::AppliedPolicies {
+                    applied.clear();
+                    match &s.applied_policies {
+                        Some(list) => {
+                            serde_json::to_writer(StringSink(applied), list)
+                                .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
+                            Some(applied.as_str())
+                        }
+                        None => None,
+                    }
+                } else {
+                    text_field(s, c)
+                };
+                match v {
+                    Some(v) => {
+                        codes.push(mapping.insert_cat(v)?);
+                        valid.push(true);
+                    }
+                    None => {
+                        codes.push(0);
+                        valid.push(false);
+                    }
+                }
+            }
+            Builder::List(b) => match list_field(s, c) {
+                Some(items) => b.append_values_iter(items.iter().map(String::as_str)),
+                None => b.append_null(),
+            },
+            Builder::Flag(v) => v.push(flag_field(s, c)),
+            Builder::Int(v) => v.push(if c == Col::ErrorCode {
+                s.error_code
+            } else {
+                None
+            }),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, c: Col) -> pl::PolarsResult<pl::Column> {
+        let name: pl::PlSmallStr = c.name().into();
+        let series = match self {
+            Builder::Text(b) => {
+                let done = std::mem::replace(b, pl::StringChunkedBuilder::new(name, ROW_GROUP));
+                pl::IntoSeries::into_series(done.finish())
+            }
+            Builder::Category { codes, valid, .. } => {
+                let ids: pl::UInt32Chunked = codes
+                    .drain(..)
+                    .zip(valid.drain(..))
+                    .map(|(code, ok)| ok.then_some(code))
+                    .collect();
+                let ids = ids.with_name(name);
+                pl::IntoSeries::into_series(pl::Categorical32Chunked::from_cats_and_dtype(
+                    ids,
+                    cat_dtype(c),
+                ))
+            }
+            Builder::List(b) => {
+                let list = b.finish();
+                *b = pl::ListStringChunkedBuilder::new(name, ROW_GROUP, ROW_GROUP);
+                pl::IntoSeries::into_series(list).cast(&col_dtype(c))?
+            }
+            Builder::Flag(v) => {
+                let ca: pl::BooleanChunked = v.drain(..).collect();
+                pl::IntoSeries::into_series(ca.with_name(name))
+            }
+            Builder::Int(v) => {
+                let ca: pl::Int64Chunked = v.drain(..).collect();
+                pl::IntoSeries::into_series(ca.with_name(name))
+            }
+        };
+        Ok(series.into())
+    }
+}
+
+/// Lets serde_json write into a reused String.
+struct StringSink<'a>(&'a mut String);
+
+impl std::io::Write for StringSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
+        self.0.push_str(text);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Why a table could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
+pub struct WriteError {
+    /// The file.
+    pub path: PathBuf,
+    /// What failed.
+    pub reason: String,
+}
+
+/// Streams sign-ins into a normalized Parquet file, [`ROW_GROUP`] rows at a time.
+pub struct TableWriter {
+    path: PathBuf,
+    writer: pl::BatchedWriter<File>,
+    builders: Vec<Builder>,
+    rows: usize,
+    seen: SeenIds,
+    written: u64,
+    duplicates: u64,
+    applied: String,
+    _categories: KeepCategories,
+}
+
+impl TableWriter {
+    /// Creates (or truncates) the file.
+    pub fn create(path: &Path) -> Result<TableWriter, WriteError> {
+        let err = |reason: String| WriteError {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let keep = KeepCategories::new();
+        let file = File::create(path).map_err(|e| err(e.to_string()))?;
+        let schema: pl::Schema = Col::ALL
+            .iter()
+            .map(|c| pl::Field::new(c.name().into(), col_dtype(*c)))
+            .collect();
+        let meta = pl::KeyValueMetadata::from_static(vec![
+            (META_SCHEMA.to_string(), "1".to_string()),
+            (META_UNIQUE.to_string(), "true".to_string()),
+        ]);
+        let writer = pl::ParquetWriter::new(file)
+            .with_compression(pl::ParquetCompression::Zstd(None))
+            .with_row_group_size(Some(ROW_GROUP))
+            .with_key_value_metadata(Some(meta))
+            .batched(&schema)
+            .map_err(|e| err(e.to_string()))?;
+        Ok(TableWriter {
+            path: path.to_path_buf(),
+            writer,
+            builders: Col::ALL.iter().map(|c| Builder::new(*c)).collect(),
+            rows: 0,
+            seen: SeenIds::default(),
+            written: 0,
+            duplicates: 0,
+            applied: String::new(),
+            _categories: keep,
+        })
+    }
+
+    fn err(&self, e: impl ToString) -> WriteError {
+        WriteError {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Adds one sign-in; a sign-in whose id was written before is dropped and counted.
+    pub fn push(&mut self, s: &SignIn) -> Result<(), WriteError> {
+        if !self.seen.insert(&s.id) {
+            self.duplicates += 1;
+            return Ok(());
+        }
+        for (b, c) in self.builders.iter_mut().zip(Col::ALL) {
+            if let Err(e) = b.push(*c, s, &mut self.applied) {
+                return Err(WriteError {
+                    path: self.path.clone(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        self.rows += 1;
+        self.written += 1;
+        if self.rows == ROW_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), WriteError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let mut cols = Vec::with_capacity(self.builders.len());
+        for (b, c) in self.builders.iter_mut().zip(Col::ALL) {
+            let col = b.finish(*c).map_err(|e| WriteError {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
+            cols.push(col);
+        }
+        let df = pl::DataFrame::new(self.rows, cols).map_err(|e| self.err(e))?;
+        self.writer.write_batch(&df).map_err(|e| self.err(e))?;
+        self.rows = 0;
+        Ok(())
+    }
+
+    /// Writes the last rows and the footer; returns (rows written, duplicates dropped).
+    pub fn finish(mut self) -> Result<(u64, u64), WriteError> {
+        self.flush()?;
+        self.writer.finish().map_err(|e| self.err(e))?;
+        Ok((self.written, self.duplicates))
+    }
+}
+
+/// Writes `signins` as a normalized Parquet file; returns (rows written, duplicates dropped).
+pub fn write_parquet(signins: &[SignIn], path: &Path) -> Result<(u64, u64), WriteError> {
+    let mut w = TableWriter::create(path)?;
+    for s in signins {
+        w.push(s)?;
+    }
+    w.finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/// Whether a file starts with the Parquet magic `PAR1`.
+pub fn is_parquet(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == b"PAR1"
+}
+
+/// An opened normalized sign-in Parquet file.
+pub struct TableFile {
+    path: PathBuf,
+    metadata: pl::FileMetadataRef,
+    present: Vec<Col>,
+    rows: usize,
+    unique_ids: bool,
+    _categories: KeepCategories,
+}
+
+impl TableFile {
+    /// Opens a file and checks that it is a sign-in table (it has `id` and `createdDateTime`).
+    pub fn open(path: &Path) -> Result<TableFile, InputError> {
+        let file = File::open(path).map_err(|e| InputError::io(path, e))?;
+        let bad = |e: pl::PolarsError| {
+            InputError::format(path, format!("cannot read the Parquet file: {e}"))
+        };
+        let mut reader = pl::ParquetReader::new(file);
+        let schema = reader.schema().map_err(bad)?;
+        let metadata = reader.get_metadata().map_err(bad)?.clone();
+        let present: Vec<Col> = Col::ALL
+            .iter()
+            .copied()
+            .filter(|c| schema.contains(c.name()))
+            .collect();
+        for required in [Col::Id, Col::CreatedDateTime] {
+            if !present.contains(&required) {
+                return Err(InputError::format(
+                    path,
+                    format!(
+                        "a Parquet file without a column {:?} is not a normalized sign-in table \
+                         (schemas/signin.schema.json; write one with `vigil ingest`)",
+                        required.name()
+                    ),
+                ));
+            }
+        }
+        let kv = |key: &str| {
+            metadata
+                .key_value_metadata
+                .iter()
+                .flatten()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.clone())
+        };
+        let unique_ids = kv(META_SCHEMA).is_some() && kv(META_UNIQUE).as_deref() == Some("true");
+        Ok(TableFile {
+            path: path.to_path_buf(),
+            rows: metadata.num_rows,
+            metadata,
+            present,
+            unique_ids,
+            _categories: KeepCategories::new(),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether vigil wrote the file, so that no id occurs twice in it.
+    pub fn unique_ids(&self) -> bool {
+        self.unique_ids
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> InputError {
+        InputError::format(&self.path, format!("cannot read the Parquet file: {e}"))
+    }
+
+    /// Reads `cols` in batches of whole row groups (at least `batch_rows` rows each, except the
+    /// last) and hands each batch to `f`, in file order.
+    pub fn batches<E: From<InputError>>(
+        &self,
+        cols: &[Col],
+        batch_rows: usize,
+        f: &mut dyn FnMut(&Batch) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let names: Vec<String> = cols
+            .iter()
+            .filter(|c| self.present.contains(c))
+            .map(|c| c.name().to_string())
+            .collect();
+        let mut start = 0;
+        let mut groups = self.metadata.row_groups.iter().peekable();
+        while groups.peek().is_some() {
+            let mut len = 0;
+            while len < batch_rows.max(1) {
+                match groups.next() {
+                    Some(g) => len += g.num_rows(),
+                    None => break,
+                }
+            }
+            if len == 0 {
+                continue;
+            }
+            let file = File::open(&self.path).map_err(|e| InputError::io(&self.path, e))?;
+            let mut reader = pl::ParquetReader::new(file)
+                .with_columns(Some(names.clone()))
+                .with_slice(Some((start, len)));
+            reader.set_metadata(self.metadata.clone());
+            let df = reader.finish().map_err(|e| self.error(e))?;
+            let batch = Batch {
+                file: self,
+                df,
+                offset: start,
+                rows: len,
+            };
+            f(&batch)?;
+            start += len;
+        }
+        Ok(())
+    }
+
+    /// Reads every row as a [`SignIn`], in file order.
+    pub fn read_rows(&self, sink: &mut dyn FnMut(SignIn)) -> Result<(), InputError> {
+        self.batches(Col::ALL, ROW_GROUP, &mut |b: &Batch| {
+            let rows = b.rows()?;
+            for s in rows {
+                sink(s);
+            }
+            Ok::<(), InputError>(())
+        })
+    }
+}
+
+/// Reads every sign-in of a normalized Parquet file, in file order.
+pub fn read_parquet(path: &Path) -> Result<Vec<SignIn>, InputError> {
+    let file = TableFile::open(path)?;
+    let mut out = Vec::with_capacity(file.rows());
+    file.read_rows(&mut |s| out.push(s))?;
+    Ok(out)
+}
+
+/// The distinct values of a dictionary-encoded column: code → text.
+#[derive(Clone)]
+pub struct Dict(Arc<CategoricalMapping>);
+
+impl Dict {
+    /// The text of a code.
+    pub fn get(&self, code: u32) -> &str {
+        self.0.cat_to_str(code).unwrap_or_default()
+    }
+    /// One more than the largest code handed out so far.
+    pub fn len(&self) -> usize {
+        self.0.num_cats_upper_bound()
+    }
+    /// Whether no code has been handed out.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Whether two dictionaries are the same (so their codes agree).
+    pub fn same(&self, other: &Dict) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+fn dict_of(dtype: &pl::DataType) -> Dict {
+    match dtype {
+        pl::DataType::Categorical(_, mapping) | pl::DataType::Enum(_, mapping) => {
+            Dict(mapping.clone())
+        }
+        _ => Dict(Categories::global().mapping()),
+    }
+}
+
+/// Code of a null value in [`Codes`].
+pub const NULL: u32 = u32::MAX;
+
+/// A dictionary-encoded column of one batch.
+pub struct Codes {
+    /// One code per row ([`NULL`] for null).
+    pub codes: Vec<u32>,
+    /// The values.
+    pub dict: Dict,
+}
+
+/// A list column of one batch: row i is `codes[offsets[i]..offsets[i + 1]]`, or null.
+pub struct ListCodes {
+    /// Row starts into `codes` (one more than rows).
+    pub offsets: Vec<usize>,
+    /// Item codes.
+    pub codes: Vec<u32>,
+    /// Whether the row's list is present.
+    pub valid: Vec<bool>,
+    /// The values.
+    pub dict: Dict,
+}
+
+impl ListCodes {
+    /// Row i's items, or None.
+    pub fn row(&self, i: usize) -> Option<&[u32]> {
+        self.valid[i].then(|| &self.codes[self.offsets[i]..self.offsets[i + 1]])
+    }
+}
+
+/// A plain text column of one batch.
+pub struct Texts(pl::StringChunked);
+
+impl Texts {
+    /// Row i's text.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.0.get(i)
+    }
+}
+
+/// Some rows of a table, column by column.
+pub struct Batch<'a> {
+    file: &'a TableFile,
+    df: pl::DataFrame,
+    offset: usize,
+    rows: usize,
+}
+
+impl Batch<'_> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Index of the first row in the file.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    fn series(&self, c: Col) -> Option<&pl::Series> {
+        self.df
+            .column(c.name())
+            .ok()
+            .map(pl::Column::as_materialized_series)
+    }
+
+    /// A dictionary-encoded column (a plain string column is encoded here).
+    pub fn codes(&self, c: Col) -> Result<Codes, InputError> {
+        let Some(s) = self.series(c) else {
+            return Ok(Codes {
+                codes: vec![NULL; self.rows],
+                dict: dict_of(&cat_dtype(c)),
+            });
+        };
+        let cast;
+        let s = if matches!(s.dtype(), pl::DataType::Categorical(..)) {
+            s
+        } else {
+            cast = s.cast(&cat_dtype(c)).map_err(|e| self.bad(c, e))?;
+            &cast
+        };
+        let cat = s.cat32().map_err(|e| self.bad(c, e))?;
+        let dict = dict_of(s.dtype());
+        let mut codes = Vec::with_capacity(self.rows);
+        for arr in cat.physical().downcast_iter() {
+            match arr.validity() {
+                None => codes.extend_from_slice(arr.values()),
+                Some(v) => codes.extend(
+                    arr.values()
+                        .iter()
+                        .zip(v.iter())
+                        .map(|(code, ok)| if ok { *code } else { NULL }),
+                ),
+            }
+        }
+        Ok(Codes { codes, dict })
+    }
+
+    /// A list column.
+    pub fn list_codes(&self, c: Col) -> Result<ListCodes, InputError> {
+        let Some(s) = self.series(c) else {
+            return Ok(ListCodes {
+                offsets: vec![0; self.rows + 1],
+                codes: Vec::new(),
+                valid: vec![false; self.rows],
+                dict: dict_of(&cat_dtype(c)),
+            });
+        };
+        let want = col_dtype(c);
+        let cast;
+        let s = if matches!(s.dtype(), pl::DataType::List(inner) if matches!(**inner, pl::DataType::Categorical(..)))
+        {
+            s
+        } else {
+            cast = s.cast(&want).map_err(|e| self.bad(c, e))?;
+            &cast
+        };
+        let list = s.list().map_err(|e| self.bad(c, e))?;
+        if !matches!(list.inner_dtype(), pl::DataType::Categorical(..)) {
+            return Err(self.bad(c, "expected a list of strings"));
+        }
+        let dict = dict_of(list.inner_dtype());
+        let inner = list.get_inner();
+        let inner = inner.cat32().map_err(|e| self.bad(c, e))?;
+        let mut offsets = Vec::with_capacity(self.rows + 1);
+        let mut codes = Vec::new();
+        let mut valid = Vec::with_capacity(self.rows);
+        offsets.push(0);
+        for (arr, values) in list.downcast_iter().zip(inner.physical().downcast_iter()) {
+            let offs = arr.offsets();
+            let values = values.values();
+            for i in 0..offs.len_proxy() {
+                let ok = arr.validity().is_none_or(|v| v.get_bit(i));
+                valid.push(ok);
+                if ok {
+                    let (a, b) = offs.start_end(i);
+                    codes.extend_from_slice(&values[a..b]);
+                }
+                offsets.push(codes.len());
+            }
+        }
+        Ok(ListCodes {
+            offsets,
+            codes,
+            valid,
+            dict,
+        })
+    }
+
+    /// A boolean column.
+    pub fn flags(&self, c: Col) -> Result<Vec<Option<bool>>, InputError> {
+        let Some(s) = self.series(c) else {
+            return Ok(vec![None; self.rows]);
+        };
+        let s = s.cast(&pl::DataType::Boolean).map_err(|e| self.bad(c, e))?;
+        Ok(s.bool().map_err(|e| self.bad(c, e))?.iter().collect())
+    }
+
+    /// An integer column.
+    pub fn ints(&self, c: Col) -> Result<Vec<Option<i64>>, InputError> {
+        let Some(s) = self.series(c) else {
+            return Ok(vec![None; self.rows]);
+        };
+        let s = s.cast(&pl::DataType::Int64).map_err(|e| self.bad(c, e))?;
+        Ok(s.i64().map_err(|e| self.bad(c, e))?.iter().collect())
+    }
+
+    /// A plain text column.
+    pub fn texts(&self, c: Col) -> Result<Texts, InputError> {
+        let Some(s) = self.series(c) else {
+            return Ok(Texts(pl::StringChunked::full_null(
+                c.name().into(),
+                self.rows,
+            )));
+        };
+        let s = s.cast(&pl::DataType::String).map_err(|e| self.bad(c, e))?;
+        let ca = s.str().map_err(|e| self.bad(c, e))?.clone();
+        Ok(Texts(ca))
+    }
+
+    fn bad(&self, c: Col, e: impl std::fmt::Display) -> InputError {
+        InputError::format(&self.file.path, format!("column {:?}: {e}", c.name()))
+    }
+
+    /// Every row as a [`SignIn`] (columns not read are left empty).
+    pub fn rows(&self) -> Result<Vec<SignIn>, InputError> {
+        let mut out = vec![SignIn::default(); self.rows];
+        for &c in Col::ALL {
+            if self.series(c).is_none() {
+                continue;
+            }
+            match c.kind() {
+                Kind::Text => {
+                    let t = self.texts(c)?;
+                    for (i, s) in out.iter_mut().enumerate() {
+                        set_text(s, c, t.get(i).map(str::to_string));
+                    }
+                }
+                Kind::Category => {
+                    let codes = self.codes(c)?;
+                    let mut applied: HashMap<u32, Vec<LoggedPolicy>> = HashMap::new();
+                    for (i, s) in out.iter_mut().enumerate() {
+                        let code = codes.codes[i];
+                        if code == NULL {
+                            continue;
+                        }
+                        let text = codes.dict.get(code);
+                        if c == Col::AppliedPolicies {
+                            // The parse can fail, so the entry API (which needs the value first) does not fit.
+                            #[allow(clippy::map_entry)]
+                            if !applied.contains_key(&code) {
+                                let list = parse_applied(text).map_err(|e| {
+                                    self.bad(c, format!("row {}: {e}", self.offset + i + 1))
+                                })?;
+                                applied.insert(code, list);
+                            }
+                            s.applied_policies = applied.get(&code).cloned();
+                        } else {
+                            set_text(s, c, Some(text.to_string()));
+                        }
+                    }
+                }
+                Kind::CategoryList => {
+                    let l = self.list_codes(c)?;
+                    for (i, s) in out.iter_mut().enumerate() {
+                        let v = l.row(i).map(|items| {
+                            items.iter().map(|x| l.dict.get(*x).to_string()).collect()
+                        });
+                        set_list(s, c, v);
+                    }
+                }
+                Kind::Flag => {
+                    let f = self.flags(c)?;
+                    for (s, v) in out.iter_mut().zip(f) {
+                        set_flag(s, c, v);
+                    }
+                }
+                Kind::Int => {
+                    let v = self.ints(c)?;
+                    for (s, v) in out.iter_mut().zip(v) {
+                        s.error_code = v;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}

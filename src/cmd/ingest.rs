@@ -1,0 +1,76 @@
+//! `vigil ingest`: sign-in exports of any variant → one normalized Parquet table
+//! (schemas/signin.schema.json), so that replays read columns instead of parsing JSON.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use vigil_simulator::signin::{self, ReadOptions};
+use vigil_simulator::table::{TableWriter, WriteError};
+
+use crate::Outcome;
+use crate::cli::IngestArgs;
+use crate::output::info;
+
+/// A hidden file beside `out` (so a folder being read never picks it up); renamed into place
+/// only once complete, so a failed run leaves no half table behind.
+fn temp_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "signins.parquet".into());
+    out.with_file_name(format!(".{name}.vigil-tmp"))
+}
+
+/// Reads every export and writes the table.
+pub fn run(a: &IngestArgs) -> Result<Outcome> {
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    }
+    let tmp = temp_path(&a.out);
+    let result = write(a, &tmp);
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    let (stats, written) = result?;
+    fs::rename(&tmp, &a.out).with_context(|| format!("{}: cannot write", a.out.display()))?;
+    for w in &stats.warnings {
+        info(format!("warning: {w}"));
+    }
+    info(format!(
+        "{written} sign-ins written to {} ({} duplicates dropped, {} bad records skipped)",
+        a.out.display(),
+        stats.duplicates,
+        stats.skipped
+    ));
+    Ok(Outcome::Ok)
+}
+
+fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
+    let mut writer = TableWriter::create(tmp).map_err(|e| named(e, &a.out))?;
+    let mut failed: Option<WriteError> = None;
+    let opts = ReadOptions {
+        skip_bad_records: a.skip_bad_records,
+    };
+    let stats = signin::read_signins(&a.signins, &opts, &mut |s| {
+        if failed.is_none()
+            && let Err(e) = writer.push(&s)
+        {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(named(e, &a.out).into());
+    }
+    let (written, _) = writer.finish().map_err(|e| named(e, &a.out))?;
+    Ok((stats, written))
+}
+
+/// The error as the user named the file (not the temporary one).
+fn named(e: WriteError, out: &Path) -> WriteError {
+    WriteError {
+        path: out.to_path_buf(),
+        reason: e.reason,
+    }
+}
