@@ -111,17 +111,30 @@ fn finish_stream(
     cps: Vec<CheckpointInput>,
     mut progress: Option<Box<dyn FnMut(u64, u64)>>,
 ) -> Result<Report, LedgerError> {
-    let mut at = verifier.size();
     // Read by row order, not by assumed positions, so gaps and strays are seen.
-    while at < end {
-        let to = chunk_end(ledger, at, end)?.clamp(at + 1, end);
-        let rows = read_rows(ledger, at, to)?;
-        verifier.feed(&rows);
+    let read_chunk = |from: u64| -> Result<(Vec<RowInput>, u64), LedgerError> {
+        let to = chunk_end(ledger, from, end)?.clamp(from + 1, end);
+        Ok((read_rows(ledger, from, to)?, to))
+    };
+    let at = verifier.size();
+    let mut next = if at < end { Some(read_chunk(at)) } else { None };
+    while let Some(chunk) = next.take() {
+        let (rows, to) = chunk?;
+        // The next chunk is read from the database (this thread) while this one is checked
+        // (a scoped thread driving the rayon pool), so no core waits for SQLite.
+        let v = &mut verifier;
+        next = std::thread::scope(|s| {
+            let checking = s.spawn(move || v.feed(&rows));
+            let ahead = (to < end).then(|| read_chunk(to));
+            if let Err(panic) = checking.join() {
+                std::panic::resume_unwind(panic);
+            }
+            ahead
+        });
         let nodes = verifier.take_nodes();
         compare_nodes(ledger, &mut verifier, &nodes)?;
-        at = to;
         if let Some(p) = progress.as_mut() {
-            p(at, end);
+            p(to, end);
         }
     }
     Ok(verifier.finish(&cps))

@@ -21,8 +21,9 @@
 //!    transitions and changes per row, decisions are written for the rows the filter keeps.
 //!
 //! Reasons are text and must be the row's own: the only row value the classes drop that a
-//! reason can show is the IP address a policy's IP location matched, so rows whose address
-//! matched one get their location-reading policies evaluated again on the row itself.
+//! reason can show is the IP address of a row an IP named location matched (by its ranges, or
+//! by the log's network names), so such rows get their location-reading policies evaluated
+//! again on the row itself.
 //!
 //! The classes mirror `eval.rs` field by field (see [`mask`] and [`Canon`]): a change to what
 //! evaluation reads must be made here too; `tests/columnar.rs` compares both paths on varied
@@ -475,7 +476,15 @@ impl Classes {
                                 sig.push_str(l.dict.get(*x));
                                 sig.push('\u{1}');
                             }
-                            let class = self.intern(sig, false);
+                            // A network name that is an IP location's name makes that location
+                            // match whatever the address (and its reason shows the address).
+                            let names_ip_location = items.iter().any(|x| {
+                                let name = l.dict.get(*x);
+                                env.ip_locations
+                                    .iter()
+                                    .any(|loc| loc.display_name.eq_ignore_ascii_case(name))
+                            });
+                            let class = self.intern(sig, names_ip_location);
                             self.by_list.insert(items.into(), class);
                             class
                         }
@@ -1133,6 +1142,7 @@ fn replay(
     let mut changed_apps: HashMap<String, u64> = HashMap::new();
     let mut line = Vec::with_capacity(1 << 16);
     let ip_col = key_index(Col::IpAddress);
+    let net_col = key_index(Col::NetworkNames);
 
     for file in files {
         file.batches(
@@ -1361,9 +1371,15 @@ fn replay(
                     if !write {
                         continue;
                     }
-                    let ip = match (ip_classes, ip_raw) {
-                        (Some(classes_ip), Raw::Codes(c))
-                            if classes[ip_col].matched[classes_ip[i] as usize] =>
+                    // Reasons show the row's own address where an IP location matched it.
+                    let located = |col: usize, class: Option<&[u32]>| {
+                        class.is_some_and(|c| classes[col].matched[c[i] as usize])
+                    };
+                    let ip = match ip_raw {
+                        Raw::Codes(c)
+                            if c.codes[i] != NULL
+                                && (located(ip_col, ip_classes)
+                                    || located(net_col, class_cols[net_col].as_deref())) =>
                         {
                             Some(c.codes[i])
                         }

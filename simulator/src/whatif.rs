@@ -271,12 +271,12 @@ pub fn build_signin(
 
     let user = i.user.trim();
     let dir_user = if is_guid(user) {
-        s.user_id = Some(user.to_ascii_lowercase());
         let found = directory.and_then(|d| {
             d.users
                 .get(user)
-                .or_else(|| d.users.get(&user.to_ascii_lowercase()))
+                .or_else(|| d.users.values().find(|u| u.id.eq_ignore_ascii_case(user)))
         });
+        s.user_id = Some(found.map_or_else(|| user.to_string(), |u| u.id.clone()));
         if directory.is_some() && found.is_none() {
             warnings.push(format!(
                 "--user {user}: not in the directory snapshot, so group and role conditions stay undecided"
