@@ -42,6 +42,10 @@ use vigil_ledger::merkle;
 use vigil_ledger::note::{ALG_ED25519, SignerKey};
 use vigil_ledger::{Envelope, Kind, Ledger, NewEntry};
 
+/// The allocator the `vigil` binary uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ORIGIN: &str = "bench.vigil.example/ledger";
 const PRODUCER: &str = "ai-engine";
 

@@ -153,6 +153,12 @@ impl NodeSource for DbNodes<'_> {
     }
 }
 
+/// Entries signed per step of the sign/insert pipeline in `append`.
+const SIGN_CHUNK: usize = 1024;
+
+/// An entry ready to insert: seq, leaf hash, canonical envelope, kind, salt, canonical payload.
+type Row = (u64, Hash, Vec<u8>, Kind, [u8; 32], Vec<u8>);
+
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -169,6 +175,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // A redaction must erase the payload's bytes, not just unlink them: deleted content is
     // overwritten with zeros (only redactions ever delete anything).
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // 64 MiB of page cache: a batch's dirty pages stay in memory until the commit writes them
+    // (instead of spilling to the WAL mid-transaction), and proof reads hit cached nodes.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -399,21 +408,33 @@ impl Ledger {
         if items.is_empty() {
             return Ok(vec![]);
         }
-        // Work that does not depend on the position happens before taking the write lock.
-        let mut prepared = Vec::with_capacity(items.len());
+        // Work that does not depend on the position happens before taking the write lock, on
+        // every core.
+        use rayon::prelude::*;
         let salts = salts(items.len())?;
-        for (item, salt) in items.into_iter().zip(salts) {
-            for k in item.subject.keys() {
-                entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
-            }
-            for (k, v) in &item.subject {
-                entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
-            }
-            let payload = entry::canonical_payload(&item.payload)
-                .map_err(|e| LedgerError::Invalid(format!("payload: {e}")))?;
-            let commitment = entry::payload_commitment(&salt, &payload);
-            prepared.push((item, salt, payload, commitment));
-        }
+        let prepared = items
+            .into_par_iter()
+            .zip(salts)
+            .map(|(item, salt)| {
+                for (k, v) in &item.subject {
+                    entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
+                    entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
+                }
+                let payload = entry::canonical_payload(&item.payload)
+                    .map_err(|e| LedgerError::Invalid(format!("payload: {e}")))?;
+                let commitment = entry::payload_commitment(&salt, &payload);
+                // Only key entries need their payload again (to update the registry); the
+                // others drop it here, on every core.
+                let NewEntry {
+                    kind,
+                    subject,
+                    refs,
+                    payload: value,
+                } = item;
+                let key_op = (kind == Kind::Key).then_some(value);
+                Ok((kind, subject, refs, key_op, salt, payload, commitment))
+            })
+            .collect::<Result<Vec<_>, LedgerError>>()?;
         let mut registry = if genesis {
             None
         } else {
@@ -491,69 +512,95 @@ impl Ledger {
         let ts = entry::format_ts(ts);
         let first_seq = seq;
         let mut batch_hashes: Vec<Hash> = Vec::with_capacity(prepared.len());
-        let mut rows = Vec::with_capacity(prepared.len());
-        for (item, salt, payload, commitment) in prepared {
-            if let Some(reg) = registry.as_mut() {
-                reg.signer_for(signer.name(), item.kind, signer.key_id())
-                    .map_err(|e| {
-                        LedgerError::Invalid(format!("signing key {}: {e}", signer.name()))
-                    })?;
-                if item.kind == Kind::Key {
-                    let op: KeyOp = serde_json::from_value(item.payload.clone())
-                        .map_err(|e| LedgerError::Invalid(format!("key entry payload: {e}")))?;
-                    reg.apply(seq, &op).map_err(LedgerError::Invalid)?;
-                }
-            }
-            for r in &item.refs {
-                let actual = if r.seq >= seq {
-                    return Err(LedgerError::Invalid(format!(
-                        "ref to seq {} does not point to an earlier entry (this entry will be seq {seq})",
-                        r.seq
-                    )));
-                } else if r.seq >= first_seq {
-                    Some(batch_hashes[usize::try_from(r.seq - first_seq).unwrap_or(usize::MAX)])
-                } else {
-                    let h: Option<Vec<u8>> = tx
-                        .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")
-                        .and_then(|mut s| s.query_row([to_i64(r.seq)], |row| row.get(0)).optional())
-                        .map_err(db_err)?;
-                    h.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
-                };
-                if actual != Some(r.hash) {
-                    return Err(LedgerError::Invalid(format!(
-                        "ref to seq {} with hash {} does not match the ledger ({})",
-                        r.seq,
-                        hex::encode(r.hash),
-                        actual.map_or_else(|| "no such entry".to_string(), hex::encode)
-                    )));
-                }
-            }
-            let env = Envelope {
-                v: entry::FORMAT_VERSION,
-                seq,
-                ts: ts.clone(),
-                kind: item.kind,
-                actor: signer.name().to_string(),
-                subject: item.subject,
-                refs: item.refs,
-                payload_commitment: commitment,
-                prev,
-            };
-            let canonical = env.canonical_bytes();
-            let hash = merkle::leaf_hash(&canonical);
-            batch_hashes.push(hash);
-            rows.push((seq, hash, canonical, item.kind, salt, payload));
-            prev = hash;
-            seq += 1;
-        }
-        // Signing is the dominant cost; it runs on every core while the lock is held.
-        use rayon::prelude::*;
-        let sigs: Vec<[u8; 64]> = rows
-            .par_iter()
-            .map(|(_, _, canonical, ..)| signer.sign(&Envelope::signed_message(&origin, canonical)))
-            .collect();
         let key_id = signer.key_id();
-        {
+        // Entries are built in order (each hashes its predecessor) and handed to the signing
+        // thread a chunk at a time, which signs on every core while the next chunk is built and
+        // earlier ones are inserted: SQLite's work overlaps the signing.
+        std::thread::scope(|scope| -> Result<(), LedgerError> {
+            let (to_sign, signing) = std::sync::mpsc::channel::<Vec<Row>>();
+            let (to_insert, signed) = std::sync::mpsc::channel::<(Vec<Row>, Vec<[u8; 64]>)>();
+            let origin = &origin;
+            scope.spawn(move || {
+                for chunk in signing {
+                    let sigs = chunk
+                        .par_iter()
+                        .map(|(_, _, canonical, ..)| {
+                            signer.sign(&Envelope::signed_message(origin, canonical))
+                        })
+                        .collect();
+                    if to_insert.send((chunk, sigs)).is_err() {
+                        // The inserting side stopped on an error; nothing more to sign.
+                        return;
+                    }
+                }
+            });
+            let mut chunk: Vec<Row> = Vec::with_capacity(SIGN_CHUNK);
+            for (kind, subject, refs, key_op, salt, payload, commitment) in prepared {
+                if let Some(reg) = registry.as_mut() {
+                    reg.signer_for(signer.name(), kind, signer.key_id())
+                        .map_err(|e| {
+                            LedgerError::Invalid(format!("signing key {}: {e}", signer.name()))
+                        })?;
+                    if let Some(value) = key_op {
+                        let op: KeyOp = serde_json::from_value(value)
+                            .map_err(|e| LedgerError::Invalid(format!("key entry payload: {e}")))?;
+                        reg.apply(seq, &op).map_err(LedgerError::Invalid)?;
+                    }
+                }
+                for r in &refs {
+                    let actual = if r.seq >= seq {
+                        return Err(LedgerError::Invalid(format!(
+                            "ref to seq {} does not point to an earlier entry (this entry will be seq {seq})",
+                            r.seq
+                        )));
+                    } else if r.seq >= first_seq {
+                        Some(batch_hashes[usize::try_from(r.seq - first_seq).unwrap_or(usize::MAX)])
+                    } else {
+                        let h: Option<Vec<u8>> = tx
+                            .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")
+                            .and_then(|mut s| {
+                                s.query_row([to_i64(r.seq)], |row| row.get(0)).optional()
+                            })
+                            .map_err(db_err)?;
+                        h.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
+                    };
+                    if actual != Some(r.hash) {
+                        return Err(LedgerError::Invalid(format!(
+                            "ref to seq {} with hash {} does not match the ledger ({})",
+                            r.seq,
+                            hex::encode(r.hash),
+                            actual.map_or_else(|| "no such entry".to_string(), hex::encode)
+                        )));
+                    }
+                }
+                let env = Envelope {
+                    v: entry::FORMAT_VERSION,
+                    seq,
+                    ts: ts.clone(),
+                    kind,
+                    actor: signer.name().to_string(),
+                    subject,
+                    refs,
+                    payload_commitment: commitment,
+                    prev,
+                };
+                let canonical = env.canonical_bytes();
+                let hash = merkle::leaf_hash(&canonical);
+                batch_hashes.push(hash);
+                chunk.push((seq, hash, canonical, kind, salt, payload));
+                if chunk.len() == SIGN_CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(SIGN_CHUNK));
+                    // A send fails only if the signing thread is gone; the receive below
+                    // then reports it.
+                    let _ = to_sign.send(full);
+                }
+                prev = hash;
+                seq += 1;
+            }
+            if !chunk.is_empty() {
+                let _ = to_sign.send(chunk);
+            }
+            drop(to_sign);
             let mut ins_entry = tx
                 .prepare_cached("INSERT INTO entries(seq, hash, envelope, kind, key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(db_err)?;
@@ -563,42 +610,53 @@ impl Ledger {
             let mut ins_node = tx
                 .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
                 .map_err(db_err)?;
-            for ((s, hash, canonical, kind, salt, payload), sig) in rows.iter().zip(&sigs) {
-                ins_entry
-                    .execute(params![
-                        to_i64(*s),
-                        &hash[..],
-                        canonical,
-                        kind.as_str(),
-                        &key_id[..],
-                        &sig[..]
-                    ])
-                    .map_err(db_err)?;
-                ins_payload
-                    .execute(params![to_i64(*s), &salt[..], payload])
-                    .map_err(db_err)?;
-                for (level, idx, node) in frontier.push(*hash) {
-                    ins_node
-                        .execute(params![level, to_i64(idx), &node[..]])
+            let mut inserted = 0;
+            for (rows, sigs) in signed {
+                for ((s, hash, canonical, kind, salt, payload), sig) in rows.iter().zip(&sigs) {
+                    ins_entry
+                        .execute(params![
+                            to_i64(*s),
+                            &hash[..],
+                            canonical,
+                            kind.as_str(),
+                            &key_id[..],
+                            &sig[..]
+                        ])
                         .map_err(db_err)?;
+                    ins_payload
+                        .execute(params![to_i64(*s), &salt[..], payload])
+                        .map_err(db_err)?;
+                    for (level, idx, node) in frontier.push(*hash) {
+                        ins_node
+                            .execute(params![level, to_i64(idx), &node[..]])
+                            .map_err(db_err)?;
+                    }
                 }
+                inserted += rows.len();
             }
-        }
+            if inserted != batch_hashes.len() {
+                return Err(LedgerError::Invalid(
+                    "the signing thread stopped before the batch was signed".into(),
+                ));
+            }
+            Ok(())
+        })?;
         // A redaction entry and the payload removal commit together: after a crash either
         // both happened or neither did.
-        if let (Some(target), Some((by, ..))) = (redaction_of, rows.first()) {
+        if let Some(target) = redaction_of {
+            let by = first_seq;
             tx.execute(
                 "INSERT INTO redacted(seq, by_seq) VALUES (?1, ?2)",
-                params![to_i64(target), to_i64(*by)],
+                params![to_i64(target), to_i64(by)],
             )
             .map_err(db_err)?;
             tx.execute("DELETE FROM payloads WHERE seq = ?1", [to_i64(target)])
                 .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
-        Ok(rows
-            .iter()
-            .map(|(s, h, ..)| Appended { seq: *s, hash: *h })
+        Ok((first_seq..)
+            .zip(batch_hashes)
+            .map(|(seq, hash)| Appended { seq, hash })
             .collect())
     }
 

@@ -135,6 +135,10 @@ struct Prepared {
     hash: Hash,
     /// None = absent; Some(Ok(())) = matches; Some(Err(reason)).
     payload: Option<Result<(), (&'static str, String)>>,
+    /// The signature checked ahead of the in-order checks, with the registered key the row's
+    /// key id named when the chunk started: (that key's bytes, whether it verified). Used only
+    /// when the in-order checks pick the very same key; otherwise the signature is checked again.
+    early_sig: Option<([u8; 32], bool)>,
 }
 
 /// Streaming verifier: feed rows in storage order, then `finish`.
@@ -277,36 +281,55 @@ impl Verifier {
 
     /// Checks a chunk of rows (in storage order). Uses every core.
     pub fn feed(&mut self, rows: &[RowInput]) {
-        let prepared: Vec<Prepared> = rows.par_iter().map(prepare).collect();
-        let mut jobs: Vec<(u64, VerifierKey, usize)> = Vec::with_capacity(rows.len());
-        for (i, (row, prep)) in rows.iter().zip(prepared).enumerate() {
-            if let Some(job) = self.check_row(row, prep, i) {
-                jobs.push(job);
-            }
-        }
+        // Signatures are checked in the same parallel pass that hashes and parses each row, with
+        // the key the registry held under the row's key id when this chunk started. The in-order
+        // checks below decide which key must have signed; when that is another key (the
+        // registry changed inside the chunk), the signature is checked again with it.
+        // (Before entry 0 is checked there is no origin and no registry, so nothing early.)
         let origin = self.origin.clone().unwrap_or_default();
-        let failures: Vec<Finding> = jobs
+        let known: Vec<VerifierKey> = match (&self.origin, &self.registry) {
+            (Some(_), Some(r)) => r.records().iter().map(|k| k.key.clone()).collect(),
+            _ => Vec::new(),
+        };
+        let prepared: Vec<Prepared> = rows
             .par_iter()
-            .filter_map(|(seq, key, i)| {
-                let row = &rows[*i];
-                let sig: [u8; 64] = row.sig.as_slice().try_into().ok()?;
-                let msg = Envelope::signed_message(&origin, &row.envelope);
-                if key.verify(&msg, &sig) {
-                    None
-                } else {
-                    Some(finding(
-                        Some(*seq),
-                        "signature-invalid",
-                        format!(
-                            "signature does not verify with the key of {} ({})",
-                            key.name,
-                            hex::encode(key.key_id)
-                        ),
-                    ))
-                }
+            .map(|row| {
+                let mut p = prepare(row);
+                p.early_sig = early_signature(row, &known, &origin);
+                p
             })
             .collect();
-        self.signatures += jobs.len() as u64;
+        let mut jobs: Vec<(u64, VerifierKey, usize)> = Vec::new();
+        let mut failures: Vec<Finding> = Vec::new();
+        let mut checked = 0u64;
+        for (i, (row, prep)) in rows.iter().zip(prepared).enumerate() {
+            let early = prep.early_sig;
+            if let Some(job) = self.check_row(row, prep, i) {
+                match early {
+                    Some((key, ok)) if key == *job.1.public.as_bytes() => {
+                        checked += 1;
+                        if !ok {
+                            failures.push(signature_failure(job.0, &job.1));
+                        }
+                    }
+                    _ => jobs.push(job),
+                }
+            }
+        }
+        // Entry 0, checked above, may just have set the origin.
+        let origin = self.origin.clone().unwrap_or_default();
+        failures.extend(
+            jobs.par_iter()
+                .filter_map(|(seq, key, i)| {
+                    let row = &rows[*i];
+                    let sig: [u8; 64] = row.sig.as_slice().try_into().ok()?;
+                    let msg = Envelope::signed_message(&origin, &row.envelope);
+                    (!key.verify(&msg, &sig)).then(|| signature_failure(*seq, key))
+                })
+                .collect::<Vec<_>>(),
+        );
+        self.signatures += checked + jobs.len() as u64;
+        failures.sort_by_key(|f| f.seq);
         for f in failures {
             self.report(f.seq, f.code, f.message);
         }
@@ -812,6 +835,30 @@ impl Verifier {
     }
 }
 
+fn signature_failure(seq: u64, key: &VerifierKey) -> Finding {
+    finding(
+        Some(seq),
+        "signature-invalid",
+        format!(
+            "signature does not verify with the key of {} ({})",
+            key.name,
+            hex::encode(key.key_id)
+        ),
+    )
+}
+
+/// Checks a row's signature with the known key its key id names (see [`Verifier::feed`]).
+fn early_signature(
+    row: &RowInput,
+    known: &[VerifierKey],
+    origin: &str,
+) -> Option<([u8; 32], bool)> {
+    let sig: [u8; 64] = row.sig.as_slice().try_into().ok()?;
+    let key = known.iter().find(|k| k.key_id[..] == row.key_id[..])?;
+    let ok = key.verify(&Envelope::signed_message(origin, &row.envelope), &sig);
+    Some((*key.public.as_bytes(), ok))
+}
+
 fn prepare(row: &RowInput) -> Prepared {
     let hash = merkle::leaf_hash(&row.envelope);
     let env = Envelope::parse_canonical(&row.envelope);
@@ -845,7 +892,12 @@ fn prepare(row: &RowInput) -> Prepared {
             )),
         }
     });
-    Prepared { env, hash, payload }
+    Prepared {
+        env,
+        hash,
+        payload,
+        early_sig: None,
+    }
 }
 
 /// Merkle root of a list of leaf hashes (helper for callers that only have hashes).
