@@ -59,10 +59,13 @@ pub struct SimulateArgs {
     /// `logged` (the outcome the log recorded), `none`, or a path to another policy set.
     #[arg(long, default_value = "logged")]
     pub baseline: String,
-    /// AI risk scores per sign-in.
+    /// AI risk scores per sign-in: CSV, NDJSON or Parquet with signInId (or correlationId) and
+    /// score (0-1 or 0-100), optionally riskLevel, reasoning, recommendedAction, model, scale.
     #[arg(long)]
     pub scores: Option<PathBuf>,
-    /// Score bands that map to actions.
+    /// Thresholds file (TOML or JSON, schemas/thresholds.schema.json): score bands that map to
+    /// review, mfa and block, a scope like a policy's conditions, enforce or reportOnly. Adds the
+    /// candidate policy `vigil-ai-risk`.
     #[arg(long)]
     pub thresholds: Option<PathBuf>,
     /// Which decisions to write: all, changed, none.

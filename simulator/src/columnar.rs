@@ -1014,6 +1014,11 @@ pub fn table_warnings(files: &[TableFile]) -> Vec<String> {
 /// Runs a simulation over normalized Parquet files (in order; `inputs.signins` is ignored)
 /// and writes the files [`simulate::run`] writes.
 pub fn run(files: &[TableFile], inputs: Inputs) -> Result<Summary, SimulateError> {
+    if inputs.ai.is_some() {
+        return Err(SimulateError::Input(
+            "AI risk thresholds are replayed row by row: read the table with table::read_rows and use simulate::run".into(),
+        ));
+    }
     let ctx = Context::new(inputs.policies, inputs.locations, inputs.directory)
         .map_err(SimulateError::Input)?
         .with_snapshots(inputs.user_risk, inputs.devices);

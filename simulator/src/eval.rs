@@ -9,6 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use crate::airisk::{Action, Scores, Thresholds};
 use crate::codes;
 use crate::devicefilter::{self, Filter};
 use crate::model::{
@@ -126,6 +127,17 @@ pub struct Context<'a> {
     pub user_risk: Option<&'a UserRisk>,
     /// Device snapshot (`--devices`): filter-for-devices properties the log lacks.
     pub devices: Option<&'a Devices>,
+    /// AI risk thresholds and scores (`--thresholds`, `--scores`), for the `vigil-ai-risk` policy.
+    pub ai: Option<AiInputs<'a>>,
+}
+
+/// What the `vigil-ai-risk` policy reads.
+#[derive(Clone, Copy)]
+pub struct AiInputs<'a> {
+    /// The thresholds file.
+    pub thresholds: &'a Thresholds,
+    /// The scores.
+    pub scores: &'a Scores,
 }
 
 impl<'a> Context<'a> {
@@ -153,6 +165,7 @@ impl<'a> Context<'a> {
             device_filters,
             user_risk: None,
             devices: None,
+            ai: None,
         })
     }
 
@@ -164,6 +177,12 @@ impl<'a> Context<'a> {
     ) -> Context<'a> {
         self.user_risk = user_risk;
         self.devices = devices;
+        self
+    }
+
+    /// Adds the AI risk thresholds and scores.
+    pub fn with_ai(mut self, ai: Option<AiInputs<'a>>) -> Context<'a> {
+        self.ai = ai;
         self
     }
 }
@@ -1149,37 +1168,12 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
             }
         })
         .collect();
-    let (mut effects, controls) = match &p.grant {
-        None => (EffectSet::one(Effect::Success), vec![]),
-        Some(g) => {
-            let controls = controls_of(g, s);
-            let effects = grant_effects(g, &controls);
-            if g.built_in.iter().any(|c| lower_eq(c, "block")) {
-                reasons.push("grant: block access".into());
-            }
-            for c in &controls {
-                reasons.push(match (c.satisfied, c.satisfiable) {
-                    (Tri::Yes, _) => format!("grant {}: already satisfied", c.name),
-                    (Tri::No, Tri::No) => format!(
-                        "grant {}: not satisfied and cannot be satisfied here",
-                        c.name
-                    ),
-                    (Tri::No, Tri::Yes) => format!(
-                        "grant {}: not satisfied; the user would be prompted",
-                        c.name
-                    ),
-                    _ => format!(
-                        "grant {}: the log does not show whether it is satisfied",
-                        c.name
-                    ),
-                });
-            }
-            let demanded = controls
-                .iter()
-                .filter(|c| c.satisfied != Tri::Yes)
-                .map(|c| c.name.clone())
-                .collect::<Vec<_>>();
-            (effects, demanded)
+    let (mut effects, controls) = if p.ai_risk {
+        ai_risk_grant(s, ctx, &mut reasons)
+    } else {
+        match &p.grant {
+            None => (EffectSet::one(Effect::Success), vec![]),
+            Some(g) => grant_outcome(g, s, &mut reasons),
         }
     };
     if applies == Tri::Unknown {
@@ -1198,6 +1192,89 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
         reasons,
         effects,
         controls,
+    }
+}
+
+/// A grant's possible effects and the controls it demands that the sign-in did not already
+/// satisfy, with a reason per control.
+fn grant_outcome(
+    g: &GrantControls,
+    s: &SignIn,
+    reasons: &mut Vec<String>,
+) -> (EffectSet, Vec<String>) {
+    let controls = controls_of(g, s);
+    let effects = grant_effects(g, &controls);
+    if g.built_in.iter().any(|c| lower_eq(c, "block")) {
+        reasons.push("grant: block access".into());
+    }
+    for c in &controls {
+        reasons.push(match (c.satisfied, c.satisfiable) {
+            (Tri::Yes, _) => format!("grant {}: already satisfied", c.name),
+            (Tri::No, Tri::No) => format!(
+                "grant {}: not satisfied and cannot be satisfied here",
+                c.name
+            ),
+            (Tri::No, Tri::Yes) => format!(
+                "grant {}: not satisfied; the user would be prompted",
+                c.name
+            ),
+            _ => format!(
+                "grant {}: the log does not show whether it is satisfied",
+                c.name
+            ),
+        });
+    }
+    let demanded = controls
+        .iter()
+        .filter(|c| c.satisfied != Tri::Yes)
+        .map(|c| c.name.clone())
+        .collect::<Vec<_>>();
+    (effects, demanded)
+}
+
+/// The `vigil-ai-risk` policy's grant: the band of the sign-in's AI score picks it (allow: the
+/// policy does not apply; review: applies, nothing asked; mfa: as a policy requiring MFA;
+/// block). Without a score every band is possible.
+fn ai_risk_grant(s: &SignIn, ctx: &Context, reasons: &mut Vec<String>) -> (EffectSet, Vec<String>) {
+    let mfa = GrantControls {
+        any: true,
+        built_in: vec!["mfa".into()],
+        ..GrantControls::default()
+    };
+    let outcome = |a: Action, reasons: &mut Vec<String>| match a {
+        Action::Allow => (EffectSet::one(Effect::NotApplied), vec![]),
+        Action::Review => (EffectSet::one(Effect::Success), vec![]),
+        Action::Block => (EffectSet::one(Effect::Failure), vec![]),
+        Action::Mfa => grant_outcome(&mfa, s, reasons),
+    };
+    let Some(ai) = ctx.ai else {
+        reasons.push("undecided: no thresholds were given".into());
+        return (EffectSet::one(Effect::NotApplied), vec![]);
+    };
+    match ai.scores.get(s) {
+        Some(score) => {
+            let band = ai.thresholds.band(score.score);
+            reasons.push(match band.action {
+                Action::Review => format!("{}: queued for human review", band.reason),
+                _ => band.reason,
+            });
+            if let Some(r) = &score.reasoning {
+                reasons.push(format!("AI reasoning: {r}"));
+            }
+            outcome(band.action, reasons)
+        }
+        None => {
+            reasons.push("undecided: no AI score for this sign-in".into());
+            let mut effects = EffectSet::default();
+            let mut controls = Vec::new();
+            for a in ai.thresholds.actions() {
+                let mut ignored = Vec::new();
+                let (e, c) = outcome(a, &mut ignored);
+                effects = effects.union(e);
+                controls.extend(c);
+            }
+            (effects, controls)
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! Semantics are written down, rule by rule with the Microsoft documentation each rests on,
 //! in `SEMANTICS.md` beside this crate.
 
+pub mod airisk;
 pub mod codes;
 pub mod columnar;
 pub mod decisions;

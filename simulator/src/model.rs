@@ -288,6 +288,10 @@ pub struct Policy {
     pub unsupported: Vec<String>,
     /// Where the policy came from (file name).
     pub source: String,
+    /// The `vigil-ai-risk` policy of a thresholds file: its grant comes from the sign-in's AI
+    /// score band (`airisk.rs`), not from grantControls.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ai_risk: bool,
 }
 
 /// A named location.

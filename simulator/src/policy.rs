@@ -629,6 +629,7 @@ fn parse_policy(
         session,
         unsupported: ctx.unsupported,
         source: source.to_string(),
+        ai_risk: false,
     })
 }
 

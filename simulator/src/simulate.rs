@@ -148,6 +148,9 @@ pub struct Inputs<'a> {
     pub user_risk: Option<&'a UserRisk>,
     /// Device snapshot (`--devices`), if given.
     pub devices: Option<&'a Devices>,
+    /// AI risk thresholds and scores, for the `vigil-ai-risk` policy at the end of `policies`
+    /// (the candidate side only).
+    pub ai: Option<crate::eval::AiInputs<'a>>,
 }
 
 /// Why a simulation could not run or write its results.
@@ -311,7 +314,8 @@ pub(crate) fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
 pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     let ctx = Context::new(inputs.policies, inputs.locations, inputs.directory)
         .map_err(SimulateError::Input)?
-        .with_snapshots(inputs.user_risk, inputs.devices);
+        .with_snapshots(inputs.user_risk, inputs.devices)
+        .with_ai(inputs.ai);
     let base_policies: &[Policy] = match inputs.baseline {
         Baseline::Policies(p) => p,
         _ => &[],

@@ -839,6 +839,7 @@ fn inputs<'a>(
         warnings: vec!["a warning".into()],
         user_risk: run.snapshots.then_some(&s.user_risk),
         devices: run.snapshots.then_some(&s.devices),
+        ai: None,
     }
 }
 

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use comfy_table::Table;
+use vigil_simulator::eval::AiInputs;
 use vigil_simulator::model::SignIn;
 use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
 use vigil_simulator::snapshots::{Devices, UserRisk};
-use vigil_simulator::{columnar, directory, location, policy, signin};
+use vigil_simulator::{airisk, columnar, directory, location, policy, signin};
 
 use crate::Outcome;
 use crate::cli::SimulateArgs;
@@ -15,19 +16,42 @@ use crate::output::info;
 
 /// Runs a simulation and prints the terminal summary.
 pub fn run(a: &SimulateArgs) -> Result<Outcome> {
-    if a.scores.is_some() || a.thresholds.is_some() {
-        bail!(
-            "--scores/--thresholds: AI risk thresholds are not supported by this build of vigil yet"
-        );
-    }
     let decisions = match a.decisions.as_str() {
         "all" => DecisionsFilter::All,
         "changed" => DecisionsFilter::Changed,
         "none" => DecisionsFilter::None,
         other => bail!("--decisions: {other:?} is not one of all, changed, none"),
     };
-    let candidate = policy::load_policies(&a.policies)?;
+    let mut candidate = policy::load_policies(&a.policies)?;
     let mut warnings = candidate.warnings.clone();
+    // AI risk thresholds act as one more candidate policy, `vigil-ai-risk`, after the others.
+    let (thresholds, scores) = match (&a.thresholds, &a.scores) {
+        (None, None) => (None, None),
+        (Some(_), None) => bail!(
+            "--thresholds needs --scores: the AI risk score of each sign-in (CSV, NDJSON or Parquet keyed by signInId or correlationId)"
+        ),
+        (None, Some(_)) => bail!(
+            "--scores needs --thresholds: the score bands that map to allow, review, mfa and block"
+        ),
+        (Some(t), Some(s)) => {
+            if let Some(p) = candidate
+                .policies
+                .iter()
+                .find(|p| p.id == airisk::POLICY_ID)
+            {
+                bail!(
+                    "{}: policy id {} is reserved for the policy a thresholds file adds",
+                    p.source,
+                    airisk::POLICY_ID
+                );
+            }
+            let t = airisk::Thresholds::load(t)?;
+            let s = airisk::Scores::load(s)?;
+            warnings.extend(s.warnings.clone());
+            candidate.policies.push(t.policy.clone());
+            (Some(t), Some(s))
+        }
+    };
     let locations = match &a.named_locations {
         Some(p) => {
             let l = location::load_named_locations(p)?;
@@ -65,11 +89,23 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         }
     };
     // Normalized Parquet (`vigil ingest`) replays column by column; other exports row by row.
-    let tables = columnar::open_tables(&a.signins)?;
     let mut signins: Vec<SignIn> = Vec::new();
+    let mut tables = columnar::open_tables(&a.signins)?;
+    let mut read_from_table = false;
+    if thresholds.is_some()
+        && let Some(files) = tables.take()
+    {
+        read_from_table = true;
+        // The AI policy reads each sign-in's score: the table is replayed row by row.
+        for f in &files {
+            f.read_rows(&mut |s| signins.push(s))?;
+        }
+        warnings.extend(columnar::table_warnings(&files));
+    }
     let mut stats = signin::ReadStats::default();
     match &tables {
         Some(t) => warnings.extend(columnar::table_warnings(t)),
+        None if read_from_table => {}
         None => {
             let opts = signin::ReadOptions {
                 skip_bad_records: a.skip_bad_records,
@@ -78,9 +114,25 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
             warnings.extend(stats.warnings.clone());
         }
     }
+    if let Some(s) = &scores
+        && let Some(first) = s.first_unmatched(&signins)
+    {
+        bail!(
+            "{}: {}: the score names no sign-in of --signins (by signInId or correlationId)",
+            a.scores
+                .as_deref()
+                .unwrap_or(std::path::Path::new("--scores"))
+                .display(),
+            first.origin
+        );
+    }
     for w in &warnings {
         info(format!("warning: {w}"));
     }
+    let ai = match (&thresholds, &scores) {
+        (Some(thresholds), Some(scores)) => Some(AiInputs { thresholds, scores }),
+        _ => None,
+    };
     let inputs = Inputs {
         signins: &signins,
         policies: &candidate.policies,
@@ -94,6 +146,7 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         warnings,
         user_risk: user_risk.as_ref(),
         devices: devices.as_ref(),
+        ai,
     };
     if decisions == DecisionsFilter::None {
         // "No file with --decisions none": not even one an earlier run left in --out.

@@ -2883,3 +2883,397 @@ fn report_html_is_written_for_people() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// AI risk thresholds (--scores / --thresholds): the `vigil-ai-risk` policy
+// ---------------------------------------------------------------------------------------------
+
+/// Sign-ins 1..=6; user 6 already did MFA; user 5 signs in with a legacy client (IMAP).
+fn ai_signins(ws: &Ws) {
+    let rows: Vec<Value> = (1..=6)
+        .map(|n| match n {
+            5 => with(signin(n), json!({"clientAppUsed": "IMAP4"})),
+            6 => with(signin(n), mfa_done()),
+            _ => signin(n),
+        })
+        .collect();
+    ws.json("signins.json", &json!({"value": rows}));
+    // One harmless candidate policy, so the AI policy is not alone.
+    ws.json(
+        "policies.json",
+        &json!([policy("p-1", "enabled", users(&[99]), block())]),
+    );
+}
+
+const THRESHOLDS: &str = r#"
+# AI risk bands
+displayName = "AI engine bands"
+mode = "enforce"
+
+[thresholds]
+review = 0.5
+mfa = 0.7
+block = 0.9
+
+[conditions.users]
+includeUsers = ["All"]
+excludeUsers = ["a0000000-0000-4000-8000-000000000004"]
+"#;
+
+/// (result, reasons, status) of the `vigil-ai-risk` policy for each sign-in, by sign-in id.
+fn ai_results(ws: &Ws, out: &str) -> BTreeMap<String, (String, Vec<String>, String)> {
+    ws.decisions(out)
+        .into_iter()
+        .map(|d| {
+            let ps = d["candidate"]["policies"].as_array().unwrap();
+            let last = ps.last().unwrap();
+            assert_eq!(last["id"], "vigil-ai-risk", "the AI policy comes last");
+            assert_eq!(last["displayName"], "AI engine bands");
+            (
+                d["signInId"].as_str().unwrap().to_string(),
+                (
+                    last["result"].as_str().unwrap().to_string(),
+                    last["reasons"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.as_str().unwrap().to_string())
+                        .collect(),
+                    d["candidate"]["status"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ai_thresholds_act_as_one_more_policy_with_band_reasons() {
+    let ws = Ws::new();
+    ai_signins(&ws);
+    ws.text("thresholds.toml", THRESHOLDS);
+    // Scores by sign-in id (CSV, 0-1); sign-in 3 by correlation id; sign-in 2 has none.
+    ws.text(
+        "scores.csv",
+        &format!(
+            "signInId,correlationId,score,reasoning\n{},,0.20,usual pattern\n,{},0.95,new country and a password spray\n{},,0.91,\n{},,0.75,legacy client from a new country\n{},,0.80,unfamiliar device\n",
+            sid(1),
+            "c0000000-0000-4000-8000-000000000003",
+            sid(4),
+            sid(5),
+            sid(6)
+        ),
+    );
+    ws.simulate(
+        &["signins.json"],
+        "policies.json",
+        &["--scores", "scores.csv", "--thresholds", "thresholds.toml"],
+        "out",
+    )
+    .ok();
+    let r = ai_results(&ws, "out");
+    // 1: 0.20 is below every threshold: allow, the policy does not apply.
+    assert_eq!(r[&sid(1)].0, "notApplied");
+    assert!(
+        r[&sid(1)]
+            .1
+            .iter()
+            .any(|x| x == "score 0.20 < review threshold 0.50: allow"),
+        "{:?}",
+        r[&sid(1)].1
+    );
+    assert_eq!(r[&sid(1)].2, "notApplied");
+    // 2: no score: every band is possible, so the policy and the status are undecided.
+    assert_eq!(r[&sid(2)].0, "indeterminate");
+    assert!(r[&sid(2)].1.iter().any(|x| x.contains("no AI score")));
+    assert_eq!(r[&sid(2)].2, "indeterminate");
+    // 3: scored through its correlation id: 0.95 >= 0.9 blocks, with the AI's reasoning.
+    assert_eq!(r[&sid(3)].0, "failure");
+    assert!(
+        r[&sid(3)]
+            .1
+            .iter()
+            .any(|x| x == "score 0.95 >= block threshold 0.90"),
+        "{:?}",
+        r[&sid(3)].1
+    );
+    assert!(
+        r[&sid(3)]
+            .1
+            .iter()
+            .any(|x| x == "AI reasoning: new country and a password spray")
+    );
+    assert_eq!(r[&sid(3)].2, "failure");
+    // 4: excluded by the scope, whatever the score.
+    assert_eq!(r[&sid(4)].0, "notApplied");
+    assert!(
+        r[&sid(4)].1.iter().any(|x| x.contains("excluded")),
+        "{:?}",
+        r[&sid(4)].1
+    );
+    // 5: mfa band, but a legacy client cannot answer an MFA prompt: blocked.
+    assert_eq!(r[&sid(5)].0, "failure");
+    assert!(
+        r[&sid(5)]
+            .1
+            .iter()
+            .any(|x| x == "score 0.75 >= mfa threshold 0.70")
+    );
+    assert_eq!(r[&sid(5)].2, "failure");
+    // 6: mfa band, MFA already done: satisfied.
+    assert_eq!(r[&sid(6)].0, "success");
+    assert_eq!(r[&sid(6)].2, "success");
+    // summary.json counts the AI policy like any other.
+    let s = ws.summary("out");
+    let text = s.to_string();
+    assert!(text.contains("vigil-ai-risk"), "{text}");
+}
+
+#[test]
+fn ai_thresholds_in_report_only_mode_never_change_the_status() {
+    let ws = Ws::new();
+    ai_signins(&ws);
+    ws.text(
+        "thresholds.json",
+        r#"{"displayName": "AI engine bands", "mode": "reportOnly", "scale": "0-100",
+            "thresholds": {"mfa": 60, "block": 85}}"#,
+    );
+    // NDJSON on the 0-100 scale.
+    let rows: Vec<Value> = (1..=6)
+        .map(|n| {
+            let score = [10, 99, 70, 86, 20, 65][n as usize - 1];
+            json!({"signInId": sid(n), "score": score})
+        })
+        .collect();
+    ws.ndjson("scores.ndjson", &rows);
+    ws.simulate(
+        &["signins.json"],
+        "policies.json",
+        &[
+            "--scores",
+            "scores.ndjson",
+            "--thresholds",
+            "thresholds.json",
+        ],
+        "out",
+    )
+    .ok();
+    let r = ai_results(&ws, "out");
+    assert_eq!(r[&sid(2)].0, "reportOnlyFailure");
+    assert!(
+        r[&sid(2)]
+            .1
+            .iter()
+            .any(|x| x == "score 99 >= block threshold 85"),
+        "{:?}",
+        r[&sid(2)].1
+    );
+    assert_eq!(r[&sid(3)].0, "reportOnlyInterrupted");
+    assert_eq!(r[&sid(1)].0, "reportOnlyNotApplied");
+    for (id, (_, _, status)) in &r {
+        assert_eq!(
+            status, "notApplied",
+            "report-only changed the status of {id}"
+        );
+    }
+}
+
+#[test]
+fn bad_scores_and_thresholds_are_input_errors_naming_the_record() {
+    let ws = Ws::new();
+    ai_signins(&ws);
+    ws.text("thresholds.toml", THRESHOLDS);
+    let run = |scores: &str| {
+        ws.simulate(
+            &["signins.json"],
+            "policies.json",
+            &["--scores", scores, "--thresholds", "thresholds.toml"],
+            "out",
+        )
+    };
+    ws.text(
+        "nan.csv",
+        &format!("signInId,score\n{},0.5\n{},NaN\n", sid(1), sid(2)),
+    );
+    run("nan.csv").input_error(&["nan.csv", "line 3", "score"]);
+    ws.text(
+        "range.csv",
+        &format!("signInId,score\n{},0.5\n{},-0.1\n", sid(1), sid(2)),
+    );
+    run("range.csv").input_error(&["range.csv", "line 3", "score", "outside"]);
+    ws.text(
+        "over.csv",
+        &format!("signInId,score,scale\n{},1.5,0-1\n", sid(1)),
+    );
+    run("over.csv").input_error(&["over.csv", "line 2", "outside the 0-1 scale"]);
+    ws.text(
+        "mixed.csv",
+        &format!("signInId,score\n{},87\n{},0.42\n", sid(1), sid(2)),
+    );
+    run("mixed.csv").input_error(&["mixed.csv", "line 3", "mixed scales"]);
+    ws.text(
+        "mixed-declared.csv",
+        &format!(
+            "signInId,score,scale\n{},87,0-100\n{},0.4,0-1\n",
+            sid(1),
+            sid(2)
+        ),
+    );
+    run("mixed-declared.csv").input_error(&["mixed-declared.csv", "line 3", "mixed scales"]);
+    ws.text(
+        "unknown.csv",
+        &format!("signInId,score\n{},0.5\nno-such-sign-in,0.5\n", sid(1)),
+    );
+    run("unknown.csv").input_error(&["unknown.csv", "line 3", "names no sign-in"]);
+    ws.text(
+        "twice.csv",
+        &format!("signInId,score\n{},0.5\n{},0.6\n", sid(1), sid(1)),
+    );
+    run("twice.csv").input_error(&["twice.csv", "line 3", "scored twice", "line 2"]);
+    ws.text("nokey.ndjson", "{\"score\": 0.5}\n");
+    run("nokey.ndjson").input_error(&["nokey.ndjson", "line 1", "signInId"]);
+
+    // Thresholds: out of scale, block not the highest, unknown action, unknown key.
+    ws.text("ok.csv", &format!("signInId,score\n{},0.5\n", sid(1)));
+    for (name, text, parts) in [
+        (
+            "t1.toml",
+            "[thresholds]\nblock = 85\n",
+            vec!["t1.toml", "thresholds.block", "0-100"],
+        ),
+        (
+            "t2.toml",
+            "[thresholds]\nblock = 0.5\nmfa = 0.8\n",
+            vec!["t2.toml", "thresholds.block", "highest"],
+        ),
+        (
+            "t3.toml",
+            "[thresholds]\ndeny = 0.5\n",
+            vec!["t3.toml", "thresholds.deny", "unknown action"],
+        ),
+        (
+            "t4.toml",
+            "mode = \"audit\"\n[thresholds]\nmfa = 0.5\n",
+            vec!["t4.toml", "mode"],
+        ),
+        (
+            "t5.toml",
+            "[thresholds]\nmfa = 0.5\n[conditions.users]\nincludeUsers = \"All\"\n",
+            vec!["t5.toml", "conditions.users.includeUsers"],
+        ),
+    ] {
+        ws.text(name, text);
+        ws.simulate(
+            &["signins.json"],
+            "policies.json",
+            &["--scores", "ok.csv", "--thresholds", name],
+            "out",
+        )
+        .input_error(&parts);
+    }
+    // One without the other.
+    ws.simulate(
+        &["signins.json"],
+        "policies.json",
+        &["--scores", "ok.csv"],
+        "out",
+    )
+    .input_error(&["--thresholds"]);
+}
+
+#[test]
+fn ai_scores_read_from_parquet_and_sign_ins_from_a_normalized_table() {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+
+    let ws = Ws::new();
+    ai_signins(&ws);
+    ws.text("thresholds.toml", THRESHOLDS);
+    // The sign-ins as a normalized table (`vigil ingest`), the scores as Parquet.
+    ws.run(&[
+        "ingest",
+        "--signins",
+        "signins.json",
+        "--out",
+        "signins.parquet",
+    ])
+    .ok();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("signInId", DataType::Utf8, false),
+        Field::new("score", DataType::Float64, true),
+        Field::new("reasoning", DataType::Utf8, true),
+    ]));
+    let ids: Vec<String> = (1..=6).map(sid).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(ids.clone())),
+            Arc::new(Float64Array::from(vec![0.1, 0.95, 0.6, 0.2, 0.2, 0.2])),
+            Arc::new(StringArray::from(vec![
+                None,
+                Some("impossible travel"),
+                None,
+                None,
+                None,
+                None,
+            ])),
+        ],
+    )
+    .unwrap();
+    let file = fs::File::create(ws.p("scores.parquet")).unwrap();
+    let mut w = ArrowWriter::try_new(file, schema.clone(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    ws.simulate(
+        &["signins.parquet"],
+        "policies.json",
+        &[
+            "--scores",
+            "scores.parquet",
+            "--thresholds",
+            "thresholds.toml",
+        ],
+        "out",
+    )
+    .ok();
+    let r = ai_results(&ws, "out");
+    assert_eq!(r[&sid(2)].0, "failure");
+    assert!(
+        r[&sid(2)]
+            .1
+            .iter()
+            .any(|x| x == "AI reasoning: impossible travel")
+    );
+    assert_eq!(r[&sid(3)].0, "success", "review band: {:?}", r[&sid(3)].1);
+    assert!(
+        r[&sid(3)]
+            .1
+            .iter()
+            .any(|x| x.contains("queued for human review"))
+    );
+    assert_eq!(r[&sid(1)].0, "notApplied");
+
+    // A NaN in Parquet is refused by row.
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(ids[..2].to_vec())),
+            Arc::new(Float64Array::from(vec![0.1, f64::NAN])),
+            Arc::new(StringArray::from(vec![None::<&str>, None])),
+        ],
+    )
+    .unwrap();
+    let file = fs::File::create(ws.p("nan.parquet")).unwrap();
+    let mut w = ArrowWriter::try_new(file, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    ws.simulate(
+        &["signins.parquet"],
+        "policies.json",
+        &["--scores", "nan.parquet", "--thresholds", "thresholds.toml"],
+        "out",
+    )
+    .input_error(&["nan.parquet", "row 2", "score"]);
+}
