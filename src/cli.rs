@@ -39,6 +39,8 @@ pub enum Command {
     /// Build the --directory snapshot from Microsoft Graph exports.
     #[command(subcommand)]
     Directory(crate::cmd::directory::DirectoryCommand),
+    /// What each AI risk-score threshold would prompt or block, and how well against labels.
+    Sweep(crate::cmd::sweep::SweepArgs),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).

@@ -344,6 +344,12 @@ pub struct Score {
     pub model: Option<String>,
     /// Where it came from, e.g. `scores.csv: line 7`.
     pub origin: String,
+    /// The sign-in or correlation id the record names.
+    pub key: String,
+    /// The user (object id or UPN), when the record says (for `vigil sweep` without sign-ins).
+    pub user: Option<String>,
+    /// When the sign-in happened, when the record says (RFC 3339).
+    pub time: Option<String>,
 }
 
 /// Scores by sign-in id and by correlation id.
@@ -365,6 +371,8 @@ struct Raw {
     reasoning: Option<String>,
     recommended_action: Option<String>,
     model: Option<String>,
+    user: Option<String>,
+    time: Option<String>,
     record: String,
 }
 
@@ -387,6 +395,8 @@ fn field_of(k: &str) -> Option<&'static str> {
         "recommendedaction" | "action" => "recommendedAction",
         "model" | "modelname" => "model",
         "modelversion" => "modelVersion",
+        "userid" | "userprincipalname" | "user" => "userId",
+        "createddatetime" | "time" | "timestamp" => "createdDateTime",
         _ => return None,
     })
 }
@@ -495,6 +505,9 @@ impl Scores {
                 recommended_action: r.recommended_action,
                 model: r.model,
                 origin: r.record.clone(),
+                key: String::new(),
+                user: r.user,
+                time: r.time,
             };
             let (key, map, what) = match (r.signin, r.correlation) {
                 (Some(id), _) => (id, &mut out.by_signin, "signInId"),
@@ -508,6 +521,8 @@ impl Scores {
                 }
             };
             let lower = key.to_ascii_lowercase();
+            let mut score = score;
+            score.key = key.clone();
             if let Some(first) = first_at.get(&format!("{what}:{lower}")) {
                 return Err(bad(
                     &r.record,
@@ -528,6 +543,14 @@ impl Scores {
                 .as_ref()
                 .and_then(|c| self.by_correlation.get(&c.to_ascii_lowercase()))
         })
+    }
+
+    /// Every score, in no particular order: (keyed by correlation id, score).
+    pub fn records(&self) -> impl Iterator<Item = (bool, &Score)> {
+        self.by_signin
+            .values()
+            .map(|s| (false, s))
+            .chain(self.by_correlation.values().map(|s| (true, s)))
     }
 
     /// Number of scores read.
@@ -622,6 +645,8 @@ fn raw_from(
         reasoning: None,
         recommended_action: None,
         model: None,
+        user: None,
+        time: None,
         record: record.clone(),
     };
     let mut version = None;
@@ -657,6 +682,8 @@ fn raw_from(
             "recommendedAction" => r.recommended_action = text_of(&v),
             "model" => r.model = text_of(&v),
             "modelVersion" => version = text_of(&v),
+            "userId" => r.user = text_of(&v),
+            "createdDateTime" => r.time = text_of(&v),
             _ => {}
         }
     }

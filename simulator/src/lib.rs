@@ -21,6 +21,7 @@ pub mod report;
 pub mod signin;
 pub mod simulate;
 pub mod snapshots;
+pub mod sweep;
 pub mod table;
 pub mod text;
 pub mod whatif;

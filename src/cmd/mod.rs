@@ -21,6 +21,7 @@ mod key;
 mod prove;
 mod show;
 mod simulate;
+pub(crate) mod sweep;
 mod verify;
 pub(crate) mod whatif;
 
@@ -32,6 +33,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
         Command::Ingest(a) => ingest::run(&a),
         Command::Whatif(a) => whatif::run(&a),
         Command::Fidelity(a) => fidelity::run(&a),
+        Command::Sweep(a) => sweep::run(&a),
         Command::Directory(d) => directory::run(&d),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),

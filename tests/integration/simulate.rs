@@ -3277,3 +3277,127 @@ fn ai_scores_read_from_parquet_and_sign_ins_from_a_normalized_table() {
     )
     .input_error(&["nan.parquet", "row 2", "score"]);
 }
+
+#[test]
+fn sweep_picks_the_threshold_with_the_highest_recall_that_meets_the_target() {
+    let ws = Ws::new();
+    // Users 1..=4: 1 and 3 confirmed compromised, 2 confirmed safe, 4 dismissed; user 5 at risk
+    // (no label).
+    let states = [
+        "confirmedCompromised",
+        "confirmedSafe",
+        "remediated",
+        "dismissed",
+        "atRisk",
+    ];
+    let rows: Vec<Value> = (1..=5)
+        .map(|n| with(signin(n), json!({"riskState": states[n as usize - 1]})))
+        .collect();
+    ws.json("signins.json", &json!({"value": rows}));
+    ws.text(
+        "scores.csv",
+        &format!(
+            "signInId,score\n{},0.9\n{},0.8\n{},0.6\n{},0.3\n{},0.95\n",
+            sid(1),
+            sid(2),
+            sid(3),
+            sid(4),
+            sid(5)
+        ),
+    );
+    let out = ws
+        .run(&[
+            "sweep",
+            "--scores",
+            "scores.csv",
+            "--signins",
+            "signins.json",
+            "--step",
+            "0.05",
+            "--max-fpr",
+            "0",
+            "--out",
+            "sw",
+        ])
+        .ok();
+    assert!(
+        out.stderr.contains("threshold 0.85 meets --max-fpr 0"),
+        "{}",
+        out.stderr
+    );
+    for f in ["sweep.csv", "sweep.parquet", "sweep.json", "sweep.html"] {
+        assert!(ws.exists(&format!("sw/{f}")), "{f} written");
+    }
+    let j: Value =
+        serde_json::from_str(&fs::read_to_string(ws.p("sw/sweep.json")).unwrap()).unwrap();
+    assert_eq!(j["positives"], 2);
+    assert_eq!(j["negatives"], 2);
+    assert_eq!(j["unlabeled"], 1);
+    assert_eq!(j["chosen"]["threshold"], 0.85);
+    assert_eq!(j["chosen"]["tp"], 1);
+    assert_eq!(j["chosen"]["recall"], 0.5);
+    assert_eq!(j["rows"].as_array().unwrap().len(), 21);
+    let html = fs::read_to_string(ws.p("sw/sweep.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Precision vs recall"));
+
+    // A labels file overrides riskState: sign-in 2 is now compromised.
+    ws.text(
+        "labels.csv",
+        &format!("signInId,label\n{},compromised\n", sid(2)),
+    );
+    let out = ws
+        .run(&[
+            "sweep",
+            "--scores",
+            "scores.csv",
+            "--signins",
+            "signins.json",
+            "--labels",
+            "labels.csv",
+            "--step",
+            "0.05",
+            "--max-fpr",
+            "0",
+            "--json",
+        ])
+        .ok();
+    let j: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(j["positives"], 3);
+    assert_eq!(j["chosen"]["threshold"], 0.35, "{}", j["chosen"]);
+
+    // No threshold can keep the false-positive rate under 0 when the riskiest labeled sign-in
+    // is safe: exit 1.
+    ws.text("labels2.csv", &format!("signInId,label\n{},safe\n", sid(5)));
+    ws.run(&[
+        "sweep",
+        "--scores",
+        "scores.csv",
+        "--signins",
+        "signins.json",
+        "--labels",
+        "labels2.csv",
+        "--from",
+        "0",
+        "--to",
+        "0.9",
+        "--step",
+        "0.1",
+        "--max-fpr",
+        "0",
+    ])
+    .code(1);
+    ws.text(
+        "labels3.csv",
+        &format!("signInId,label\n{},maybe\n", sid(5)),
+    );
+    ws.run(&[
+        "sweep",
+        "--scores",
+        "scores.csv",
+        "--signins",
+        "signins.json",
+        "--labels",
+        "labels3.csv",
+    ])
+    .input_error(&["labels3.csv", "line 2", "label"]);
+}
