@@ -74,20 +74,24 @@ pub struct Band {
 impl Thresholds {
     /// Reads a thresholds file: TOML, or JSON when it starts with `{` or is named `.json`.
     pub fn load(path: &Path) -> Result<Thresholds, InputError> {
-        let text = read_text(path)?;
+        Thresholds::from_text(&read_text(path)?, path)
+    }
+
+    /// Parses a thresholds file's text; `path` names it in messages (and `.json` picks JSON).
+    pub fn from_text(text: &str, path: &Path) -> Result<Thresholds, InputError> {
         let is_json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
             || text.trim_start().starts_with('{');
         let value: Value = if is_json {
-            serde_json::from_str(&text).map_err(|e| InputError::Json {
+            serde_json::from_str(text).map_err(|e| InputError::Json {
                 file: path.to_path_buf(),
                 line: e.line(),
                 column: e.column(),
                 reason: e.to_string(),
             })?
         } else {
-            let t: toml::Value = toml::from_str(&text).map_err(|e| InputError::Format {
+            let t: toml::Value = toml::from_str(text).map_err(|e| InputError::Format {
                 file: path.to_path_buf(),
                 reason: format!("not a valid TOML thresholds file: {e}"),
             })?;
@@ -404,16 +408,19 @@ fn field_of(k: &str) -> Option<&'static str> {
 impl Scores {
     /// Reads scores from a CSV, NDJSON / JSON array, or Parquet file (detected from content).
     pub fn load(path: &Path) -> Result<Scores, InputError> {
-        let raws = if crate::table::is_parquet(path) {
-            read_parquet(path)?
+        if crate::table::is_parquet(path) {
+            return Scores::from_raw(read_parquet(path)?, path);
+        }
+        Scores::from_text(&read_text(path)?, path)
+    }
+
+    /// Parses a CSV, NDJSON or JSON-array scores file's text; `path` names it in messages.
+    pub fn from_text(text: &str, path: &Path) -> Result<Scores, InputError> {
+        let t = text.trim_start();
+        let raws = if t.starts_with('{') || t.starts_with('[') {
+            read_json(text, path)?
         } else {
-            let text = read_text(path)?;
-            let t = text.trim_start();
-            if t.starts_with('{') || t.starts_with('[') {
-                read_json(&text, path)?
-            } else {
-                read_csv(&text, path)?
-            }
+            read_csv(text, path)?
         };
         Scores::from_raw(raws, path)
     }

@@ -278,8 +278,15 @@ pub fn label_of(v: &str) -> Result<Option<bool>, String> {
 pub fn load_labels(
     path: &std::path::Path,
 ) -> Result<HashMap<String, Option<bool>>, crate::error::InputError> {
+    labels_from_text(&crate::text::read_text(path)?, path)
+}
+
+/// Parses a labels file's text (see [`load_labels`]); `path` names it in messages.
+pub fn labels_from_text(
+    text: &str,
+    path: &std::path::Path,
+) -> Result<HashMap<String, Option<bool>>, crate::error::InputError> {
     use crate::error::InputError;
-    let text = crate::text::read_text(path)?;
     let bad = |record: String, field: &str, reason: String| InputError::Field {
         file: path.to_path_buf(),
         record,
@@ -324,7 +331,7 @@ pub fn load_labels(
     if t.starts_with('[') || t.starts_with('{') {
         let docs: Vec<(String, serde_json::Value)> = if t.starts_with('[') {
             let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| InputError::Json {
+                serde_json::from_str(text).map_err(|e| InputError::Json {
                     file: path.to_path_buf(),
                     line: e.line(),
                     column: e.column(),
