@@ -3,7 +3,9 @@
 //! Records five sign-ins from signal to AI inference to applied action to human review,
 //! checkpoints and verifies the ledger, traces one sign-in, erases one payload on a
 //! (simulated) lawful request, exports and verifies a bundle, then tampers with copies
-//! and shows that verification names the first bad entry.
+//! and shows that verification names the first bad entry. Then the policy simulator: 300
+//! sample sign-ins replayed against candidate policies and AI risk thresholds, and a sweep of
+//! the AI score threshold against the sign-ins' labels.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -349,5 +351,94 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         db.display(),
         cp_path.display()
     );
+    simulate_steps(&dir)?;
     Ok(Outcome::Ok)
+}
+
+/// The sample tenant (samples/tenant, written by its generate.py): file name and contents.
+const TENANT: [(&str, &str); 7] = [
+    (
+        "signins.json",
+        include_str!("../../samples/tenant/signins.json"),
+    ),
+    (
+        "policies-current.json",
+        include_str!("../../samples/tenant/policies-current.json"),
+    ),
+    (
+        "policies-candidate.json",
+        include_str!("../../samples/tenant/policies-candidate.json"),
+    ),
+    (
+        "named-locations.json",
+        include_str!("../../samples/tenant/named-locations.json"),
+    ),
+    (
+        "directory.json",
+        include_str!("../../samples/tenant/directory.json"),
+    ),
+    (
+        "scores.csv",
+        include_str!("../../samples/tenant/scores.csv"),
+    ),
+    (
+        "thresholds.toml",
+        include_str!("../../samples/tenant/thresholds.toml"),
+    ),
+];
+
+/// Steps 8 and 9: the policy simulator and the threshold sweep on the sample tenant.
+fn simulate_steps(dir: &Path) -> Result<()> {
+    let tenant = dir.join("tenant");
+    fs::create_dir_all(&tenant).with_context(|| format!("{}: cannot create", tenant.display()))?;
+    for (name, text) in TENANT {
+        let p = tenant.join(name);
+        fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))?;
+    }
+    step(
+        8,
+        "Replay 300 sign-ins: candidate policies and AI risk thresholds vs the policies in force",
+    );
+    let out = dir.join("simulation");
+    let args = crate::cli::SimulateArgs {
+        signins: vec![tenant.join("signins.json")],
+        policies: tenant.join("policies-candidate.json"),
+        named_locations: Some(tenant.join("named-locations.json")),
+        directory: Some(tenant.join("directory.json")),
+        baseline: tenant.join("policies-current.json").display().to_string(),
+        scores: Some(tenant.join("scores.csv")),
+        thresholds: Some(tenant.join("thresholds.toml")),
+        decisions: "all".into(),
+        skip_bad_records: false,
+        user_risk: None,
+        user_risk_complete: false,
+        devices: None,
+        out: out.clone(),
+    };
+    crate::cmd::simulate::run(&args)?;
+    println!(
+        "report: {} (decisions.ndjson, decisions.parquet and summary.json beside it)",
+        out.join("report.html").display()
+    );
+
+    step(
+        9,
+        "Sweep the AI score threshold against the sign-ins' riskState labels",
+    );
+    let sweep = crate::cmd::sweep::SweepArgs {
+        scores: tenant.join("scores.csv"),
+        signins: vec![tenant.join("signins.json")],
+        labels: None,
+        from: 0.0,
+        to: 1.0,
+        step: 0.05,
+        max_fpr: Some(0.1),
+        max_prompts_per_user_day: None,
+        out: Some(dir.join("sweep")),
+        json: false,
+        skip_bad_records: false,
+    };
+    crate::cmd::sweep::run(&sweep)?;
+    println!("charts: {}", dir.join("sweep").join("sweep.html").display());
+    Ok(())
 }

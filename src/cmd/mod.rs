@@ -20,7 +20,7 @@ mod init;
 mod key;
 mod prove;
 mod show;
-mod simulate;
+pub(crate) mod simulate;
 pub(crate) mod sweep;
 mod verify;
 pub(crate) mod whatif;

@@ -2666,9 +2666,18 @@ fn demo_dir_keeps_its_files() {
         "audit.ledger.key",
         "checkpoint.txt",
         "bundle/manifest.json",
+        "simulation/report.html",
+        "simulation/summary.json",
+        "sweep/sweep.html",
     ] {
         assert!(ws.p("D").join(f).exists(), "D/{f}");
     }
+    // The simulator steps: the AI thresholds policy is in the summary, and the sweep picked a
+    // threshold.
+    let summary = std::fs::read_to_string(ws.p("D/simulation/summary.json")).unwrap();
+    assert!(summary.contains("vigil-ai-risk"), "{summary}");
+    assert!(out.stdout.contains("300 sign-ins"), "{}", out.stdout);
+    assert!(out.stderr.contains("meets --max-fpr"), "{}", out.stderr);
     assert_eq!(ws.mode("D/audit.ledger.key"), 0o600);
     let r = ws
         .run(&[

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Writes vigil's built-in sample tenant (Contoso) into this folder, deterministically.
+
+    python3 samples/tenant/generate.py
+
+The files are committed; `vigil demo` embeds them. Running the script again rewrites them
+byte for byte (fixed seed). Every id is made up; IP addresses are from the documentation
+ranges (RFC 5737) except the anonymizer range used for the attack sign-ins.
+
+- directory.json           40 members, 2 guests, groups Finance / Sales / Break-glass, two
+                           Global Administrators (the `--directory` format of CONTRACT-simulate.md)
+- named-locations.json     Corporate HQ (trusted IP range), Blocked countries
+- policies-current.json    the policies in force (the baseline of the demo)
+- policies-candidate.json  the proposed set: the current ones plus four new policies, one of
+                           them report-only, one disabled
+- signins.json             300 sign-ins over three days (Graph v1.0 signIn list)
+- scores.csv               the AI engine's risk score for every sign-in, with its reasoning
+- thresholds.toml          AI risk bands for `simulate --thresholds`
+"""
+
+import csv
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+rng = random.Random(20260105)
+TENANT = "5d2a0e4f-7c1b-4e86-9a3d-2f6b8c0e1a47"
+
+
+def gid(prefix, n):
+    return f"{prefix}-0000-4000-8000-{n:012d}"
+
+
+USERS = [gid("a0000000", n) for n in range(1, 43)]
+GUESTS = USERS[40:]
+FINANCE = USERS[0:6]
+SALES = USERS[6:16]
+BREAK_GLASS = [USERS[39]]
+ADMINS = [USERS[37], USERS[38]]
+GROUPS = {
+    "Finance": gid("90000000", 1),
+    "Sales": gid("90000000", 2),
+    "Break-glass": gid("90000000", 3),
+}
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+HQ = gid("10c00000", 1)
+BLOCKED = gid("10c00000", 2)
+
+APPS = [
+    ("00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000"),
+    ("00000003-0000-0ff1-ce00-000000000000", "Office 365 SharePoint Online", "00000003-0000-0ff1-ce00-000000000000"),
+    ("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Teams", "00000003-0000-0000-c000-000000000000"),
+    ("c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Azure Portal", "797f4846-ba00-4fd7-ba43-dac1f8f63013"),
+    ("7d9c1f4e-2a6b-4c8d-9e0f-1a2b3c4d5e6f", "Contoso Expenses", "7d9c1f4e-2a6b-4c8d-9e0f-1a2b3c4d5e6f"),
+]
+
+
+def upn(u):
+    n = USERS.index(u) + 1
+    if u in GUESTS:
+        return f"partner{n}_fabrikam.example#EXT#@contoso.example"
+    return f"user{n}@contoso.example"
+
+
+def directory():
+    users = []
+    for u in USERS:
+        groups = [g for name, g in GROUPS.items()
+                  if u in {"Finance": FINANCE, "Sales": SALES, "Break-glass": BREAK_GLASS}[name]]
+        users.append({
+            "id": u,
+            "userPrincipalName": upn(u),
+            "userType": "Guest" if u in GUESTS else "Member",
+            "groups": groups,
+            "roles": [GLOBAL_ADMIN] if u in ADMINS else [],
+        })
+    return {"users": users, "groups": [{"id": g, "displayName": n} for n, g in GROUPS.items()]}
+
+
+def locations():
+    return {"value": [
+        {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": HQ, "displayName": "Corporate HQ",
+         "isTrusted": True, "ipRanges": [
+             {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "203.0.113.0/24"},
+             {"@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2001:db8:10::/48"}]},
+        {"@odata.type": "#microsoft.graph.countryNamedLocation", "id": BLOCKED,
+         "displayName": "Blocked countries", "countriesAndRegions": ["KP", "IR"],
+         "includeUnknownCountriesAndRegions": False, "countryLookupMethod": "clientIpAddress"},
+    ]}
+
+
+def policy(n, name, state, conditions, grant):
+    c = {"users": {"includeUsers": ["All"]},
+         "applications": {"includeApplications": ["All"]},
+         "clientAppTypes": ["all"]}
+    c.update(conditions)
+    return {"id": gid("ca000000", n), "displayName": name, "state": state,
+            "conditions": c, "grantControls": grant, "sessionControls": None}
+
+
+def mfa():
+    return {"operator": "OR", "builtInControls": ["mfa"]}
+
+
+def block():
+    return {"operator": "OR", "builtInControls": ["block"]}
+
+
+def current_policies():
+    return [
+        policy(1, "CA001 Require MFA for administrators", "enabled",
+               {"users": {"includeRoles": [GLOBAL_ADMIN], "excludeGroups": [GROUPS["Break-glass"]]}}, mfa()),
+        policy(2, "CA002 Block legacy authentication", "enabled",
+               {"clientAppTypes": ["exchangeActiveSync", "other"],
+                "users": {"includeUsers": ["All"], "excludeGroups": [GROUPS["Break-glass"]]}}, block()),
+        policy(3, "CA003 Block sign-ins from blocked countries", "enabled",
+               {"locations": {"includeLocations": [BLOCKED]}}, block()),
+        policy(4, "CA004 Require MFA for guests", "enabled",
+               {"users": {"includeUsers": ["GuestsOrExternalUsers"]}}, mfa()),
+    ]
+
+
+def candidate_policies():
+    return current_policies() + [
+        policy(5, "CA005 Require MFA outside trusted locations", "enabled",
+               {"users": {"includeUsers": ["All"], "excludeGroups": [GROUPS["Break-glass"]]},
+                "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}}, mfa()),
+        policy(6, "CA006 Require MFA for medium and high sign-in risk", "enabled",
+               {"signInRiskLevels": ["medium", "high"]}, mfa()),
+        policy(7, "CA007 Finance needs a compliant device on Windows and macOS",
+               "enabledForReportingButNotEnforced",
+               {"users": {"includeGroups": [GROUPS["Finance"]]},
+                "platforms": {"includePlatforms": ["windows", "macOS"]}},
+               {"operator": "OR", "builtInControls": ["compliantDevice"]}),
+        policy(8, "CA008 Block unsupported device platforms", "disabled",
+               {"platforms": {"includePlatforms": ["all"],
+                              "excludePlatforms": ["windows", "macOS", "iOS", "android"]}}, block()),
+    ]
+
+
+OS = [("Windows10", 55), ("MacOs", 15), ("Ios", 15), ("Android", 10), ("Linux", 5)]
+
+
+def pick(weighted):
+    total = sum(w for _, w in weighted)
+    x = rng.uniform(0, total)
+    for v, w in weighted:
+        x -= w
+        if x <= 0:
+            return v
+    return weighted[-1][0]
+
+
+def signins():
+    rows, scores = [], []
+    for i in range(300):
+        day = 5 + i // 100
+        u = rng.choice(USERS[:39] + GUESTS)
+        app_id, app_name, resource = rng.choice(APPS)
+        kind = pick([("hq", 60), ("home", 30), ("travel", 5), ("attack", 5)])
+        client = "Browser" if rng.random() < 0.7 else "Mobile Apps and Desktop clients"
+        if rng.random() < 0.04:
+            client = rng.choice(["Exchange ActiveSync", "IMAP4"])
+        os_name = pick(OS)
+        risk, state, error = "none", "none", 0
+        if kind == "hq":
+            ip, country, city = f"203.0.113.{rng.randint(10, 250)}", "DE", "Berlin"
+        elif kind == "home":
+            ip, country, city = f"198.51.100.{rng.randint(1, 254)}", rng.choice(["DE", "NL", "FR"]), "Home"
+        elif kind == "travel":
+            ip, country, city = f"192.0.2.{rng.randint(1, 254)}", rng.choice(["US", "JP", "BR"]), "Travel"
+            risk = rng.choice(["low", "medium"])
+            state = rng.choice(["atRisk", "confirmedSafe", "dismissed"])
+        else:
+            ip, country, city = f"185.220.101.{rng.randint(1, 254)}", rng.choice(["KP", "RU", "IR"]), "Unknown"
+            risk = rng.choice(["medium", "high", "high"])
+            state = rng.choice(["confirmedCompromised", "remediated", "atRisk"])
+            if rng.random() < 0.5:
+                error = 50126  # the password spray mostly fails at the first factor
+        mfa_done = rng.random() < 0.35 and error == 0
+        details = [{"authenticationMethod": "Password", "succeeded": error == 0,
+                    "authenticationStepResultDetail": "Correct password" if error == 0 else "Invalid username or password"}]
+        if mfa_done:
+            details.append({"authenticationMethod": "Mobile app notification", "succeeded": True,
+                            "authenticationStepRequirement": "Multifactor authentication"})
+        sid = gid("51000000", i + 1)
+        rows.append({
+            "id": sid,
+            "createdDateTime": f"2026-01-{day:02d}T{rng.randint(6, 21):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}Z",
+            "userDisplayName": f"User {USERS.index(u) + 1}",
+            "userPrincipalName": upn(u),
+            "userId": u,
+            "userType": "guest" if u in GUESTS else "member",
+            "homeTenantId": TENANT if u not in GUESTS else "3f9e2b7c-8d1a-4c6e-b5f0-7a2d9e4c1b68",
+            "resourceTenantId": TENANT,
+            "crossTenantAccessType": "b2bCollaboration" if u in GUESTS else "none",
+            "appId": app_id,
+            "appDisplayName": app_name,
+            "resourceId": resource,
+            "ipAddress": ip,
+            "clientAppUsed": client,
+            "correlationId": gid("c0000000", i + 1),
+            "conditionalAccessStatus": "notApplied",
+            "isInteractive": True,
+            "authenticationRequirement": "multiFactorAuthentication" if mfa_done else "singleFactorAuthentication",
+            "riskLevelDuringSignIn": risk,
+            "riskLevelAggregated": risk,
+            "riskState": state,
+            "status": {"errorCode": error, "failureReason": "Other." if error == 0 else "Invalid username or password or Invalid on-premise username or password."},
+            "deviceDetail": {"deviceId": "", "displayName": "", "operatingSystem": os_name,
+                             "browser": "Edge 131.0.0" if client == "Browser" else "",
+                             "isCompliant": rng.random() < 0.5, "isManaged": rng.random() < 0.6,
+                             "trustType": rng.choice(["", "Azure AD joined", "Azure AD registered"])},
+            "location": {"city": city, "state": "", "countryOrRegion": country},
+            "authenticationDetails": details,
+            "appliedConditionalAccessPolicies": [],
+        })
+        base = {"none": 0.08, "low": 0.35, "medium": 0.6, "high": 0.85}[risk]
+        if client in ("Exchange ActiveSync", "IMAP4"):
+            base += 0.15
+        score = min(0.99, max(0.01, rng.gauss(base, 0.08)))
+        reason = {
+            "none": "usual country, device and hours for this user",
+            "low": "new country for this user, plausible travel",
+            "medium": "new country and an unfamiliar device",
+            "high": "anonymizing network, impossible travel from the last sign-in",
+        }[risk]
+        scores.append({"signInId": sid, "score": f"{score:.2f}", "riskLevel": risk,
+                       "reasoning": reason, "model": "contoso-risk", "modelVersion": "2.3"})
+    return {"value": rows}, scores
+
+
+THRESHOLDS = """# AI risk bands for `vigil simulate --thresholds` (schemas/thresholds.schema.json)
+displayName = "AI risk engine bands"
+mode = "enforce"
+
+[thresholds]
+review = 0.5
+mfa = 0.7
+block = 0.92
+
+# Break-glass accounts are never prompted or blocked by the AI.
+[conditions.users]
+includeUsers = ["All"]
+excludeGroups = ["%s"]
+""" % GROUPS["Break-glass"]
+
+
+def write_json(name, value):
+    (HERE / name).write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")
+
+
+def main():
+    write_json("directory.json", directory())
+    write_json("named-locations.json", locations())
+    write_json("policies-current.json", current_policies())
+    write_json("policies-candidate.json", candidate_policies())
+    s, scores = signins()
+    (HERE / "signins.json").write_text(json.dumps(s, separators=(",", ":")) + "\n", encoding="utf-8")
+    with open(HERE / "scores.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(scores[0].keys()), lineterminator="\n")
+        w.writeheader()
+        w.writerows(scores)
+    (HERE / "thresholds.toml").write_text(THRESHOLDS, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
