@@ -116,6 +116,7 @@ const KEYS: [Col; NK] = [
     Col::UserType,
     Col::HomeTenantId,
     Col::ResourceTenantId,
+    Col::AppOwnerTenantId,
     Col::CrossTenantAccessType,
     Col::ServicePrincipalId,
     Col::ServicePrincipalRiskLevel,
@@ -138,8 +139,12 @@ const KEYS: [Col; NK] = [
     Col::UserRiskLevel,
     Col::MfaSatisfied,
     Col::AuthenticationMethods,
+    Col::IsInteractive,
+    Col::ClientCredentialType,
+    Col::PrimaryAuthFresh,
+    Col::AuthenticationContexts,
 ];
-const NK: usize = 29;
+const NK: usize = 34;
 
 /// A row's key: one class per key column.
 type Key = [u32; NK];
@@ -155,6 +160,8 @@ enum Canon {
     Identity,
     /// No policy reads the column: one class.
     Constant,
+    /// Only whether the value is there (a device id or name for the unregistered-device rule).
+    Presence,
     /// User id: which listed user (ids compared without ASCII case), and the directory entry's
     /// named groups and roles.
     UserId,
@@ -239,6 +246,16 @@ impl<'a> Env<'a> {
             .iter()
             .flat_map(|s| s.iter())
             .any(|p| p.device_filter.is_some());
+        // Whether a device is registered (a device filter, or compliantDevice on an unregistered
+        // device) reads the presence of the id and of the rest of deviceDetail.
+        let registration = any_filter
+            || sets.iter().flat_map(|s| s.iter()).any(|p| {
+                p.grant.as_ref().is_some_and(|g| {
+                    g.built_in
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case("compliantDevice"))
+                })
+            });
         let reads = |attr: &str| filters.iter().any(|f| f.contains(attr));
         let snapshot_devices = inputs.devices.is_some() && any_filter;
         let mut canon = [Canon::Identity; NK];
@@ -257,7 +274,10 @@ impl<'a> Env<'a> {
                 Col::DeviceDisplayName if reads("displayname") || snapshot_devices => {
                     Canon::Identity
                 }
-                Col::DeviceManaged if snapshot_devices => Canon::Identity,
+                Col::DeviceManaged if snapshot_devices || registration => Canon::Identity,
+                // A device the log shows without an id is unregistered (eval::device_condition,
+                // compliantDevice), which only needs the id's and name's presence.
+                Col::DeviceId | Col::DeviceDisplayName if registration => Canon::Presence,
                 Col::DeviceId | Col::DeviceDisplayName | Col::DeviceManaged => Canon::Constant,
                 Col::UserRiskLevel if inputs.user_risk.is_some() => Canon::UserRiskSnapshot,
                 _ => Canon::Identity,
@@ -285,7 +305,8 @@ impl<'a> Env<'a> {
             (None, _) => String::new(),
             (Some(_), None) => "\u{1}absent".into(),
             (Some(_), Some(u)) => {
-                let mut sig = String::from("\u{1}in");
+                // The user type stands in for a missing log userType (eval::external_type).
+                let mut sig = format!("\u{1}in{}", u.user_type.as_deref().unwrap_or("\u{5}"));
                 for g in self.groups.iter().filter(|g| u.groups.contains(**g)) {
                     sig.push('\u{2}');
                     sig.push_str(g);
@@ -312,7 +333,7 @@ impl<'a> Env<'a> {
         };
         match canon {
             Canon::Identity | Canon::UserRiskSnapshot => (v.to_string(), false),
-            Canon::Constant => (String::new(), false),
+            Canon::Constant | Canon::Presence => (String::new(), false),
             Canon::UserId => {
                 let dir = self
                     .directory
@@ -565,6 +586,9 @@ fn mask(p: &Policy) -> Key {
     }
     if p.client_applications.is_some() {
         read(Col::ServicePrincipalRiskLevel);
+        // ServicePrincipalsInMyTenant (eval::service_principal_listed).
+        read(Col::AppOwnerTenantId);
+        read(Col::ResourceTenantId);
     }
     if p.users.is_some() {
         for c in [
@@ -578,6 +602,8 @@ fn mask(p: &Policy) -> Key {
     }
     if !p.client_app_types.is_empty() {
         read(Col::ClientAppUsed);
+        // easSupported depends on the platform.
+        read(Col::OperatingSystem);
     }
     if p.platforms.is_some() {
         read(Col::OperatingSystem);
@@ -607,6 +633,7 @@ fn mask(p: &Policy) -> Key {
     if p.applications.is_some() {
         read(Col::AppId);
         read(Col::ResourceId);
+        read(Col::AuthenticationContexts);
     }
     if p.locations.is_some() {
         for c in [
@@ -624,8 +651,25 @@ fn mask(p: &Policy) -> Key {
         for c in &g.built_in {
             match c.to_ascii_lowercase().as_str() {
                 "mfa" => read(Col::MfaSatisfied),
-                "compliantdevice" => read(Col::DeviceCompliant),
-                "domainjoineddevice" => read(Col::DeviceTrustType),
+                "compliantdevice" => {
+                    // Unregistered devices (eval::device_detail_present).
+                    for c in [
+                        Col::DeviceCompliant,
+                        Col::DeviceId,
+                        Col::DeviceDisplayName,
+                        Col::OperatingSystem,
+                        Col::DeviceManaged,
+                        Col::DeviceTrustType,
+                    ] {
+                        read(c);
+                    }
+                }
+                "domainjoineddevice" => {
+                    read(Col::DeviceTrustType);
+                    // Not with device code flow (eval::device_code_flow).
+                    read(Col::OriginalTransferMethod);
+                    read(Col::AuthenticationProtocol);
+                }
                 "approvedapplication" | "compliantapplication" => read(Col::OperatingSystem),
                 _ => {}
             }
@@ -633,6 +677,21 @@ fn mask(p: &Policy) -> Key {
         if g.authentication_strength.is_some() {
             read(Col::MfaSatisfied);
             read(Col::AuthenticationMethods);
+        }
+    }
+    if p.session
+        .as_ref()
+        .is_some_and(|x| x.sign_in_frequency.is_some())
+    {
+        // Sign-in frequency (eval::every_time_satisfied).
+        for c in [
+            Col::SignInKind,
+            Col::IsInteractive,
+            Col::PrimaryAuthFresh,
+            Col::ClientAppUsed,
+            Col::ClientCredentialType,
+        ] {
+            read(c);
         }
     }
     m

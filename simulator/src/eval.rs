@@ -13,8 +13,9 @@ use crate::airisk::{Action, Scores, Thresholds};
 use crate::codes;
 use crate::devicefilter::{self, Filter};
 use crate::model::{
-    ClientAppType, Directory, FilterMode, GrantControls, GuestSelector, IdSet, NamedLocation,
-    NamedLocationKind, Platform, Policy, PolicyState, RiskLevel, SignIn, SignInKind, Tri,
+    AuthStrength, ClientAppType, Directory, FilterMode, GrantControls, GuestSelector, IdSet,
+    NamedLocation, NamedLocationKind, Platform, Policy, PolicyState, RiskLevel, SignIn,
+    SignInFrequency, SignInKind, Tri,
 };
 use crate::snapshots::{Devices, UserRisk};
 
@@ -120,6 +121,9 @@ pub struct Context<'a> {
     pub directory: Option<&'a Directory>,
     /// Named locations by id.
     pub locations: HashMap<&'a str, &'a NamedLocation>,
+    /// The named locations marked trusted (`isTrusted: true`), by id: what `AllTrusted`
+    /// covers besides MFA trusted IPs.
+    pub trusted_locations: Vec<&'a NamedLocation>,
     /// Parsed device filters by policy id.
     pub device_filters: HashMap<&'a str, Filter>,
     /// User-risk snapshot (`--user-risk`): the user risk level at a sign-in's time when the
@@ -159,9 +163,15 @@ impl<'a> Context<'a> {
                 device_filters.insert(p.id.as_str(), f);
             }
         }
+        let mut trusted_locations: Vec<&NamedLocation> = locations
+            .iter()
+            .filter(|l| l.is_trusted() == Some(true))
+            .collect();
+        trusted_locations.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Context {
             directory,
             locations: locations.iter().map(|l| (l.id.as_str(), l)).collect(),
+            trusted_locations,
             device_filters,
             user_risk: None,
             devices: None,
@@ -264,7 +274,9 @@ fn is_legacy(t: ClientAppType) -> bool {
     )
 }
 
-/// Normalizes `deviceDetail.operatingSystem` to a platform; `None` when unknown.
+/// Normalizes `deviceDetail.operatingSystem` to a platform (SEMANTICS.md Rule 4.19): a
+/// non-empty name outside the known prefixes is [`Platform::Other`]; `None` when the log has no
+/// operating system.
 pub fn platform(s: &SignIn) -> Option<Platform> {
     let os = s.operating_system.as_deref()?.trim().to_ascii_lowercase();
     if os.is_empty() {
@@ -288,7 +300,9 @@ pub fn platform(s: &SignIn) -> Option<Platform> {
         } else if os.starts_with("linux") || os.starts_with("ubuntu") {
             Platform::Linux
         } else {
-            return None;
+            // A real operating system outside the platforms Conditional Access names
+            // (ChromeOS, FreeBSD, ...): it matches `all` but no named platform (Rule 4.19).
+            Platform::Other
         },
     )
 }
@@ -318,39 +332,47 @@ fn workload_kind(s: &SignIn) -> Option<SignInKind> {
     }
 }
 
-/// The external user type of the sign-in (Graph's guestOrExternalUserTypes vocabulary);
-/// `Some(None)` = a known internal member, `None` = the log does not say.
-fn external_type(s: &SignIn) -> Option<Option<&'static str>> {
+/// The external user type of the sign-in (Graph's guestOrExternalUserTypes vocabulary), by
+/// SEMANTICS.md Rule 4.8; `Some(None)` = a known internal member, `None` = the log does not
+/// say. `dir_user_type` is the directory snapshot's `userType`, used when the log has none.
+fn external_type(s: &SignIn, dir_user_type: Option<&str>) -> Option<Option<&'static str>> {
     let cross = s
         .cross_tenant_access_type
         .as_deref()
-        .map(str::to_ascii_lowercase);
+        .map(|c| c.trim().to_ascii_lowercase());
     match cross.as_deref() {
         Some("b2bdirectconnect") => return Some(Some("b2bDirectConnectUser")),
         Some("serviceprovider") => return Some(Some("serviceProvider")),
-        _ => {}
+        Some("none" | "b2bcollaboration" | "unknownfuturevalue" | "") | None => {}
+        // Any other cross-tenant access (microsoftSupport, passthrough, ...).
+        Some(_) => return Some(Some("otherExternalUser")),
     }
-    let user_type = s.user_type.as_deref()?.to_ascii_lowercase();
-    let external_home = match (&s.home_tenant_id, &s.resource_tenant_id) {
-        (Some(h), Some(r)) => Some(!h.eq_ignore_ascii_case(r)),
-        _ => None,
-    };
-    let b2b = cross.as_deref() == Some("b2bcollaboration") || external_home == Some(true);
-    match (user_type.as_str(), b2b) {
-        ("guest", true) => Some(Some("b2bCollaborationGuest")),
-        ("guest", false) if external_home == Some(false) || cross.as_deref() == Some("none") => {
-            Some(Some("internalGuest"))
+    let cross_tenant = if cross.as_deref() == Some("b2bcollaboration") {
+        Some(true)
+    } else {
+        match (&s.home_tenant_id, &s.resource_tenant_id) {
+            (Some(h), Some(r)) => Some(!h.eq_ignore_ascii_case(r)),
+            _ if cross.as_deref() == Some("none") => Some(false),
+            _ => None,
         }
-        ("guest", false) => None,
+    };
+    let user_type = s
+        .user_type
+        .as_deref()
+        .or(dir_user_type)?
+        .trim()
+        .to_ascii_lowercase();
+    match (user_type.as_str(), cross_tenant?) {
+        ("guest", true) => Some(Some("b2bCollaborationGuest")),
+        ("guest", false) => Some(Some("internalGuest")),
         ("member", true) => Some(Some("b2bCollaborationMember")),
-        ("member", false) if external_home.is_some() || cross.is_some() => Some(None),
         ("member", false) => Some(None),
         _ => None,
     }
 }
 
-fn guest_match(sel: &GuestSelector, s: &SignIn) -> Verdict {
-    match external_type(s) {
+fn guest_match(sel: &GuestSelector, s: &SignIn, dir_user_type: Option<&str>) -> Verdict {
+    match external_type(s, dir_user_type) {
         None => verdict(
             Tri::Unknown,
             "the log does not show whether the user is a guest or external user",
@@ -388,6 +410,7 @@ fn users_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
                 .and_then(|id| d.users.get(id))
         })
     });
+    let dir_user_type = dir_user.and_then(|u| u.user_type.as_deref());
     let member_of = |ids: &[String], what: &str, groups: bool| -> Verdict {
         if ids.is_empty() {
             return verdict(Tri::No, "");
@@ -427,7 +450,7 @@ fn users_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
             } else if lower_eq(id, "None") {
                 verdict(Tri::No, "")
             } else if lower_eq(id, "GuestsOrExternalUsers") {
-                let g = guest_match(&GuestSelector::default(), s);
+                let g = guest_match(&GuestSelector::default(), s, dir_user_type);
                 verdict(g.tri, format!("guests or external users: {}", g.reason))
             } else {
                 match user_id {
@@ -462,7 +485,7 @@ fn users_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
         member_of(&u.roles.include, "role", false),
     ];
     if let Some(g) = &u.include_guests {
-        inc.push(guest_match(g, s));
+        inc.push(guest_match(g, s, dir_user_type));
     }
     let mut exc = vec![
         user_listed(&u.users.exclude),
@@ -470,17 +493,65 @@ fn users_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
         member_of(&u.roles.exclude, "role", false),
     ];
     if let Some(g) = &u.exclude_guests {
-        exc.push(guest_match(g, s));
+        exc.push(guest_match(g, s, dir_user_type));
     }
     let inc = any(inc);
     let exc = any(exc);
     combine_include_exclude("users", inc, exc)
 }
 
+/// Whether a workload sign-in's service principal is in an include or exclude list
+/// (SEMANTICS.md Rule 4.11): an id names that service principal; `ServicePrincipalsInMyTenant`
+/// covers it when the log shows the application is owned by the resource tenant
+/// (`appOwnerTenantId` = `resourceTenantId`), not when another tenant owns it (a third-party or
+/// multi-tenant application, out of scope), and is undecided when the log lacks either id.
+fn service_principal_listed(ids: &[String], s: &SignIn) -> Verdict {
+    let mut acc = verdict(Tri::No, "");
+    for id in ids {
+        let v = if lower_eq(id, "ServicePrincipalsInMyTenant") {
+            match (&s.app_owner_tenant_id, &s.resource_tenant_id) {
+                (Some(o), Some(r)) if lower_eq(o, r) => verdict(
+                    Tri::Yes,
+                    "service principals in my tenant (the application is owned by the resource tenant)",
+                ),
+                (Some(o), Some(_)) => verdict(
+                    Tri::No,
+                    format!(
+                        "the application is owned by tenant {o}, not the resource tenant: third-party and multi-tenant applications are out of scope of ServicePrincipalsInMyTenant"
+                    ),
+                ),
+                _ => verdict(
+                    Tri::Unknown,
+                    "ServicePrincipalsInMyTenant: the log does not show whether the application is owned by the resource tenant (appOwnerTenantId, resourceTenantId)",
+                ),
+            }
+        } else {
+            match &s.service_principal_id {
+                None => verdict(
+                    Tri::Unknown,
+                    "the log does not carry the service principal id",
+                ),
+                Some(sp) if lower_eq(sp, id) => {
+                    verdict(Tri::Yes, format!("service principal {id}"))
+                }
+                Some(_) => verdict(Tri::No, ""),
+            }
+        };
+        match v.tri {
+            Tri::Yes => return v,
+            Tri::Unknown => acc = v,
+            Tri::No if acc.tri == Tri::No && !v.reason.is_empty() => acc = v,
+            Tri::No => {}
+        }
+    }
+    acc
+}
+
 fn combine_include_exclude(what: &str, inc: Verdict, exc: Verdict) -> Verdict {
     match (inc.tri, exc.tri) {
         (_, Tri::Yes) => verdict(Tri::No, format!("excluded ({what}): {}", exc.reason)),
-        (Tri::No, _) => verdict(Tri::No, format!("{what}: not included")),
+        (Tri::No, _) if inc.reason.is_empty() => verdict(Tri::No, format!("{what}: not included")),
+        (Tri::No, _) => verdict(Tri::No, format!("{what}: not included ({})", inc.reason)),
         (Tri::Yes, Tri::No) => verdict(Tri::Yes, format!("{what}: included ({})", inc.reason)),
         (Tri::Unknown, _) => verdict(Tri::Unknown, format!("{what}: {}", inc.reason)),
         (Tri::Yes, Tri::Unknown) => verdict(
@@ -557,10 +628,25 @@ fn apps_condition(p: &Policy, s: &SignIn) -> Verdict {
         };
     }
     if !a.auth_contexts.is_empty() && a.apps.include.is_empty() {
-        return verdict(
-            Tri::No,
-            "the sign-in log records no authentication context request",
-        );
+        // An authentication-context policy applies only to sign-ins that requested one of its
+        // contexts, which the log lists in authenticationContextClassReferences (Rule 4.15).
+        return match &s.authentication_contexts {
+            None => verdict(
+                Tri::Unknown,
+                "the log does not show which authentication contexts the sign-in requested (authenticationContextClassReferences)",
+            ),
+            Some(list) => match a
+                .auth_contexts
+                .iter()
+                .find(|c| list.iter().any(|x| lower_eq(x, c)))
+            {
+                Some(c) => verdict(Tri::Yes, format!("authentication context {c} matched")),
+                None => verdict(
+                    Tri::No,
+                    "the sign-in requested none of the policy's authentication contexts",
+                ),
+            },
+        };
     }
     let inc = app_listed(&a.apps.include, s);
     let exc = app_listed(&a.apps.exclude, s);
@@ -581,26 +667,33 @@ fn client_apps_condition(p: &Policy, s: &SignIn) -> Verdict {
     match client_app_type(s) {
         None => verdict(Tri::Unknown, "client app type not in the log"),
         Some(t) => {
-            let hit = p.client_app_types.iter().any(|c| {
-                *c == t
-                    || (*c == ClientAppType::EasSupported && t == ClientAppType::ExchangeActiveSync)
+            // `easSupported`: Exchange ActiveSync on a platform it supports (Rule 4.17).
+            let eas_supported = match platform(s) {
+                Some(Platform::Ios | Platform::Android | Platform::Windows) => Tri::Yes,
+                Some(_) => Tri::No,
+                None => Tri::Unknown,
+            };
+            let hit = p.client_app_types.iter().fold(Tri::No, |acc, c| {
+                acc.or(if *c == t {
+                    Tri::Yes
+                } else if *c == ClientAppType::EasSupported
+                    && t == ClientAppType::ExchangeActiveSync
+                {
+                    eas_supported
+                } else {
+                    Tri::No
+                })
             });
-            if hit {
-                verdict(
-                    Tri::Yes,
+            let used = s.client_app_used.as_deref().unwrap_or("");
+            match hit {
+                Tri::Yes => verdict(Tri::Yes, format!("client app {used:?} included")),
+                Tri::No => verdict(Tri::No, format!("client app {used:?} not included")),
+                Tri::Unknown => verdict(
+                    Tri::Unknown,
                     format!(
-                        "client app {:?} included",
-                        s.client_app_used.as_deref().unwrap_or("")
+                        "client app {used:?}: easSupported needs the device platform, which is not in the log"
                     ),
-                )
-            } else {
-                verdict(
-                    Tri::No,
-                    format!(
-                        "client app {:?} not included",
-                        s.client_app_used.as_deref().unwrap_or("")
-                    ),
-                )
+                ),
             }
         }
     }
@@ -613,8 +706,11 @@ fn platforms_condition(p: &Policy, s: &SignIn) -> Verdict {
     let Some(pl) = platform(s) else {
         return verdict(Tri::Unknown, "device platform not in the log");
     };
-    let name = format!("{pl:?}");
-    if exc.contains(&pl) {
+    let name = match pl {
+        Platform::Other => "other (not one Conditional Access names)".to_string(),
+        _ => format!("{pl:?}"),
+    };
+    if exc.contains(&pl) || exc.contains(&Platform::All) {
         return verdict(Tri::No, format!("excluded (platforms): {name}"));
     }
     if inc.contains(&Platform::All) || inc.contains(&pl) {
@@ -647,21 +743,19 @@ fn location_listed(ids: &[String], s: &SignIn, ctx: &Context) -> Verdict {
         let v = if lower_eq(id, "All") {
             verdict(Tri::Yes, "any location")
         } else if lower_eq(id, "AllTrusted") {
-            let mut t = match s.trusted_network {
-                Some(true) => Tri::Yes,
-                _ => Tri::No,
-            };
-            for loc in ctx.locations.values() {
-                if loc.is_trusted() == Some(true) {
-                    t = t.or(location_is(loc, s, ip));
-                }
-            }
-            if t == Tri::No && s.trusted_network.is_none() && ip.is_none() {
-                t = Tri::Unknown;
-            }
-            verdict(t, "all trusted locations")
+            all_trusted(s, ctx, ip)
         } else {
             match ctx.locations.get(id.as_str()) {
+                None if id.as_str() == MFA_TRUSTED_IPS => match s.trusted_network {
+                    Some(true) => verdict(
+                        Tri::Yes,
+                        "MFA trusted IPs: the log marks the network as trusted (networkLocationDetails)",
+                    ),
+                    _ => verdict(
+                        Tri::Unknown,
+                        "MFA trusted IPs: their ranges are not in --named-locations and the log does not mark the network as trusted",
+                    ),
+                },
                 None => verdict(
                     Tri::Unknown,
                     format!("named location {id} is not defined in --named-locations"),
@@ -696,21 +790,106 @@ fn location_listed(ids: &[String], s: &SignIn, ctx: &Context) -> Verdict {
         match v.tri {
             Tri::Yes => return v,
             Tri::Unknown => acc = v,
+            // Keep the reason of a "no" that rests on an assumption (AllTrusted).
+            Tri::No if acc.tri == Tri::No && v.reason.contains("assumes") => acc = v,
             Tri::No => {}
         }
     }
     acc
 }
 
+/// The id policies use for the MFA trusted IPs location (observed in exports, Rule 4.25).
+const MFA_TRUSTED_IPS: &str = "00000000-0000-0000-0000-000000000000";
+
+/// `AllTrusted` (Rules 4.20, 4.23-4.25): every location marked trusted, and MFA trusted IPs.
+/// - Yes when the log marks the network as a trusted named location, or a trusted IP location
+///   contains the address (or the log names it among the matched networks).
+/// - Otherwise undecided when a trusted location cannot be evaluated from the log (a
+///   compliant-network location, say), or when trusted IP ranges exist, the log has no usable
+///   address and does not list the networks it matched.
+/// - Otherwise No: vigil assumes no MFA trusted IPs beyond what the log shows, and says so.
+fn all_trusted(s: &SignIn, ctx: &Context, ip: Option<IpAddr>) -> Verdict {
+    if s.trusted_network == Some(true) {
+        return verdict(
+            Tri::Yes,
+            "all trusted locations: the log marks the network as a trusted location",
+        );
+    }
+    let mut undecided: Option<String> = None;
+    for loc in &ctx.trusted_locations {
+        let named = s
+            .network_names
+            .as_ref()
+            .is_some_and(|names| names.iter().any(|n| lower_eq(n, &loc.display_name)));
+        match &loc.kind {
+            _ if named => {
+                return verdict(
+                    Tri::Yes,
+                    format!(
+                        "all trusted locations: the log names trusted location '{}' as matched",
+                        loc.display_name
+                    ),
+                );
+            }
+            NamedLocationKind::Ip { .. } => match ip {
+                Some(a) if loc.matches_ip(&a) => {
+                    return verdict(
+                        Tri::Yes,
+                        format!(
+                            "all trusted locations: trusted location '{}' matched {}",
+                            loc.display_name,
+                            s.ip_address.as_deref().unwrap_or("")
+                        ),
+                    );
+                }
+                Some(_) => {}
+                // networkLocationDetails lists the named networks Entra matched; without a
+                // trusted one there, the address was in none of them.
+                None if s.trusted_network == Some(false) => {}
+                None => {
+                    undecided.get_or_insert_with(|| {
+                        format!(
+                            "all trusted locations: the log lacks the IP address to compare with trusted location '{}'",
+                            loc.display_name
+                        )
+                    });
+                }
+            },
+            NamedLocationKind::Unsupported { type_name, .. } => {
+                undecided.get_or_insert_with(|| {
+                    format!(
+                        "all trusted locations: trusted location '{}' is a {type_name}, which the log cannot decide",
+                        loc.display_name
+                    )
+                });
+            }
+            NamedLocationKind::Country { .. } => {}
+        }
+    }
+    match undecided {
+        Some(reason) => verdict(Tri::Unknown, reason),
+        None => verdict(
+            Tri::No,
+            "not in a trusted location (vigil assumes no MFA trusted IPs beyond what the log shows)",
+        ),
+    }
+}
+
 fn locations_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
     let Some(IdSet { include, exclude }) = &p.locations else {
         return verdict(Tri::Yes, "no location condition");
     };
-    combine_include_exclude(
-        "locations",
-        location_listed(include, s, ctx),
-        location_listed(exclude, s, ctx),
-    )
+    let exc = location_listed(exclude, s, ctx);
+    // The exclusion's reason is kept when it decides through vigil's assumption about MFA
+    // trusted IPs (Rule 4.25: the choice is reported where it decides an outcome).
+    let note = (exc.tri == Tri::No && exc.reason.contains("assumes")).then(|| exc.reason.clone());
+    let mut v = combine_include_exclude("locations", location_listed(include, s, ctx), exc);
+    if let Some(note) = note
+        && v.tri != Tri::No
+    {
+        v.reason = format!("{}; not excluded: {note}", v.reason);
+    }
+    v
 }
 
 fn risk_condition(levels: &[RiskLevel], logged: Option<&str>, what: &str) -> Verdict {
@@ -718,7 +897,15 @@ fn risk_condition(levels: &[RiskLevel], logged: Option<&str>, what: &str) -> Ver
         return verdict(Tri::Yes, "");
     }
     match risk_of(logged) {
-        None => verdict(Tri::Unknown, format!("{what} level not in the log")),
+        None => verdict(
+            Tri::Unknown,
+            match logged {
+                Some(v) => format!(
+                    "{what}: the logged value {v:?} is not a risk level (none, low, medium, high)"
+                ),
+                None => format!("{what} level not in the log"),
+            },
+        ),
         Some(r) if levels.contains(&r) => verdict(Tri::Yes, format!("{what} {r:?} included")),
         Some(r) => verdict(Tri::No, format!("{what} {r:?} not included")),
     }
@@ -780,6 +967,17 @@ fn logged_device_attribute(s: &SignIn, attr: &str) -> Option<Vec<String>> {
     }
 }
 
+/// Whether the log has a `deviceDetail` (Rule 4.31): it shows the operating system, the
+/// compliance, management or trust state, or the device name. (`deviceDetail` with nothing but
+/// a browser reads as absent.)
+fn device_detail_present(s: &SignIn) -> bool {
+    s.operating_system.is_some()
+        || s.device_compliant.is_some()
+        || s.device_managed.is_some()
+        || s.device_trust_type.is_some()
+        || s.device_display_name.is_some()
+}
+
 fn device_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
     let Some((mode, rule)) = &p.device_filter else {
         return verdict(Tri::Yes, "no device filter");
@@ -787,6 +985,26 @@ fn device_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
     let Some(filter) = ctx.device_filters.get(p.id.as_str()) else {
         return verdict(Tri::Unknown, "device filter could not be read");
     };
+    let m = match mode {
+        FilterMode::Include => "include",
+        FilterMode::Exclude => "exclude",
+    };
+    // Rules 4.30-4.31: a device the log shows without an id is unregistered, and all its
+    // properties are null (positive operators false, negative operators true).
+    if s.device_id.is_none() && device_detail_present(s) {
+        let matched = filter.evaluate_unregistered();
+        let how = if matched == Tri::Yes {
+            "matched"
+        } else {
+            "did not match"
+        };
+        return verdict(
+            devicefilter::applies(*mode, matched),
+            format!(
+                "device filter ({m}) {how} an unregistered device (every property null): {rule}"
+            ),
+        );
+    }
     let from_snapshot = std::cell::Cell::new(false);
     let matched = filter.evaluate(&|a: &str| {
         let a = a.to_ascii_lowercase();
@@ -797,10 +1015,6 @@ fn device_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
         v
     });
     let t = devicefilter::applies(*mode, matched);
-    let m = match mode {
-        FilterMode::Include => "include",
-        FilterMode::Exclude => "exclude",
-    };
     let via = if from_snapshot.get() {
         " (device properties from --devices)"
     } else {
@@ -819,23 +1033,35 @@ fn device_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
     verdict(t, reason)
 }
 
+/// The sign-in's authentication transfer method (Rules 4.33-4.34): `originalTransferMethod`
+/// (the tracked state), else `authenticationProtocol` `deviceCode` (device code flow) or
+/// `authenticationTransfer`. Any other protocol leaves it undecided (`None`): a refresh may
+/// carry a tracked state the log does not show.
+fn transfer_method(s: &SignIn) -> Option<String> {
+    if let Some(m) = s.original_transfer_method.as_deref().map(str::trim)
+        && !m.is_empty()
+        && !lower_eq(m, "unknownFutureValue")
+    {
+        return Some(m.to_string());
+    }
+    match s.authentication_protocol.as_deref().map(str::trim) {
+        Some(p) if lower_eq(p, "deviceCode") => Some("deviceCodeFlow".into()),
+        Some(p) if lower_eq(p, "authenticationTransfer") => Some("authenticationTransfer".into()),
+        _ => None,
+    }
+}
+
 fn flows_condition(p: &Policy, s: &SignIn) -> Verdict {
     if p.transfer_methods.is_empty() {
         return verdict(Tri::Yes, "");
     }
-    let method = match (
-        s.original_transfer_method.as_deref(),
-        s.authentication_protocol.as_deref(),
-    ) {
-        (Some(m), _) if !m.is_empty() => Some(m.to_string()),
-        (_, Some(proto)) if lower_eq(proto, "deviceCode") => Some("deviceCodeFlow".into()),
-        (_, Some(_)) => Some("none".into()),
-        _ => None,
-    };
-    match method {
-        None => verdict(Tri::Unknown, "authentication flow not in the log"),
+    match transfer_method(s) {
+        None => verdict(
+            Tri::Unknown,
+            "authentication flow not in the log (originalTransferMethod)",
+        ),
         Some(m) if p.transfer_methods.iter().any(|t| lower_eq(t, &m)) => {
-            verdict(Tri::Yes, format!("authentication flow {m}"))
+            verdict(Tri::Yes, format!("authentication flow {m} targeted"))
         }
         Some(m) => verdict(Tri::No, format!("authentication flow {m} not targeted")),
     }
@@ -848,63 +1074,217 @@ struct Control {
     satisfiable: Tri,
 }
 
-fn auth_method_name(m: &str) -> &'static str {
-    let l = m.to_ascii_lowercase();
-    if l.contains("hello") {
-        "windowsHelloForBusiness"
+/// The authentication method modes (Graph `authenticationMethodModes`) a logged
+/// `authenticationDetails[].authenticationMethod` can stand for (SEMANTICS.md Rule 5.4); several
+/// when the log does not tell the variants apart (OATH hardware or software, certificate single-
+/// or multifactor, Temporary Access Pass one-time or multi-use); `None` when the log does not
+/// show the method (a step satisfied by a token claim, or a name vigil does not know).
+fn method_modes(m: &str) -> Option<&'static [&'static str]> {
+    let l = m.trim().to_ascii_lowercase();
+    Some(if l == "previously satisfied" {
+        return None;
+    } else if l.contains("hello") {
+        &["windowsHelloForBusiness"]
     } else if l.contains("fido") || l.contains("passkey") || l.contains("security key") {
-        "fido2"
-    } else if l.contains("certificate") || l.contains("x.509") {
-        "x509CertificateMultiFactor"
+        &["fido2"]
+    } else if l.contains("certificate") || l.contains("x.509") || l.contains("x509") {
+        &["x509CertificateSingleFactor", "x509CertificateMultiFactor"]
+    } else if l.contains("temporary access pass") {
+        &["temporaryAccessPassOneTime", "temporaryAccessPassMultiUse"]
     } else if l.contains("passwordless") {
-        "microsoftAuthenticatorPasswordless"
+        &["deviceBasedPush"]
     } else if l.contains("notification") || l.contains("authenticator") {
-        "microsoftAuthenticatorPush"
+        &["microsoftAuthenticatorPush"]
     } else if l.contains("text message") || l.contains("sms") {
-        "sms"
+        &["sms"]
     } else if l.contains("oath") || l.contains("verification code") {
-        "softwareOath"
+        &["softwareOath", "hardwareOath"]
     } else if l.contains("phone call") || l.contains("voice") {
-        "voice"
+        &["voice"]
     } else if l.contains("password") {
-        "password"
+        &["password"]
+    } else if l.contains("email") {
+        &["email"]
     } else {
-        "other"
+        return None;
+    })
+}
+
+/// Built-in authentication strengths (G-strengths), used when a policy's
+/// `authenticationStrength` carries no `allowedCombinations`.
+const BUILT_IN_STRENGTHS: &[(&str, &[&str])] = &[
+    (
+        "00000000-0000-0000-0000-000000000002",
+        &[
+            "windowsHelloForBusiness",
+            "fido2",
+            "x509CertificateMultiFactor",
+            "deviceBasedPush",
+            "temporaryAccessPassOneTime",
+            "temporaryAccessPassMultiUse",
+            "password,microsoftAuthenticatorPush",
+            "password,softwareOath",
+            "password,hardwareOath",
+            "password,x509CertificateSingleFactor",
+            "password,x509CertificateMultiFactor",
+            "password,sms",
+            "password,voice",
+            "federatedMultiFactor",
+            "microsoftAuthenticatorPush,federatedSingleFactor",
+            "softwareOath,federatedSingleFactor",
+            "hardwareOath,federatedSingleFactor",
+            "sms,federatedSingleFactor",
+            "voice,federatedSingleFactor",
+        ],
+    ),
+    (
+        "00000000-0000-0000-0000-000000000003",
+        &[
+            "windowsHelloForBusiness",
+            "fido2",
+            "x509CertificateMultiFactor",
+            "deviceBasedPush",
+        ],
+    ),
+    (
+        "00000000-0000-0000-0000-000000000004",
+        &[
+            "windowsHelloForBusiness",
+            "fido2",
+            "x509CertificateMultiFactor",
+        ],
+    ),
+];
+
+/// Whether the methods the log shows succeeded satisfy an authentication strength: some allowed
+/// combination has every one of its modes among them. A method the log names ambiguously is
+/// tried as each of its modes (Yes only when every reading satisfies the strength); a method it
+/// does not show may supply any one missing mode.
+fn strength_satisfied(st: &AuthStrength, s: &SignIn) -> Tri {
+    let combos: Vec<Vec<String>> = {
+        let raw: Vec<String> = if st.allowed_combinations.is_empty() {
+            match BUILT_IN_STRENGTHS
+                .iter()
+                .find(|(id, _)| lower_eq(id, &st.id))
+            {
+                Some((_, c)) => c.iter().map(|x| (*x).to_string()).collect(),
+                None => return Tri::Unknown,
+            }
+        } else {
+            st.allowed_combinations.clone()
+        };
+        raw.iter()
+            .map(|c| {
+                c.split(',')
+                    .map(|x| x.trim().to_ascii_lowercase())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .collect()
+    };
+    let Some(methods) = &s.authentication_methods else {
+        return Tri::Unknown;
+    };
+    let mut definite: Vec<String> = Vec::new();
+    let mut ambiguous: Vec<&[&str]> = Vec::new();
+    let mut unknown = 0usize;
+    for m in methods {
+        match method_modes(m) {
+            Some([one]) => definite.push(one.to_ascii_lowercase()),
+            Some(ms) if ambiguous.len() < 8 => ambiguous.push(ms),
+            _ => unknown += 1,
+        }
+    }
+    // Whether some combination is covered by `modes` plus up to `wildcards` unseen modes.
+    let covered = |modes: &[String], wildcards: usize| {
+        combos.iter().any(|combo| {
+            !combo.is_empty()
+                && combo.iter().filter(|part| !modes.contains(part)).count() <= wildcards
+        })
+    };
+    let mut every = true;
+    let mut some = false;
+    for pick in 0..(1usize << ambiguous.len()) {
+        // Each ambiguous method has two readings here (the ones method_modes lists).
+        let mut modes = definite.clone();
+        for (i, ms) in ambiguous.iter().enumerate() {
+            let k = (pick >> i) & 1;
+            modes.push(ms[k.min(ms.len() - 1)].to_ascii_lowercase());
+        }
+        every &= covered(&modes, 0);
+        some |= covered(&modes, unknown);
+    }
+    // More methods never undo a covered combination, so the unknown ones matter only when no
+    // reading is covered without them.
+    if every {
+        Tri::Yes
+    } else if some {
+        Tri::Unknown
+    } else {
+        Tri::No
     }
 }
 
+/// Whether the sign-in used device code flow (Rule 4.34's reading of the log).
+fn device_code_flow(s: &SignIn) -> Tri {
+    match transfer_method(s) {
+        Some(m) => Tri::from_bool(lower_eq(&m, "deviceCodeFlow")),
+        None => Tri::Unknown,
+    }
+}
+
+/// Grant controls of a policy as the sign-in shows them (SEMANTICS.md §5).
 fn controls_of(g: &GrantControls, s: &SignIn) -> Vec<Control> {
-    let legacy = client_app_type(s).map(is_legacy);
-    let promptable = match legacy {
-        Some(true) => Tri::No,
-        Some(false) => Tri::Yes,
+    let client = client_app_type(s);
+    let legacy = match client {
+        Some(t) => Tri::from_bool(is_legacy(t)),
         None => Tri::Unknown,
     };
+    // Rule 5.3: legacy clients can neither prompt nor pass MFA or device state.
+    let promptable = legacy.not();
+    let unless_legacy = |sat: Tri| if legacy == Tri::Yes { Tri::No } else { sat };
     let mut out = Vec::new();
     for c in &g.built_in {
         let l = c.to_ascii_lowercase();
         let (satisfied, satisfiable) = match l.as_str() {
             "block" => continue,
             "mfa" => (
-                s.mfa_satisfied.map_or(Tri::Unknown, Tri::from_bool),
+                unless_legacy(s.mfa_satisfied.map_or(Tri::Unknown, Tri::from_bool)),
                 promptable,
             ),
-            "compliantdevice" => (
-                s.device_compliant.map_or(Tri::Unknown, Tri::from_bool),
-                Tri::No,
-            ),
+            "compliantdevice" => {
+                // Rule 5.5: an unregistered device cannot be compliant.
+                let sat = if s.device_id.is_none() && device_detail_present(s) {
+                    Tri::No
+                } else {
+                    s.device_compliant.map_or(Tri::Unknown, Tri::from_bool)
+                };
+                (unless_legacy(sat), Tri::No)
+            }
             "domainjoineddevice" => {
-                let sat = s.device_trust_type.as_deref().map_or(Tri::Unknown, |t| {
+                let hybrid = s.device_trust_type.as_deref().map_or(Tri::Unknown, |t| {
                     Tri::from_bool(t.to_ascii_lowercase().contains("hybrid"))
                 });
-                (sat, Tri::No)
+                // Rule 5.6: not supported with device code flow.
+                (
+                    unless_legacy(hybrid.and(device_code_flow(s).not())),
+                    Tri::No,
+                )
             }
             "approvedapplication" | "compliantapplication" => {
                 let sat = match platform(s) {
                     Some(Platform::Ios | Platform::Android) | None => Tri::Unknown,
                     Some(_) => Tri::No,
                 };
-                (sat, Tri::No)
+                // Rule 5.3's exception: Exchange ActiveSync with "Require approved client app"
+                // directs the user to Outlook mobile.
+                let eas =
+                    l == "approvedapplication" && client == Some(ClientAppType::ExchangeActiveSync);
+                if eas {
+                    (Tri::No, Tri::Yes)
+                } else {
+                    (unless_legacy(sat), Tri::No)
+                }
             }
             "passwordchange" => (Tri::No, promptable),
             _ => (Tri::Unknown, Tri::Unknown),
@@ -916,48 +1296,23 @@ fn controls_of(g: &GrantControls, s: &SignIn) -> Vec<Control> {
         });
     }
     if let Some(st) = &g.authentication_strength {
-        let satisfied =
-            if st.id.ends_with("0002") && !st.id.is_empty() && st.allowed_combinations.is_empty() {
-                s.mfa_satisfied.map_or(Tri::Unknown, Tri::from_bool)
-            } else {
-                match &s.authentication_methods {
-                    None => Tri::Unknown,
-                    Some(methods) => {
-                        let used: BTreeSet<&str> =
-                            methods.iter().map(|m| auth_method_name(m)).collect();
-                        let ok = st.allowed_combinations.iter().any(|combo| {
-                            combo
-                                .split(',')
-                                .map(str::trim)
-                                .all(|part| used.iter().any(|u| lower_eq(u, part)))
-                        });
-                        if ok {
-                            Tri::Yes
-                        } else if st.allowed_combinations.is_empty() {
-                            Tri::Unknown
-                        } else {
-                            Tri::No
-                        }
-                    }
-                }
-            };
         out.push(Control {
             name: format!("authenticationStrength:{}", st.id),
-            satisfied,
+            satisfied: unless_legacy(strength_satisfied(st, s)),
             satisfiable: promptable,
         });
     }
     for t in &g.terms_of_use {
         out.push(Control {
             name: format!("termsOfUse:{t}"),
-            satisfied: Tri::Unknown,
+            satisfied: unless_legacy(Tri::Unknown),
             satisfiable: promptable,
         });
     }
     for c in &g.custom_factors {
         out.push(Control {
             name: format!("customAuthenticationFactor:{c}"),
-            satisfied: Tri::Unknown,
+            satisfied: unless_legacy(Tri::Unknown),
             satisfiable: promptable,
         });
     }
@@ -981,7 +1336,10 @@ fn control_states(c: &Control) -> Vec<u8> {
     v
 }
 
-/// The possible effects of a policy's grant controls on a sign-in it applies to.
+/// The possible effects of a policy's grant controls on a sign-in it applies to: every
+/// outcome some choice of the controls' possible states gives (Rule 2.3). The controls are
+/// independent, so each outcome's possibility is read off directly instead of enumerating the
+/// combinations (which grow as 3^n with the number of controls a policy lists).
 fn grant_effects(g: &GrantControls, controls: &[Control]) -> EffectSet {
     if g.built_in.iter().any(|c| lower_eq(c, "block")) {
         return EffectSet::one(Effect::Failure);
@@ -990,38 +1348,129 @@ fn grant_effects(g: &GrantControls, controls: &[Control]) -> EffectSet {
         return EffectSet::one(Effect::Success);
     }
     let states: Vec<Vec<u8>> = controls.iter().map(control_states).collect();
+    let can = |st: &Vec<u8>, x: u8| st.contains(&x);
     let mut set = EffectSet::default();
-    let mut idx = vec![0usize; states.len()];
-    loop {
-        let pick: Vec<u8> = idx.iter().zip(&states).map(|(i, s)| s[*i]).collect();
-        let e = if g.any {
-            if pick.contains(&0) {
-                Effect::Success
-            } else if pick.contains(&1) {
-                Effect::Interrupted
-            } else {
-                Effect::Failure
+    if g.any {
+        // OR: success when one control is satisfied; otherwise a promptable one prompts;
+        // otherwise it fails.
+        if states.iter().any(|st| can(st, 0)) {
+            set.insert(Effect::Success);
+        }
+        let none_satisfied = states.iter().all(|st| can(st, 1) || can(st, 2));
+        if none_satisfied && states.iter().any(|st| can(st, 1)) {
+            set.insert(Effect::Interrupted);
+        }
+        if states.iter().all(|st| can(st, 2)) {
+            set.insert(Effect::Failure);
+        }
+    } else {
+        // AND: success when every control is satisfied; failure when one cannot be;
+        // otherwise (some unsatisfied, all satisfiable) a prompt.
+        if states.iter().all(|st| can(st, 0)) {
+            set.insert(Effect::Success);
+        }
+        if states.iter().any(|st| can(st, 2)) {
+            set.insert(Effect::Failure);
+        }
+        let all_satisfiable = states.iter().all(|st| can(st, 0) || can(st, 1));
+        if all_satisfiable && states.iter().any(|st| can(st, 1)) {
+            set.insert(Effect::Interrupted);
+        }
+    }
+    set
+}
+
+/// What the policy's session controls add once its grant is satisfied (§8): `{Success}`, or
+/// the possible outcomes of sign-in frequency, with the reason to show.
+fn session_effects(p: &Policy, s: &SignIn) -> (EffectSet, Option<String>) {
+    let success = EffectSet::one(Effect::Success);
+    let Some(freq) = p
+        .session
+        .as_ref()
+        .and_then(|x| x.sign_in_frequency.as_ref())
+    else {
+        return (success, None);
+    };
+    let both = success.union(EffectSet::one(Effect::Interrupted));
+    match freq {
+        SignInFrequency::Hours(h) => (
+            both,
+            Some(format!(
+                "undecided: session sign-in frequency {h} h needs the time of the last authentication, which the log does not show"
+            )),
+        ),
+        SignInFrequency::EveryTime => {
+            let (t, why) = every_time_satisfied(s);
+            let set = match t {
+                Tri::Yes => success,
+                Tri::No => EffectSet::one(Effect::Interrupted),
+                Tri::Unknown => both,
+            };
+            let prefix = match t {
+                Tri::Yes => "session sign-in frequency every time: satisfied",
+                Tri::No => "session sign-in frequency every time: reauthentication required",
+                Tri::Unknown => "undecided: session sign-in frequency every time",
+            };
+            (set, Some(format!("{prefix} ({why})")))
+        }
+    }
+}
+
+/// Rule 8.2: whether sign-in frequency "every time" is already satisfied by this sign-in.
+fn every_time_satisfied(s: &SignIn) -> (Tri, &'static str) {
+    let interactive = match s.kind {
+        Some(SignInKind::InteractiveUser) => Some(true),
+        Some(SignInKind::NonInteractiveUser) => Some(false),
+        Some(_) => None,
+        None => s.is_interactive,
+    };
+    match interactive {
+        None => (
+            Tri::Unknown,
+            "the log does not show whether the sign-in was interactive",
+        ),
+        Some(true) => match s.primary_auth_fresh {
+            Some(true) => (
+                Tri::Yes,
+                "the primary authentication was performed in this sign-in",
+            ),
+            Some(false) => (
+                Tri::No,
+                "the primary authentication was satisfied by a token claim",
+            ),
+            None => (
+                Tri::Unknown,
+                "the log does not show whether the primary authentication was fresh",
+            ),
+        },
+        Some(false) => {
+            let browser = match client_app_type(s) {
+                Some(t) => Tri::from_bool(t == ClientAppType::Browser),
+                None => Tri::Unknown,
+            };
+            let confidential = match s.client_credential_type.as_deref().map(str::trim) {
+                None => Tri::Unknown,
+                Some(c) if lower_eq(c, "unknownFutureValue") || c.is_empty() => Tri::Unknown,
+                Some(c) => Tri::from_bool(!lower_eq(c, "none")),
+            };
+            match (browser, confidential) {
+                (Tri::Yes, _) => (
+                    Tri::Yes,
+                    "non-interactive browser sign-in: enforcement is deferred to the next user interaction",
+                ),
+                (_, Tri::Yes) => (
+                    Tri::Yes,
+                    "non-interactive sign-in of a confidential client: enforcement is deferred to the next interactive sign-in",
+                ),
+                (Tri::No, Tri::No) => (
+                    Tri::No,
+                    "non-interactive sign-in of a public client: it must return to interactive authentication",
+                ),
+                _ => (
+                    Tri::Unknown,
+                    "non-interactive sign-in: the log does not show whether the client is a browser or confidential (clientAppUsed, clientCredentialType)",
+                ),
             }
-        } else if pick.iter().all(|x| *x == 0) {
-            Effect::Success
-        } else if pick.contains(&2) {
-            Effect::Failure
-        } else {
-            Effect::Interrupted
-        };
-        set.insert(e);
-        // Next combination (odometer).
-        let mut k = 0;
-        loop {
-            if k == idx.len() {
-                return set;
-            }
-            idx[k] += 1;
-            if idx[k] < states[k].len() {
-                break;
-            }
-            idx[k] = 0;
-            k += 1;
         }
     }
 }
@@ -1087,22 +1536,13 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
             let Some(ca) = &p.client_applications else {
                 return not_applied("workload identity sign-in: this policy targets users".into());
             };
-            let listed = |ids: &[String]| -> Tri {
-                match &s.service_principal_id {
-                    None => Tri::Unknown,
-                    Some(sp) => Tri::from_bool(
-                        ids.iter()
-                            .any(|i| lower_eq(i, "ServicePrincipalsInMyTenant") || lower_eq(i, sp)),
-                    ),
-                }
-            };
-            let inc = listed(&ca.service_principals.include);
-            let exc = listed(&ca.service_principals.exclude);
-            let t = inc.and(exc.not());
-            if t == Tri::No {
-                return not_applied("service principal not targeted (or excluded)".into());
+            let inc = service_principal_listed(&ca.service_principals.include, s);
+            let exc = service_principal_listed(&ca.service_principals.exclude, s);
+            let v = combine_include_exclude("service principals", inc, exc);
+            if v.tri == Tri::No {
+                return not_applied(v.reason);
             }
-            verdicts.push(verdict(t, "service principal targeted"));
+            verdicts.push(v);
             if ca.filter.is_some() {
                 verdicts.push(verdict(
                     Tri::Unknown,
@@ -1129,7 +1569,7 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
             verdicts.push(risk_condition(
                 &p.sign_in_risk_levels,
                 s.sign_in_risk_level.as_deref(),
-                "sign-in risk",
+                "sign-in risk (riskLevelDuringSignIn)",
             ));
             verdicts.push(user_risk_condition(p, s, ctx));
             if !p.insider_risk_levels.is_empty() {
@@ -1158,7 +1598,8 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
                 && (v.tri == Tri::Unknown
                     || v.reason.contains("included")
                     || v.reason.contains("matched")
-                    || v.reason.contains("targeted"))
+                    || v.reason.contains("targeted")
+                    || v.reason.starts_with("device filter"))
         })
         .map(|v| {
             if v.tri == Tri::Unknown {
@@ -1168,7 +1609,7 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
             }
         })
         .collect();
-    let (mut effects, controls) = if p.ai_risk {
+    let (grant_effects_set, controls) = if p.ai_risk {
         ai_risk_grant(s, ctx, &mut reasons)
     } else {
         match &p.grant {
@@ -1176,12 +1617,33 @@ pub fn evaluate_policy(p: &Policy, s: &SignIn, ctx: &Context) -> PolicyResult {
             Some(g) => grant_outcome(g, s, &mut reasons),
         }
     };
+    // Session controls apply once the grant controls are satisfied (Rule 8.1).
+    let (session, session_reason) = session_effects(p, s);
+    if let Some(r) = session_reason {
+        reasons.push(r);
+    }
+    let mut effects = EffectSet::default();
+    for e in grant_effects_set.iter() {
+        if e == Effect::Success {
+            effects = effects.union(session);
+        } else {
+            effects.insert(e);
+        }
+    }
     if applies == Tri::Unknown {
         effects.insert(Effect::NotApplied);
     }
-    let controls = if effects
-        .iter()
-        .any(|e| matches!(e, Effect::Interrupted | Effect::Failure))
+    // Rule 11.5: the grant controls the policy demands and the sign-in did not already
+    // satisfy, for a policy that can prompt or fail through them; a block is not a control,
+    // so a policy with the block control lists none.
+    let blocks = p
+        .grant
+        .as_ref()
+        .is_some_and(|g| g.built_in.iter().any(|c| lower_eq(c, "block")));
+    let controls = if !blocks
+        && grant_effects_set
+            .iter()
+            .any(|e| matches!(e, Effect::Interrupted | Effect::Failure))
     {
         controls
     } else {
@@ -1216,6 +1678,10 @@ fn grant_outcome(
             ),
             (Tri::No, Tri::Yes) => format!(
                 "grant {}: not satisfied; the user would be prompted",
+                c.name
+            ),
+            (Tri::No, Tri::Unknown) => format!(
+                "grant {}: not satisfied; the log does not show whether the client can be prompted (clientAppUsed)",
                 c.name
             ),
             _ => format!(
@@ -1320,5 +1786,108 @@ pub fn decide(policies: &[Policy], results: Vec<PolicyResult>) -> Decision {
         status,
         controls: controls.into_iter().collect(),
         policies: results,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The combinations of states, enumerated (the definition of Rule 2.3).
+    fn brute_force(any: bool, states: &[Vec<u8>]) -> EffectSet {
+        let mut set = EffectSet::default();
+        let mut idx = vec![0usize; states.len()];
+        loop {
+            let pick: Vec<u8> = idx.iter().zip(states).map(|(i, s)| s[*i]).collect();
+            set.insert(if any {
+                if pick.contains(&0) {
+                    Effect::Success
+                } else if pick.contains(&1) {
+                    Effect::Interrupted
+                } else {
+                    Effect::Failure
+                }
+            } else if pick.iter().all(|x| *x == 0) {
+                Effect::Success
+            } else if pick.contains(&2) {
+                Effect::Failure
+            } else {
+                Effect::Interrupted
+            });
+            let mut k = 0;
+            loop {
+                if k == idx.len() {
+                    return set;
+                }
+                idx[k] += 1;
+                if idx[k] < states[k].len() {
+                    break;
+                }
+                idx[k] = 0;
+                k += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn grant_effects_equal_the_enumerated_combinations() {
+        let tris = [Tri::Yes, Tri::No, Tri::Unknown];
+        let all: Vec<Control> = tris
+            .iter()
+            .flat_map(|a| {
+                tris.iter().map(move |b| Control {
+                    name: "mfa".into(),
+                    satisfied: *a,
+                    satisfiable: *b,
+                })
+            })
+            .collect();
+        for n in 1..=3u32 {
+            for code in 0..all.len().pow(n) {
+                let mut rest = code;
+                let controls: Vec<Control> = (0..n)
+                    .map(|_| {
+                        let c = &all[rest % all.len()];
+                        rest /= all.len();
+                        Control {
+                            name: c.name.clone(),
+                            satisfied: c.satisfied,
+                            satisfiable: c.satisfiable,
+                        }
+                    })
+                    .collect();
+                let states: Vec<Vec<u8>> = controls.iter().map(control_states).collect();
+                for any in [false, true] {
+                    let g = GrantControls {
+                        any,
+                        built_in: vec!["mfa".into(); controls.len()],
+                        ..GrantControls::default()
+                    };
+                    assert_eq!(
+                        grant_effects(&g, &controls),
+                        brute_force(any, &states),
+                        "any={any} states={states:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn many_controls_do_not_take_exponential_time() {
+        let controls: Vec<Control> = (0..64)
+            .map(|i| Control {
+                name: format!("custom{i}"),
+                satisfied: Tri::Unknown,
+                satisfiable: Tri::Unknown,
+            })
+            .collect();
+        let g = GrantControls {
+            any: false,
+            built_in: controls.iter().map(|c| c.name.clone()).collect(),
+            ..GrantControls::default()
+        };
+        let set = grant_effects(&g, &controls);
+        assert_eq!(set.iter().count(), 3);
     }
 }

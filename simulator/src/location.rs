@@ -339,21 +339,19 @@ impl NamedLocation {
     ///
     /// - `countryLookupMethod` other than `clientIpAddress` (e.g. `authenticatorAppGps`):
     ///   `Unknown`, since logs carry no GPS position.
-    /// - No country: `Yes` when the location includes unknown countries/regions (an address
-    ///   Entra could not place), otherwise `Unknown`.
+    /// - No country: `Unknown`, with or without "include unknown countries/regions": an empty
+    ///   `countryOrRegion` cannot be told apart from a field the export dropped (SEMANTICS.md
+    ///   Rule 4.22).
     /// - Other kinds: `No` for an IP location, `Unknown` for unsupported ones.
     pub fn matches_country(&self, country: Option<&str>) -> Tri {
         match &self.kind {
             NamedLocationKind::Country {
-                countries,
-                include_unknown,
-                lookup,
+                countries, lookup, ..
             } => {
                 if !lookup.eq_ignore_ascii_case("clientIpAddress") {
                     return Tri::Unknown;
                 }
                 match country.map(str::trim).filter(|c| !c.is_empty()) {
-                    None if *include_unknown => Tri::Yes,
                     None => Tri::Unknown,
                     Some(c) => Tri::from_bool(countries.iter().any(|x| x.eq_ignore_ascii_case(c))),
                 }

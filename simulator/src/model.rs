@@ -183,6 +183,10 @@ pub enum Platform {
     /// `linux`.
     #[serde(rename = "linux")]
     Linux,
+    /// A real platform outside the ones Conditional Access names (ChromeOS, FreeBSD, ...): it
+    /// matches `all` but no named platform (SEMANTICS.md Rule 4.19). Never read from a policy.
+    #[serde(rename = "otherPlatform")]
+    Other,
 }
 
 /// Risk level (`signInRiskLevels`, `userRiskLevels`, `servicePrincipalRiskLevels`).
@@ -417,6 +421,9 @@ pub struct SignIn {
     pub home_tenant_id: Option<String>,
     /// resourceTenantId.
     pub resource_tenant_id: Option<String>,
+    /// appOwnerTenantId: the tenant that owns the signing-in application (service principal
+    /// sign-ins; Log Analytics `AppOwnerTenantId`).
+    pub app_owner_tenant_id: Option<String>,
     /// crossTenantAccessType (`none`, `b2bCollaboration`, `b2bDirectConnect`, `serviceProvider`, ...).
     pub cross_tenant_access_type: Option<String>,
     /// servicePrincipalId (workload identity sign-ins).
@@ -489,6 +496,16 @@ pub struct SignIn {
     pub applied_policies: Option<Vec<LoggedPolicy>>,
     /// isInteractive.
     pub is_interactive: Option<bool>,
+    /// clientCredentialType (`none`, `clientSecret`, `clientAssertion`,
+    /// `federatedIdentityCredential`, `managedIdentity`, `certificate`, ...) as logged.
+    pub client_credential_type: Option<String>,
+    /// Whether the primary (first-factor) authentication was performed in this sign-in
+    /// (`Some(true)`) or satisfied by a claim in a presented token (`Some(false)`), from
+    /// `authenticationDetails`; `None` when the log does not show it.
+    pub primary_auth_fresh: Option<bool>,
+    /// The ids of `authenticationContextClassReferences` (authentication contexts applied to
+    /// the sign-in, Graph beta); `Some(vec![])` when the log lists none.
+    pub authentication_contexts: Option<Vec<String>>,
     /// userAgent.
     pub user_agent: Option<String>,
     /// Which export variant it came from (`graph`, `ndjson`, `diagnostic`, `portal-csv`, ...).

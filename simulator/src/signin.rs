@@ -65,6 +65,18 @@
 //!    workload identities, and logs without these fields say nothing.
 //!
 //! "Succeeded" means `status.errorCode` (else the numeric `resultType`) is 0.
+//!
+//! `primary_auth_fresh` (for sign-in frequency "every time", SEMANTICS.md Rule 8.2): take the
+//! first `authenticationDetails` step with `succeeded: true` whose
+//! `authenticationStepRequirement` mentions "primary", else the first step with
+//! `succeeded: true`. `Some(false)` when that step was satisfied by a token
+//! (`authenticationMethod` "Previously satisfied", or `authenticationStepResultDetail`
+//! containing "by claim in the token"), `Some(true)` otherwise; `None` when no step succeeded
+//! or the log has no steps (every non-interactive record).
+//!
+//! `authentication_contexts`: the `id` of each `authenticationContextClassReferences` entry
+//! (Graph beta, Log Analytics `AuthenticationContextClassReferences`); `Some([])` for an empty
+//! list, `None` when the field is absent (Graph v1.0 has no such field).
 
 mod json;
 mod map;

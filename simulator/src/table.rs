@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `id`, `correlationId`, `createdDateTime` (RFC 3339 UTC text, exactly as in the schema) | UTF-8 string |
 //! | every other string field (`kind` in its camelCase spelling) | dictionary-encoded UTF-8 string (polars Categorical, one category set per column) |
-//! | `networkNames`, `authenticationMethods` | list of dictionary-encoded UTF-8 strings |
+//! | `networkNames`, `authenticationMethods`, `authenticationContexts` | list of dictionary-encoded UTF-8 strings |
 //! | booleans | boolean |
 //! | `errorCode` | int64 |
 //! | `appliedPolicies` | dictionary-encoded UTF-8 string holding the JSON array of the schema (`[{"id":…,"displayName":…,"result":…,"enforcedGrantControls":[…],"enforcedSessionControls":[…]}]`) |
@@ -95,6 +95,7 @@ columns! {
     UserType "userType" Category,
     HomeTenantId "homeTenantId" Category,
     ResourceTenantId "resourceTenantId" Category,
+    AppOwnerTenantId "appOwnerTenantId" Category,
     CrossTenantAccessType "crossTenantAccessType" Category,
     ServicePrincipalId "servicePrincipalId" Category,
     ServicePrincipalName "servicePrincipalName" Category,
@@ -131,6 +132,9 @@ columns! {
     ConditionalAccessStatus "conditionalAccessStatus" Category,
     AppliedPolicies "appliedPolicies" Category,
     IsInteractive "isInteractive" Flag,
+    ClientCredentialType "clientCredentialType" Category,
+    PrimaryAuthFresh "primaryAuthFresh" Flag,
+    AuthenticationContexts "authenticationContexts" CategoryList,
     UserAgent "userAgent" Category,
     SourceVariant "sourceVariant" Category,
 }
@@ -166,6 +170,8 @@ fn text_field(s: &SignIn, c: Col) -> Option<&str> {
         Col::UserType => &s.user_type,
         Col::HomeTenantId => &s.home_tenant_id,
         Col::ResourceTenantId => &s.resource_tenant_id,
+        Col::AppOwnerTenantId => &s.app_owner_tenant_id,
+        Col::ClientCredentialType => &s.client_credential_type,
         Col::CrossTenantAccessType => &s.cross_tenant_access_type,
         Col::ServicePrincipalId => &s.service_principal_id,
         Col::ServicePrincipalName => &s.service_principal_name,
@@ -222,6 +228,8 @@ pub fn set_text(s: &mut SignIn, c: Col, v: Option<String>) {
         Col::UserType => &mut s.user_type,
         Col::HomeTenantId => &mut s.home_tenant_id,
         Col::ResourceTenantId => &mut s.resource_tenant_id,
+        Col::AppOwnerTenantId => &mut s.app_owner_tenant_id,
+        Col::ClientCredentialType => &mut s.client_credential_type,
         Col::CrossTenantAccessType => &mut s.cross_tenant_access_type,
         Col::ServicePrincipalId => &mut s.service_principal_id,
         Col::ServicePrincipalName => &mut s.service_principal_name,
@@ -261,6 +269,7 @@ pub fn set_list(s: &mut SignIn, c: Col, v: Option<Vec<String>>) {
     match c {
         Col::NetworkNames => s.network_names = v,
         Col::AuthenticationMethods => s.authentication_methods = v,
+        Col::AuthenticationContexts => s.authentication_contexts = v,
         _ => {}
     }
 }
@@ -269,6 +278,7 @@ fn list_field(s: &SignIn, c: Col) -> Option<&[String]> {
     match c {
         Col::NetworkNames => s.network_names.as_deref(),
         Col::AuthenticationMethods => s.authentication_methods.as_deref(),
+        Col::AuthenticationContexts => s.authentication_contexts.as_deref(),
         _ => None,
     }
 }
@@ -280,6 +290,7 @@ fn flag_field(s: &SignIn, c: Col) -> Option<bool> {
         Col::DeviceManaged => s.device_managed,
         Col::MfaSatisfied => s.mfa_satisfied,
         Col::IsInteractive => s.is_interactive,
+        Col::PrimaryAuthFresh => s.primary_auth_fresh,
         _ => None,
     }
 }
@@ -292,6 +303,7 @@ pub fn set_flag(s: &mut SignIn, c: Col, v: Option<bool>) {
         Col::DeviceManaged => s.device_managed = v,
         Col::MfaSatisfied => s.mfa_satisfied = v,
         Col::IsInteractive => s.is_interactive = v,
+        Col::PrimaryAuthFresh => s.primary_auth_fresh = v,
         _ => {}
     }
 }

@@ -265,6 +265,10 @@ pub fn build_signin(
         kind: Some(SignInKind::InteractiveUser),
         is_interactive: Some(true),
         error_code: Some(0),
+        // A fresh interactive sign-in (SEMANTICS.md §15): the primary authentication happens
+        // in it, and it requests no authentication context.
+        primary_auth_fresh: Some(true),
+        authentication_contexts: Some(Vec::new()),
         source_variant: Some("whatif".into()),
         ..SignIn::default()
     };
@@ -353,9 +357,9 @@ pub fn build_signin(
                 operating_system: Some(t.clone()),
                 ..SignIn::default()
             };
-            if eval::platform(&probe).is_none() {
+            if eval::platform(&probe) == Some(crate::model::Platform::Other) {
                 warnings.push(format!(
-                    "--os {t:?} is not one of the platforms Conditional Access names, so platform conditions stay undecided"
+                    "--os {t:?} is not one of the platforms Conditional Access names: it matches a policy on any device platform (all) but no named platform"
                 ));
             }
             Some(t)

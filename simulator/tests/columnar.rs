@@ -207,7 +207,7 @@ fn signins(n: usize, seed: u64) -> Vec<SignIn> {
             // projection leaves out then sees two rows its cache takes for one.
             if r.chance(60) {
                 let d = out[r.below(i)].clone();
-                match r.below(31) {
+                match r.below(36) {
                     0 => s.kind = d.kind,
                     1 => s.error_code = d.error_code,
                     2 => s.user_id = d.user_id,
@@ -238,6 +238,11 @@ fn signins(n: usize, seed: u64) -> Vec<SignIn> {
                     27 => s.mfa_satisfied = d.mfa_satisfied,
                     28 => s.authentication_methods = d.authentication_methods,
                     29 => s.conditional_access_status = d.conditional_access_status,
+                    30 => s.app_owner_tenant_id = d.app_owner_tenant_id,
+                    31 => s.client_credential_type = d.client_credential_type,
+                    32 => s.primary_auth_fresh = d.primary_auth_fresh,
+                    33 => s.authentication_contexts = d.authentication_contexts,
+                    34 => s.is_interactive = d.is_interactive,
                     _ => s.applied_policies = d.applied_policies,
                 }
             }
@@ -306,6 +311,11 @@ fn signins(n: usize, seed: u64) -> Vec<SignIn> {
                 r.opt(&[TENANT], 6)
             },
             resource_tenant_id: r.opt(&[TENANT], 6),
+            app_owner_tenant_id: if workload {
+                r.opt(&[TENANT, OTHER_TENANT], 4)
+            } else {
+                None
+            },
             cross_tenant_access_type: if guest {
                 r.opt(
                     &[
@@ -440,6 +450,17 @@ fn signins(n: usize, seed: u64) -> Vec<SignIn> {
             ),
             applied_policies: r.pick(&applied_sets).clone(),
             is_interactive: r.flag(),
+            client_credential_type: r.opt(
+                &["none", "clientSecret", "certificate", "unknownFutureValue"],
+                4,
+            ),
+            primary_auth_fresh: r.flag(),
+            authentication_contexts: match r.below(4) {
+                0 => None,
+                1 => Some(vec![]),
+                2 => Some(vec!["c1".into()]),
+                _ => Some(vec!["c2".into(), "C1".into()]),
+            },
             user_agent: r.opt(&["Mozilla/5.0", "curl/8"], 3),
             source_variant: r.opt(&["graph", "ndjson"], 4),
         };
@@ -458,6 +479,11 @@ fn policy(n: u32, state: &str, conditions: Value, grant: Value) -> Value {
         "grantControls": grant,
         "sessionControls": null
     })
+}
+
+fn with_session(mut p: Value, session: Value) -> Value {
+    p["sessionControls"] = session;
+    p
 }
 
 fn all_users_apps(extra: Value) -> Value {
@@ -721,6 +747,45 @@ fn policies() -> Value {
             "enabled",
             all_users_apps(json!({})),
             grant("OR", &["approvedApplication"])
+        ),
+        with_session(
+            policy(30, "enabled", all_users_apps(json!({})), Value::Null),
+            json!({"signInFrequency": {"isEnabled": true, "frequencyInterval": "everyTime",
+                   "authenticationType": "primaryAndSecondaryAuthentication"}})
+        ),
+        with_session(
+            policy(
+                31,
+                "enabledForReportingButNotEnforced",
+                all_users_apps(json!({})),
+                mfa.clone()
+            ),
+            json!({"signInFrequency": {"isEnabled": true, "frequencyInterval": "timeBased",
+                   "type": "hours", "value": 4}})
+        ),
+        policy(
+            32,
+            "enabled",
+            json!({
+                "users": {"includeUsers": ["All"]},
+                "applications": {"includeAuthenticationContextClassReferences": ["c1"]},
+                "clientAppTypes": ["all"]
+            }),
+            mfa.clone()
+        ),
+        policy(
+            33,
+            "enabled",
+            all_users_apps(json!({"clientAppTypes": ["easSupported"]})),
+            block.clone()
+        ),
+        policy(
+            34,
+            "enabled",
+            all_users_apps(json!({
+                "devices": {"deviceFilter": {"mode": "include", "rule": "device.trustType -ne \"ServerAD\""}}
+            })),
+            grant("AND", &["domainJoinedDevice"])
         )
     ])
 }

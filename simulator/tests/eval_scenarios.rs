@@ -53,6 +53,8 @@ fn signin() -> SignIn {
         operating_system: Some("Windows 10".into()),
         error_code: Some(0),
         mfa_satisfied: Some(false),
+        // A registered device (an unregistered one can never be compliant, Rule 5.5).
+        device_id: Some("7c1e2d3f-0000-4000-8000-000000000001".into()),
         device_compliant: Some(false),
         sign_in_risk_level: Some("none".into()),
         ..Default::default()
@@ -319,62 +321,249 @@ fn signin_risk_condition_reads_risk_during_sign_in() {
     assert_eq!(run(&ps, &s, &[], None).status, "indeterminate");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Properties. The generators cover every kind of condition and control evaluation knows, with
+// signals present, absent and contradictory, so that undecided policies are common.
+// ---------------------------------------------------------------------------------------------
+
+const OTHER_USER: &str = "5d3c0b1a-9e8f-4a7b-b6c5-d4e3f2a1b0c9";
+const PARTNER: &str = "8c3b1f2e-4d5a-4b6c-9e7f-0a1b2c3d4e5f";
+const TENANT: &str = "5d2a0e4f-7c1b-4e86-9a3d-2f6b8c0e1a47";
+
+fn opt_str(v: Option<&str>) -> Option<String> {
+    v.map(str::to_string)
+}
+
+/// A sign-in of [`USER`] (or, for some, of no known user) with every signal evaluation reads
+/// drawn independently, absent included.
 fn arb_signin() -> impl Strategy<Value = SignIn> {
-    (
+    let identity = (
+        prop::option::of(prop::sample::select(vec![
+            SignInKind::InteractiveUser,
+            SignInKind::NonInteractiveUser,
+            SignInKind::ServicePrincipal,
+            SignInKind::ManagedIdentity,
+        ])),
+        prop::option::of(prop::sample::select(vec![
+            0i64, 0, 0, 50126, 50074, 53003, 50058, 99999,
+        ])),
+        prop::option::of(prop::sample::select(vec!["Member", "Guest"])),
+        prop::option::of(prop::sample::select(vec![TENANT, PARTNER])),
+        prop::option::of(prop::sample::select(vec![
+            "none",
+            "b2bCollaboration",
+            "b2bDirectConnect",
+        ])),
+        prop::option::of(prop::sample::select(vec![
+            EXCHANGE,
+            "6f1c2a9e-3b7d-4c51-9e08-5a2d4c7b8e10",
+            "19db86c3-b2b9-44cc-b339-36da233a3be2",
+        ])),
+    );
+    let client = (
         prop::option::of(prop::sample::select(vec![
             "Browser",
             "Mobile Apps and Desktop clients",
             "IMAP4",
             "Exchange ActiveSync",
         ])),
-        prop::option::of(any::<bool>()),
-        prop::option::of(any::<bool>()),
         prop::option::of(prop::sample::select(vec![
             "Windows 10",
             "iOS 17",
             "Android",
             "MacOs",
+            "ChromeOS",
         ])),
-        prop::option::of(prop::sample::select(vec![0i64, 50126, 50074, 53003])),
-    )
-        .prop_map(|(client, mfa, compliant, os, code)| SignIn {
-            client_app_used: client.map(str::to_string),
+        prop::option::of(any::<bool>()),
+        prop::option::of(any::<bool>()),
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec![
+            "Hybrid Azure AD joined",
+            "Azure AD joined",
+        ])),
+    );
+    let network = (
+        prop::option::of(prop::sample::select(vec!["10.1.4.20", "203.0.113.24"])),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(vec!["US", "KP"])),
+        prop::option::of(prop::sample::select(vec!["none", "high", "hidden"])),
+        prop::option::of(prop::sample::select(vec!["none", "deviceCodeFlow"])),
+    );
+    let auth = (
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(vec!["none", "clientSecret"])),
+        prop::option::of(prop::sample::select(vec![
+            vec!["Password"],
+            vec!["Password", "Mobile app notification"],
+            vec!["FIDO2 security key"],
+            vec!["Previously satisfied"],
+        ])),
+        prop::option::of(prop::sample::select(vec![vec![], vec!["c1"]])),
+        any::<bool>(),
+    );
+    (identity, client, network, auth).prop_map(
+        |(
+            (kind, code, user_type, home, cross, resource),
+            (client, os, mfa, compliant, registered, trust),
+            (ip, trusted, country, risk, transfer),
+            (fresh, credential, methods, contexts, known_user),
+        )| SignIn {
+            kind,
+            error_code: code,
+            user_id: known_user.then(|| USER.to_string()),
+            user_type: opt_str(user_type),
+            home_tenant_id: opt_str(home),
+            resource_tenant_id: Some(TENANT.into()),
+            app_owner_tenant_id: opt_str(home),
+            cross_tenant_access_type: opt_str(cross),
+            service_principal_id: Some("9f1a0000-0000-4000-8000-000000000001".into()),
+            resource_id: opt_str(resource),
+            client_app_used: opt_str(client),
+            operating_system: opt_str(os),
             mfa_satisfied: mfa,
             device_compliant: compliant,
-            operating_system: os.map(str::to_string),
-            error_code: code,
+            device_id: registered.then(|| "7c1e2d3f-0000-4000-8000-000000000001".to_string()),
+            device_trust_type: opt_str(trust),
+            ip_address: opt_str(ip),
+            trusted_network: trusted,
+            country: opt_str(country),
+            sign_in_risk_level: opt_str(risk),
+            original_transfer_method: opt_str(transfer),
+            primary_auth_fresh: fresh,
+            client_credential_type: opt_str(credential),
+            authentication_methods: methods.map(|m| m.into_iter().map(str::to_string).collect()),
+            authentication_contexts: contexts.map(|c| c.into_iter().map(str::to_string).collect()),
             ..signin()
-        })
+        },
+    )
 }
 
+/// A policy with any mix of conditions, grant and session controls.
 fn arb_policy(i: usize) -> impl Strategy<Value = Value> {
+    let users = prop::sample::select(vec![
+        json!({"includeUsers": ["All"]}),
+        json!({"includeUsers": [USER]}),
+        json!({"includeUsers": [OTHER_USER]}),
+        json!({"includeGroups": [GROUP]}),
+        json!({"includeUsers": ["GuestsOrExternalUsers"]}),
+        json!({"includeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}),
+        json!({"includeUsers": ["All"], "excludeGroups": [GROUP]}),
+    ]);
+    let apps = prop::sample::select(vec![
+        json!({"includeApplications": ["All"]}),
+        json!({"includeApplications": ["Office365"]}),
+        json!({"includeApplications": ["All"], "excludeApplications": [EXCHANGE]}),
+        json!({"includeUserActions": ["urn:user:registersecurityinfo"]}),
+        json!({"includeAuthenticationContextClassReferences": ["c1"]}),
+    ]);
+    let extra = prop::sample::select(vec![
+        json!({}),
+        json!({"platforms": {"includePlatforms": ["iOS", "android"]}}),
+        json!({"platforms": {"includePlatforms": ["all"], "excludePlatforms": ["windows"]}}),
+        json!({"locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}}),
+        json!({"locations": {"includeLocations": ["hq", "undefined-location"]}}),
+        json!({"locations": {"includeLocations": ["countries"]}}),
+        json!({"signInRiskLevels": ["high"]}),
+        json!({"userRiskLevels": ["high"]}),
+        json!({"clientAppTypes": ["exchangeActiveSync", "other"]}),
+        json!({"devices": {"deviceFilter": {"mode": "exclude", "rule": "device.trustType -eq \"ServerAD\""}}}),
+        json!({"authenticationFlows": {"transferMethods": "deviceCodeFlow"}}),
+        json!({"agentIdRiskLevels": "high"}),
+        json!({"clientApplications": {"includeServicePrincipals": ["ServicePrincipalsInMyTenant"]}}),
+    ]);
+    let grant = prop::sample::select(vec![
+        json!({"operator": "OR", "builtInControls": ["block"]}),
+        json!({"operator": "OR", "builtInControls": ["mfa"]}),
+        json!({"operator": "OR", "builtInControls": ["compliantDevice"]}),
+        json!({"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]}),
+        json!({"operator": "OR", "builtInControls": ["mfa", "compliantDevice"]}),
+        json!({"operator": "OR", "builtInControls": ["approvedApplication"]}),
+        json!({"operator": "OR", "builtInControls": ["domainJoinedDevice"]}),
+        json!({"operator": "OR", "builtInControls": [], "termsOfUse": ["tou"]}),
+        json!({"operator": "OR", "builtInControls": [], "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}}),
+        Value::Null,
+    ]);
+    let session = prop::sample::select(vec![
+        Value::Null,
+        json!({"signInFrequency": {"isEnabled": true, "frequencyInterval": "everyTime"}}),
+        json!({"signInFrequency": {"isEnabled": true, "frequencyInterval": "timeBased", "type": "hours", "value": 4}}),
+    ]);
     (
         prop::sample::select(vec![
+            "enabled",
             "enabled",
             "enabledForReportingButNotEnforced",
             "disabled",
         ]),
-        prop::sample::select(vec![
-            vec!["block"],
-            vec!["mfa"],
-            vec!["compliantDevice"],
-            vec!["mfa", "compliantDevice"],
-        ]),
-        any::<bool>(),
-        prop::option::of(prop::sample::select(vec!["windows", "iOS", "android"])),
+        users,
+        apps,
+        extra,
+        grant,
+        session,
     )
-        .prop_map(move |(state, controls, or, platform)| {
-            let mut cond = all_users_all_apps();
-            if let Some(p) = platform {
-                cond["platforms"] = json!({"includePlatforms": [p]});
+        .prop_map(move |(state, users, apps, extra, grant, session)| {
+            let mut cond = json!({"users": users, "applications": apps, "clientAppTypes": ["all"]});
+            if let (Some(c), Value::Object(e)) = (cond.as_object_mut(), extra) {
+                c.extend(e);
             }
-            policy(
-                &format!("p{i}"),
-                state,
-                cond,
-                json!({"operator": if or { "OR" } else { "AND" }, "builtInControls": controls}),
-            )
+            let mut p = policy(&format!("p{i}"), state, cond, grant);
+            if session.is_null() && p["grantControls"].is_null() {
+                p["grantControls"] = mfa();
+            }
+            p["sessionControls"] = session;
+            p
         })
+}
+
+/// Named locations the policies refer to: a trusted IP range, a country list, and a trusted
+/// compliant network (undecidable from the log) half of the time.
+fn arb_locations() -> impl Strategy<Value = Vec<NamedLocation>> {
+    any::<bool>().prop_map(|gsa| {
+        let mut v = vec![
+            json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "hq", "displayName": "HQ", "isTrusted": true,
+                   "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "10.1.0.0/16"}]}),
+            json!({"@odata.type": "#microsoft.graph.countryNamedLocation", "id": "countries", "displayName": "Countries",
+                   "countriesAndRegions": ["KP"], "includeUnknownCountriesAndRegions": true}),
+        ];
+        if gsa {
+            v.push(json!({"@odata.type": "#microsoft.graph.compliantNetworkNamedLocation", "id": "gsa",
+                          "displayName": "All Compliant Network locations", "isTrusted": true}));
+        }
+        locations_from_json(&Value::Array(v), Path::new("locs.json")).unwrap().locations
+    })
+}
+
+/// No directory, or one where [`USER`] is or is not in [`GROUP`].
+fn arb_directory() -> impl Strategy<Value = Option<Directory>> {
+    prop::option::of(any::<bool>()).prop_map(|member| {
+        member.map(|m| {
+            let mut dir = Directory::default();
+            dir.users.insert(
+                USER.into(),
+                DirectoryUser {
+                    id: USER.into(),
+                    user_type: Some("Member".into()),
+                    groups: if m {
+                        [GROUP.to_string()].into()
+                    } else {
+                        Default::default()
+                    },
+                    ..Default::default()
+                },
+            );
+            dir
+        })
+    })
+}
+
+fn with_ids(ps: Vec<Value>) -> Vec<Value> {
+    ps.into_iter()
+        .enumerate()
+        .map(|(i, mut p)| {
+            p["id"] = json!(format!("p{i}"));
+            p
+        })
+        .collect()
 }
 
 fn rank(s: &str) -> u8 {
@@ -387,35 +576,114 @@ fn rank(s: &str) -> u8 {
     }
 }
 
+/// The status and controls with these policies.
+fn decide_all(
+    ps: &[Value],
+    s: &SignIn,
+    locs: &[NamedLocation],
+    dir: Option<&Directory>,
+) -> (&'static str, Vec<&'static str>) {
+    let c = run(&load(ps.to_vec()), s, locs, dir);
+    (c.status, c.controls)
+}
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// A policy that excludes the user (by id, or by a group the directory shows the user in)
+    /// never applies to them, whatever else is configured or missing.
     #[test]
-    fn excluded_user_never_applies(s in arb_signin(), p in arb_policy(0)) {
+    fn a_policy_that_excludes_the_user_never_applies(
+        s in arb_signin(), p in arb_policy(0), others in prop::collection::vec(arb_policy(1), 0..3),
+        locs in arb_locations(), by_group in any::<bool>(),
+    ) {
+        let mut s = s;
+        s.user_id = Some(USER.into());
+        if matches!(s.kind, Some(SignInKind::ServicePrincipal | SignInKind::ManagedIdentity)) {
+            s.kind = Some(SignInKind::InteractiveUser);
+        }
         let mut p = p;
-        p["conditions"]["users"]["excludeUsers"] = json!([USER]);
-        let ps = load(vec![p]);
-        let c = run(&ps, &s, &[], None);
-        prop_assert!(matches!(c.results[0], "notApplied" | "reportOnlyNotApplied" | "notEnabled"), "{:?}", c.results);
+        let dir = if by_group {
+            p["conditions"]["users"]["excludeGroups"] = json!([GROUP]);
+            let mut d = Directory::default();
+            d.users.insert(USER.into(), DirectoryUser {
+                id: USER.into(),
+                groups: [GROUP.to_string()].into(),
+                ..Default::default()
+            });
+            Some(d)
+        } else {
+            p["conditions"]["users"]["excludeUsers"] = json!([USER]);
+            None
+        };
+        let mut ps = vec![p];
+        ps.extend(others);
+        let c = run(&load(with_ids(ps)), &s, &locs, dir.as_ref());
+        prop_assert!(
+            matches!(c.results[0], "notApplied" | "reportOnlyNotApplied" | "notEnabled"),
+            "{:?}", c.results
+        );
     }
 
+    /// Adding a block policy never lowers the status: a failure stays a failure, and no decided
+    /// status becomes a less restrictive decided one. A block that certainly applies makes it
+    /// a failure.
     #[test]
-    fn adding_a_block_policy_never_turns_failure_into_success(s in arb_signin(), ps in prop::collection::vec(arb_policy(0), 1..4)) {
-        let ps: Vec<Value> = ps.into_iter().enumerate().map(|(i, mut p)| { p["id"] = json!(format!("p{i}")); p }).collect();
-        let before = run(&load(ps.clone()), &s, &[], None).status;
-        let mut more = ps;
-        more.push(policy("blk", "enabled", all_users_all_apps(), block()));
-        let after = run(&load(more), &s, &[], None).status;
-        prop_assert!(!(before == "failure" && after == "success"));
-        if rank(before) < 4 && rank(after) < 4 { prop_assert!(rank(after) >= rank(before)); }
+    fn adding_a_block_policy_never_turns_failure_into_success(
+        s in arb_signin(), ps in prop::collection::vec(arb_policy(0), 1..4), blk in arb_policy(9),
+        locs in arb_locations(), dir in arb_directory(),
+    ) {
+        let ps = with_ids(ps);
+        let (before, _) = decide_all(&ps, &s, &locs, dir.as_ref());
+        let mut blk = blk;
+        blk["id"] = json!("added-block");
+        blk["state"] = json!("enabled");
+        blk["grantControls"] = block();
+        let mut more = ps.clone();
+        more.push(blk);
+        let (after, _) = decide_all(&more, &s, &locs, dir.as_ref());
+        prop_assert!(!(before == "failure" && after != "failure"), "{before} -> {after}");
+        if rank(before) < 4 && rank(after) < 4 {
+            prop_assert!(rank(after) >= rank(before), "{before} -> {after}");
+        }
+        // A block for every user and resource, on a sign-in that certainly reached CA.
+        let mut all = ps;
+        all.push(policy("certain-block", "enabled", all_users_all_apps(), block()));
+        let (certain, _) = decide_all(&all, &s, &locs, dir.as_ref());
+        let user_signin = !matches!(s.kind, Some(SignInKind::ServicePrincipal | SignInKind::ManagedIdentity))
+            && (s.kind.is_some() || s.user_id.is_some());
+        if s.error_code == Some(0) && user_signin {
+            prop_assert_eq!(certain, "failure");
+        }
     }
 
+    /// A report-only policy never changes the status or the controls: adding one is the same as
+    /// not having it, and so is switching an enforced policy to report-only is the same as
+    /// removing it.
     #[test]
-    fn report_only_never_changes_the_status(s in arb_signin(), ps in prop::collection::vec(arb_policy(0), 1..4), ro in arb_policy(9)) {
-        let ps: Vec<Value> = ps.into_iter().enumerate().map(|(i, mut p)| { p["id"] = json!(format!("p{i}")); p }).collect();
-        let before = run(&load(ps.clone()), &s, &[], None).status;
+    fn report_only_never_changes_the_status(
+        s in arb_signin(), ps in prop::collection::vec(arb_policy(0), 1..4), ro in arb_policy(9),
+        locs in arb_locations(), dir in arb_directory(), flip in any::<prop::sample::Index>(),
+    ) {
+        let ps = with_ids(ps);
+        let before = decide_all(&ps, &s, &locs, dir.as_ref());
         let mut ro = ro;
+        ro["id"] = json!("added-report-only");
         ro["state"] = json!("enabledForReportingButNotEnforced");
-        let mut more = ps;
+        let mut more = ps.clone();
         more.push(ro);
-        prop_assert_eq!(before, run(&load(more), &s, &[], None).status);
+        prop_assert_eq!(&before, &decide_all(&more, &s, &locs, dir.as_ref()));
+
+        let k = flip.index(ps.len());
+        let mut flipped = ps.clone();
+        flipped[k]["state"] = json!("enabledForReportingButNotEnforced");
+        let mut removed = ps;
+        removed.remove(k);
+        let without = if removed.is_empty() {
+            ("notApplied", vec![])
+        } else {
+            decide_all(&removed, &s, &locs, dir.as_ref())
+        };
+        prop_assert_eq!(decide_all(&flipped, &s, &locs, dir.as_ref()), without);
     }
 }

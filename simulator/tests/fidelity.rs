@@ -167,6 +167,9 @@ fn prompt_or_block_undecided_agrees_with_a_logged_failure() {
     let mut s = signin("s1", Some(vec![logged(MFA_AND_DEVICE, "failure")]));
     s.mfa_satisfied = Some(false);
     s.error_code = Some(53000);
+    // A registered device whose compliance the log does not show (an unregistered one could
+    // never be compliant, SEMANTICS.md Rule 5.5).
+    s.device_id = Some("7c1e2d3f-0000-4000-8000-000000000001".into());
     let r = run(&policies, &[s]);
     let p = per(&r, MFA_AND_DEVICE);
     assert_eq!(p.outcomes.get("failure -> indeterminate"), Some(&1));

@@ -1111,8 +1111,10 @@ fn named_location_shapes_and_matching() -> TestResult {
     let c = &set.locations[1];
     assert_eq!(c.matches_country(Some("FR")), Tri::Yes);
     assert_eq!(c.matches_country(Some("de")), Tri::No);
-    assert_eq!(c.matches_country(None), Tri::Yes);
-    assert_eq!(c.matches_country(Some("")), Tri::Yes);
+    // SEMANTICS.md Rule 4.22: an empty countryOrRegion cannot be told apart from a field the
+    // export dropped, so even "include unknown countries/regions" leaves it undecided.
+    assert_eq!(c.matches_country(None), Tri::Unknown);
+    assert_eq!(c.matches_country(Some("")), Tri::Unknown);
 
     let gps = &set.locations[2];
     assert_eq!(gps.matches_country(Some("DE")), Tri::Unknown);

@@ -793,6 +793,7 @@ fn full_record() -> SignIn {
         user_type: s("Guest"),
         home_tenant_id: s("h"),
         resource_tenant_id: s("r"),
+        app_owner_tenant_id: s("o"),
         cross_tenant_access_type: s("b2bCollaboration"),
         service_principal_id: s("sp"),
         service_principal_name: s("spn"),
@@ -835,6 +836,9 @@ fn full_record() -> SignIn {
             enforced_session_controls: vec![],
         }]),
         is_interactive: Some(true),
+        client_credential_type: s("certificate"),
+        primary_auth_fresh: Some(true),
+        authentication_contexts: strings(&["c1"]),
         user_agent: s("Mozilla"),
         source_variant: s("graph"),
     }

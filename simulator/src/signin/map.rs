@@ -365,7 +365,9 @@ pub(crate) fn map_record(
     };
 
     let (network_names, trusted_network) = networks(&rec)?;
-    let (authentication_methods, mfa_satisfied) = authentication(&rec, error_code)?;
+    let (authentication_methods, mfa_satisfied, primary_auth_fresh) =
+        authentication(&rec, error_code)?;
+    let authentication_contexts = authentication_contexts(&rec)?;
 
     let ip_address = match rec.text("ipaddress", "ipAddress")? {
         Some(ip) => Some(ip),
@@ -398,6 +400,7 @@ pub(crate) fn map_record(
         user_type,
         home_tenant_id: rec.text("hometenantid", "homeTenantId")?,
         resource_tenant_id: rec.text("resourcetenantid", "resourceTenantId")?,
+        app_owner_tenant_id: rec.text("appownertenantid", "appOwnerTenantId")?,
         cross_tenant_access_type: rec.text("crosstenantaccesstype", "crossTenantAccessType")?,
         service_principal_id: not_nil(rec.text("serviceprincipalid", "servicePrincipalId")?),
         service_principal_name: rec.text("serviceprincipalname", "servicePrincipalName")?,
@@ -436,6 +439,9 @@ pub(crate) fn map_record(
             .text("conditionalaccessstatus", "conditionalAccessStatus")?,
         applied_policies: applied_policies(&rec)?,
         is_interactive,
+        client_credential_type: rec.text("clientcredentialtype", "clientCredentialType")?,
+        primary_auth_fresh,
+        authentication_contexts,
         user_agent: rec.text("useragent", "userAgent")?,
         source_variant: Some(variant(container, properties.is_some(), line_mode).to_string()),
     };
@@ -557,17 +563,62 @@ fn step_is_second_factor(step: &Map<String, Value>) -> bool {
         || detail.contains("mfa successfully completed")
 }
 
-/// (`authentication_methods`, `mfa_satisfied`), by the rules written in the documentation of
-/// [`crate::signin`] (keep the two in step, and schemas/signin.schema.json with them).
-fn authentication(
-    rec: &Record,
-    error_code: Option<i64>,
-) -> Res<(Option<Vec<String>>, Option<bool>)> {
+/// Whether one succeeded `authenticationDetails` step was satisfied by a claim in a presented
+/// token rather than performed in this sign-in ("Previously satisfied", "First factor
+/// requirement satisfied by claim in the token").
+fn step_from_token(step: &Map<String, Value>) -> bool {
+    let lower = |k: &str| {
+        step.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default()
+    };
+    lower("authenticationmethod").trim() == "previously satisfied"
+        || lower("authenticationstepresultdetail").contains("by claim in the token")
+}
+
+/// `authenticationContextClassReferences` (Graph beta; Log Analytics
+/// `AuthenticationContextClassReferences`): the `id` of each entry (an entry may also be a bare
+/// string). Absent → None; present (even `[]`) → the ids.
+fn authentication_contexts(rec: &Record) -> Res<Option<Vec<String>>> {
+    let name = "authenticationContextClassReferences";
+    let Some(items) = rec.array("authenticationcontextclassreferences", name)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let id = match item {
+            Value::Object(m) => {
+                text(m.get("id")).map_err(|r| rec.err(&format!("{name}[{i}].id"), r))?
+            }
+            other => text(Some(other)).map_err(|r| rec.err(&format!("{name}[{i}]"), r))?,
+        };
+        if let Some(id) = id
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// What `authenticationDetails` and its companions say: (`authentication_methods`,
+/// `mfa_satisfied`, `primary_auth_fresh`).
+type Authentication = (Option<Vec<String>>, Option<bool>, Option<bool>);
+
+/// (`authentication_methods`, `mfa_satisfied`, `primary_auth_fresh`), by the rules written in
+/// the documentation of [`crate::signin`] (keep the two in step, and
+/// schemas/signin.schema.json with them).
+fn authentication(rec: &Record, error_code: Option<i64>) -> Res<Authentication> {
     let steps = rec
         .array("authenticationdetails", "authenticationDetails")?
         .unwrap_or_default();
     let mut methods = Vec::new();
     let mut second_factor = false;
+    // (is the primary-authentication step, satisfied by a token claim) of the first succeeded
+    // step and of the first succeeded step marked "Primary authentication".
+    let mut first_succeeded: Option<bool> = None;
+    let mut primary_step: Option<bool> = None;
     for (i, step) in steps.iter().enumerate() {
         let Value::Object(step) = step else {
             return Err(rec.err(
@@ -581,6 +632,16 @@ fn authentication(
             continue;
         }
         second_factor |= step_is_second_factor(step);
+        let from_token = step_from_token(step);
+        first_succeeded.get_or_insert(from_token);
+        let requirement = step
+            .get("authenticationsteprequirement")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if requirement.contains("primary") {
+            primary_step.get_or_insert(from_token);
+        }
         let method = text(step.get("authenticationmethod")).map_err(|r| {
             rec.err(
                 &format!("authenticationDetails[{i}].authenticationMethod"),
@@ -620,7 +681,10 @@ fn authentication(
             _ => None,
         }
     };
-    Ok((methods, mfa))
+    let fresh = primary_step
+        .or(first_succeeded)
+        .map(|from_token| !from_token);
+    Ok((methods, mfa, fresh))
 }
 
 /// `appliedConditionalAccessPolicies` (Log Analytics: `ConditionalAccessPolicies`).
@@ -762,6 +826,73 @@ mod tests {
             mfa(&format!(r#"{{{BASE},"status":{{"errorCode":53003}}}}"#)),
             None
         );
+    }
+
+    #[test]
+    fn primary_authentication_freshness() {
+        let fresh = |json: &str| signin(json).primary_auth_fresh;
+        // A password entered in this sign-in.
+        assert_eq!(
+            fresh(&format!(
+                r#"{{{BASE},"authenticationDetails":[{{"authenticationMethod":"Password","succeeded":true,
+                "authenticationStepRequirement":"Primary authentication","authenticationStepResultDetail":"Correct password"}}]}}"#
+            )),
+            Some(true)
+        );
+        // A primary refresh token: the first factor came from a claim in the token.
+        assert_eq!(
+            fresh(&format!(
+                r#"{{{BASE},"authenticationDetails":[{{"authenticationMethod":"Previously satisfied","succeeded":true,
+                "authenticationStepRequirement":"Primary authentication",
+                "authenticationStepResultDetail":"First factor requirement satisfied by claim in the token"}},
+                {{"authenticationMethod":"Mobile app notification","succeeded":true,"authenticationStepRequirement":"Multifactor authentication"}}]}}"#
+            )),
+            Some(false)
+        );
+        // The step marked "Primary authentication" decides, whatever comes first.
+        assert_eq!(
+            fresh(&format!(
+                r#"{{{BASE},"authenticationDetails":[{{"authenticationMethod":"Previously satisfied","succeeded":true,
+                "authenticationStepRequirement":"Multifactor authentication",
+                "authenticationStepResultDetail":"MFA requirement satisfied by claim in the token"}},
+                {{"authenticationMethod":"FIDO2 security key","succeeded":true,"authenticationStepRequirement":"Primary authentication"}}]}}"#
+            )),
+            Some(true)
+        );
+        // No succeeded step, or no steps: the log does not say.
+        assert_eq!(
+            fresh(&format!(
+                r#"{{{BASE},"authenticationDetails":[{{"authenticationMethod":"Password","succeeded":false}}]}}"#
+            )),
+            None
+        );
+        assert_eq!(
+            fresh(&format!(r#"{{{BASE},"authenticationDetails":[]}}"#)),
+            None
+        );
+    }
+
+    #[test]
+    fn authentication_contexts_owner_tenant_and_client_credential() {
+        let s = signin(&format!(
+            r#"{{{BASE},"authenticationContextClassReferences":[{{"id":"c1","detail":"required"}},{{"id":"c3","detail":"previouslySatisfied"}}],
+            "appOwnerTenantId":"t-owner","clientCredentialType":"clientSecret"}}"#
+        ));
+        assert_eq!(
+            s.authentication_contexts,
+            Some(vec!["c1".to_string(), "c3".to_string()])
+        );
+        assert_eq!(s.app_owner_tenant_id.as_deref(), Some("t-owner"));
+        assert_eq!(s.client_credential_type.as_deref(), Some("clientSecret"));
+        // Log Analytics: PascalCase, the list as a JSON string; an empty list is information.
+        let s = signin(
+            r#"{"Id":"la","TimeGenerated":"2026-01-05T00:00:00Z","AuthenticationContextClassReferences":"[]",
+            "AppOwnerTenantId":"t","ClientCredentialType":"none"}"#,
+        );
+        assert_eq!(s.authentication_contexts, Some(vec![]));
+        assert_eq!(s.app_owner_tenant_id.as_deref(), Some("t"));
+        // Absent (Graph v1.0): None.
+        assert_eq!(signin(&format!("{{{BASE}}}")).authentication_contexts, None);
     }
 
     #[test]
