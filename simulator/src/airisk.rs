@@ -754,30 +754,27 @@ fn read_json(text: &str, path: &Path) -> Result<Vec<Raw>, InputError> {
     Ok(out)
 }
 
-fn read_csv(text: &str, path: &Path) -> Result<Vec<Raw>, InputError> {
+/// A CSV row: its label (`line N`) and its cells.
+pub(crate) type CsvRow = (String, Vec<String>);
+
+/// A CSV file with a header row: the headers, then each row with its label.
+pub(crate) fn csv_rows(text: &str, path: &Path) -> Result<(Vec<String>, Vec<CsvRow>), InputError> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = rdr
+    let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| InputError::Format {
             file: path.to_path_buf(),
             reason: format!("not a CSV file with a header row: {e}"),
         })?
-        .clone();
-    let fields: Vec<Option<&'static str>> = headers.iter().map(field_of).collect();
-    if !fields.contains(&Some("score")) {
-        return Err(InputError::Format {
-            file: path.to_path_buf(),
-            reason: format!(
-                "no score column (columns: {}); a scores file has signInId or correlationId, and score",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            ),
-        });
-    }
-    let mut out = Vec::new();
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = Vec::new();
     for (i, row) in rdr.records().enumerate() {
+        // Line numbers count the header (line 1); rows are one line each.
         let record = format!("line {}", i + 2);
         let row = row.map_err(|e| InputError::Field {
             file: path.to_path_buf(),
@@ -785,10 +782,29 @@ fn read_csv(text: &str, path: &Path) -> Result<Vec<Raw>, InputError> {
             field: "(row)".into(),
             reason: e.to_string(),
         })?;
+        rows.push((record, row.iter().map(str::to_string).collect()));
+    }
+    Ok((headers, rows))
+}
+
+fn read_csv(text: &str, path: &Path) -> Result<Vec<Raw>, InputError> {
+    let (headers, rows) = csv_rows(text, path)?;
+    let fields: Vec<Option<&'static str>> = headers.iter().map(|h| field_of(h)).collect();
+    if !fields.contains(&Some("score")) {
+        return Err(InputError::Format {
+            file: path.to_path_buf(),
+            reason: format!(
+                "no score column (columns: {}); a scores file has signInId or correlationId, and score",
+                headers.join(", ")
+            ),
+        });
+    }
+    let mut out = Vec::new();
+    for (record, row) in rows {
         let pairs = fields
             .iter()
-            .zip(row.iter())
-            .filter_map(|(f, v)| f.map(|f| (f, Value::String(v.to_string()))))
+            .zip(row)
+            .filter_map(|(f, v)| f.map(|f| (f, Value::String(v))))
             .collect();
         out.push(raw_from(pairs, record, path)?);
     }

@@ -373,27 +373,9 @@ pub fn labels_from_text(
             )?;
         }
     } else {
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let headers = rdr
-            .headers()
-            .map_err(|e| InputError::Format {
-                file: path.to_path_buf(),
-                reason: format!("not a CSV file with a header row: {e}"),
-            })?
-            .clone();
-        for (i, row) in rdr.records().enumerate() {
-            let record = format!("line {}", i + 2);
-            let row = row.map_err(|e| bad(record.clone(), "(row)", e.to_string()))?;
-            add(
-                record,
-                headers
-                    .iter()
-                    .zip(row.iter())
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            )?;
+        let (headers, rows) = crate::airisk::csv_rows(text, path)?;
+        for (record, row) in rows {
+            add(record, headers.iter().cloned().zip(row).collect())?;
         }
     }
     Ok(out)
