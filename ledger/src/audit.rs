@@ -116,26 +116,55 @@ fn finish_stream(
         let to = chunk_end(ledger, from, end)?.clamp(from + 1, end);
         Ok((read_rows(ledger, from, to)?, to))
     };
+    // A three-stage pipeline: while chunk k gets its in-order checks and its stored nodes
+    // compared (this thread, one core), chunk k+1 is hashed, parsed and has its signatures
+    // checked (a scoped thread driving the rayon pool, every core) and, after chunk k, chunk
+    // k+2 is read from SQLite (this thread). Chunk k+1's signatures are checked with the keys
+    // registered before chunk k; the in-order checks re-check any the registry changed since.
     let at = verifier.size();
-    let mut next = if at < end { Some(read_chunk(at)) } else { None };
-    while let Some(chunk) = next.take() {
-        let (rows, to) = chunk?;
-        // The next chunk is read from the database (this thread) while this one is checked
-        // (a scoped thread driving the rayon pool), so no core waits for SQLite.
+    if at >= end {
+        return Ok(verifier.finish(&cps));
+    }
+    let (rows, mut to) = read_chunk(at)?;
+    let mut current = Some((verifier.keys_now().prepare(&rows), rows, to));
+    let mut next_rows = if to < end {
+        let (rows, next_to) = read_chunk(to)?;
+        to = next_to;
+        Some((rows, to))
+    } else {
+        None
+    };
+    while let Some((prepared, rows, done_to)) = current.take() {
+        let keys = verifier.keys_now();
         let v = &mut verifier;
-        next = std::thread::scope(|s| {
-            let checking = s.spawn(move || v.feed(&rows));
-            let ahead = (to < end).then(|| read_chunk(to));
-            if let Err(panic) = checking.join() {
-                std::panic::resume_unwind(panic);
-            }
-            ahead
+        let (ahead, read) = std::thread::scope(|s| {
+            let preparing = next_rows
+                .take()
+                .map(|(rows, rows_to)| s.spawn(move || (keys.prepare(&rows), rows, rows_to)));
+            let step = || -> Result<Option<(Vec<RowInput>, u64)>, LedgerError> {
+                v.apply(&rows, prepared);
+                let nodes = v.take_nodes();
+                compare_nodes(ledger, v, &nodes)?;
+                if let Some(p) = progress.as_mut() {
+                    p(done_to, end);
+                }
+                if preparing.is_some() && to < end {
+                    let (rows, next_to) = read_chunk(to)?;
+                    to = next_to;
+                    Ok(Some((rows, to)))
+                } else {
+                    Ok(None)
+                }
+            };
+            let read = step();
+            let ahead = preparing.map(|h| match h.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            });
+            (ahead, read)
         });
-        let nodes = verifier.take_nodes();
-        compare_nodes(ledger, &mut verifier, &nodes)?;
-        if let Some(p) = progress.as_mut() {
-            p(to, end);
-        }
+        current = ahead;
+        next_rows = read?;
     }
     Ok(verifier.finish(&cps))
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bundle;
 pub mod entry;
 pub mod input;
+pub mod jcs;
 pub mod keyfile;
 pub mod merkle;
 pub mod note;

@@ -141,6 +141,31 @@ struct Prepared {
     early_sig: Option<([u8; 32], bool)>,
 }
 
+/// A snapshot of the registered keys and the origin (see [`Verifier::keys_now`]).
+pub struct KnownKeys {
+    origin: String,
+    keys: Vec<VerifierKey>,
+}
+
+/// A chunk's per-row work done ahead of the in-order checks (see [`Verifier::apply`]).
+pub struct PreparedChunk(Vec<Prepared>);
+
+impl KnownKeys {
+    /// Hashes, parses and checks each row's payload and signature, on every core. Needs
+    /// nothing from the rows before, so it can run while an earlier chunk is being applied.
+    pub fn prepare(&self, rows: &[RowInput]) -> PreparedChunk {
+        PreparedChunk(
+            rows.par_iter()
+                .map(|row| {
+                    let mut p = prepare(row);
+                    p.early_sig = early_signature(row, &self.keys, &self.origin);
+                    p
+                })
+                .collect(),
+        )
+    }
+}
+
 /// Streaming verifier: feed rows in storage order, then `finish`.
 pub struct Verifier {
     origin: Option<String>,
@@ -281,24 +306,32 @@ impl Verifier {
 
     /// Checks a chunk of rows (in storage order). Uses every core.
     pub fn feed(&mut self, rows: &[RowInput]) {
-        // Signatures are checked in the same parallel pass that hashes and parses each row, with
-        // the key the registry held under the row's key id when this chunk started. The in-order
-        // checks below decide which key must have signed; when that is another key (the
-        // registry changed inside the chunk), the signature is checked again with it.
-        // (Before entry 0 is checked there is no origin and no registry, so nothing early.)
-        let origin = self.origin.clone().unwrap_or_default();
-        let known: Vec<VerifierKey> = match (&self.origin, &self.registry) {
-            (Some(_), Some(r)) => r.records().iter().map(|k| k.key.clone()).collect(),
-            _ => Vec::new(),
-        };
-        let prepared: Vec<Prepared> = rows
-            .par_iter()
-            .map(|row| {
-                let mut p = prepare(row);
-                p.early_sig = early_signature(row, &known, &origin);
-                p
-            })
-            .collect();
+        let prepared = self.keys_now().prepare(rows);
+        self.apply(rows, prepared);
+    }
+
+    /// The registered keys as they stand now, for [`KnownKeys::prepare`] on a later chunk.
+    ///
+    /// Signatures are checked in the same parallel pass that hashes and parses each row, with
+    /// the key the registry held under the row's key id when the snapshot was taken. The
+    /// in-order checks of [`Verifier::apply`] decide which key must have signed; when that is
+    /// another key (the registry changed since the snapshot), the signature is checked again
+    /// with it. (Before entry 0 is checked there is no origin and no registry: nothing early.)
+    pub fn keys_now(&self) -> KnownKeys {
+        KnownKeys {
+            origin: self.origin.clone().unwrap_or_default(),
+            keys: match (&self.origin, &self.registry) {
+                (Some(_), Some(r)) => r.records().iter().map(|k| k.key.clone()).collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// The in-order checks of a chunk prepared by [`KnownKeys::prepare`] (from any snapshot
+    /// taken at or before this chunk), then the signatures the snapshot could not settle.
+    pub fn apply(&mut self, rows: &[RowInput], prepared: PreparedChunk) {
+        let prepared = prepared.0;
+        debug_assert_eq!(rows.len(), prepared.len());
         let mut jobs: Vec<(u64, VerifierKey, usize)> = Vec::new();
         let mut failures: Vec<Finding> = Vec::new();
         let mut checked = 0u64;
@@ -877,6 +910,9 @@ fn prepare(row: &RowInput) -> Prepared {
                 "payload or salt does not match the entry's payload_commitment (payload edited)"
                     .to_string(),
             ));
+        }
+        if crate::jcs::is_canonical(payload) {
+            return Ok(());
         }
         let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| {
             (
