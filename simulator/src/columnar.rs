@@ -16,19 +16,27 @@
 //! 2. **Keys, once.** Rows are hashed to keys (in parallel); each new key is evaluated against
 //!    each policy on the columns that policy reads (its mask, derived from which conditions and
 //!    controls it has), so a policy is evaluated once per distinct projection, and the
-//!    per-policy results of a key combine into a *side* (status, controls, results).
+//!    per-policy results of a key combine into a *side* (status, controls, results). The users
+//!    and applications conditions are answered once per distinct user (or app) and policy, and
+//!    a policy's projection keeps only the answer ([`Sub`]): a policy that excludes three
+//!    groups tells users apart by those three groups, not by every group any policy names.
 //! 3. **Rows.** Per row only the key's side is looked up: counts go per key × multiplicity,
 //!    transitions and changes per row, decisions are written for the rows the filter keeps.
+//!    A side's JSON is assembled from per-policy pieces made once.
 //!
 //! Reasons are text and must be the row's own: the only row value the classes drop that a
 //! reason can show is the IP address of a row an IP named location matched (by its ranges, or
 //! by the log's network names), so such rows get their location-reading policies evaluated
-//! again on the row itself.
+//! again on the row itself (once per policy result and address).
+//!
+//! Three threads share the work: [`TableFile::batches`] reads and encodes the next batch while
+//! this one is replayed (itself on every core), and the decision files are written on a third.
 //!
 //! The classes mirror `eval.rs` field by field (see [`mask`] and [`Canon`]): a change to what
 //! evaluation reads must be made here too; `tests/columnar.rs` compares both paths on varied
 //! generated data to catch a miss.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -39,9 +47,11 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::decisions::{ParquetSink, RowIds};
+use crate::decisions::{ParquetSink, RowIds, SideCols};
 use crate::eval::{self, Context, PolicyResult};
-use crate::model::{Directory, DirectoryUser, NamedLocation, NamedLocationKind, Policy, SignIn};
+use crate::model::{
+    ClientAppType, Directory, DirectoryUser, NamedLocation, NamedLocationKind, Policy, SignIn, Tri,
+};
 use crate::signin::SeenIds;
 use crate::simulate::{
     self, Baseline, DecisionsFilter, Inputs, Side, SideCounts, SimulateError, Summary,
@@ -149,6 +159,22 @@ const NK: usize = 34;
 /// A row's key: one class per key column.
 type Key = [u32; NK];
 
+/// A key in a hash map: hashed two classes at a time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Packed(Key);
+
+impl std::hash::Hash for Packed {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        for pair in self.0.chunks(2) {
+            let hi = pair.get(1).copied().unwrap_or(0);
+            h.write_u64(u64::from(pair[0]) | (u64::from(hi) << 32));
+        }
+    }
+}
+
+/// Marks a chunk-local key id (a key not in the global map yet).
+const NEW: u32 = 1 << 31;
+
 fn key_index(c: Col) -> usize {
     KEYS.iter().position(|k| *k == c).unwrap_or(0)
 }
@@ -178,6 +204,9 @@ enum Canon {
     /// User risk level, or (when the log has none) the `--user-risk` snapshot's level at the
     /// sign-in's time, which is per row.
     UserRiskSnapshot,
+    /// Error code: evaluation reads only whether primary authentication completed, and names
+    /// the code in its reasons unless it did; so every code that shows it did is one class.
+    ErrorCode,
 }
 
 /// Everything that decides classes.
@@ -280,6 +309,7 @@ impl<'a> Env<'a> {
                 Col::DeviceId | Col::DeviceDisplayName if registration => Canon::Presence,
                 Col::DeviceId | Col::DeviceDisplayName | Col::DeviceManaged => Canon::Constant,
                 Col::UserRiskLevel if inputs.user_risk.is_some() => Canon::UserRiskSnapshot,
+                Col::ErrorCode => Canon::ErrorCode,
                 _ => Canon::Identity,
             };
         }
@@ -332,7 +362,7 @@ impl<'a> Env<'a> {
             }
         };
         match canon {
-            Canon::Identity | Canon::UserRiskSnapshot => (v.to_string(), false),
+            Canon::Identity | Canon::UserRiskSnapshot | Canon::ErrorCode => (v.to_string(), false),
             Canon::Constant | Canon::Presence => (String::new(), false),
             Canon::UserId => {
                 let dir = self
@@ -380,15 +410,15 @@ impl<'a> Env<'a> {
 }
 
 /// One batch's raw values of a column.
-enum Raw {
-    Codes(table::Codes),
-    List(ListCodes),
+enum Raw<'a> {
+    Codes(Cow<'a, table::Codes>),
+    List(Cow<'a, ListCodes>),
     Flags(Vec<Option<bool>>),
     Ints(Vec<Option<i64>>),
     Absent,
 }
 
-fn fetch(b: &Batch, c: Col) -> Result<Raw, crate::error::InputError> {
+fn fetch<'a>(b: &'a Batch, c: Col) -> Result<Raw<'a>, crate::error::InputError> {
     Ok(match c.kind() {
         table::Kind::Category => Raw::Codes(b.codes(c)?),
         table::Kind::CategoryList => Raw::List(b.list_codes(c)?),
@@ -524,13 +554,26 @@ impl Classes {
                 .collect(),
             Raw::Ints(v) => {
                 let mut out = Vec::with_capacity(v.len());
+                let mut last: Option<(i64, u32)> = None;
                 for x in v {
                     out.push(match x {
                         None => 0,
-                        Some(x) => {
-                            let next = u32::try_from(self.ints.len() + 1).unwrap_or(UNSET);
-                            *self.ints.entry(*x).or_insert(next)
-                        }
+                        Some(x) => match last {
+                            Some((l, class)) if l == *x => class,
+                            _ => {
+                                let value = if self.canon == Canon::ErrorCode
+                                    && crate::codes::primary_auth_completed(*x) == Tri::Yes
+                                {
+                                    i64::MIN
+                                } else {
+                                    *x
+                                };
+                                let next = u32::try_from(self.ints.len() + 1).unwrap_or(UNSET);
+                                let class = *self.ints.entry(value).or_insert(next);
+                                last = Some((*x, class));
+                                class
+                            }
+                        },
                     });
                 }
                 out
@@ -541,8 +584,8 @@ impl Classes {
 
 /// What the `--user-risk` snapshot needs of a row.
 struct RiskInputs<'a> {
-    user: &'a Raw,
-    upn: &'a Raw,
+    user: &'a Raw<'a>,
+    upn: &'a Raw<'a>,
     created: &'a Texts,
 }
 
@@ -590,17 +633,28 @@ fn mask(p: &Policy) -> Key {
         read(Col::AppOwnerTenantId);
         read(Col::ResourceTenantId);
     }
-    if p.users.is_some() {
-        for c in [
-            Col::UserType,
-            Col::HomeTenantId,
-            Col::ResourceTenantId,
-            Col::CrossTenantAccessType,
-        ] {
-            read(c);
+    let is_all = |ids: &[String]| ids.first().is_some_and(|x| x.eq_ignore_ascii_case("All"));
+    if let Some(u) = &p.users {
+        // Only guest and external user selections read the user's type and tenants.
+        let guests = u.include_guests.is_some()
+            || u.exclude_guests.is_some()
+            || u.users
+                .include
+                .iter()
+                .chain(&u.users.exclude)
+                .any(|x| x.eq_ignore_ascii_case("GuestsOrExternalUsers"));
+        if guests {
+            for c in [
+                Col::UserType,
+                Col::HomeTenantId,
+                Col::ResourceTenantId,
+                Col::CrossTenantAccessType,
+            ] {
+                read(c);
+            }
         }
     }
-    if !p.client_app_types.is_empty() {
+    if !p.client_app_types.is_empty() && !p.client_app_types.contains(&ClientAppType::All) {
         read(Col::ClientAppUsed);
         // easSupported depends on the platform.
         read(Col::OperatingSystem);
@@ -630,12 +684,21 @@ fn mask(p: &Policy) -> Key {
         read(Col::OriginalTransferMethod);
         read(Col::AuthenticationProtocol);
     }
-    if p.applications.is_some() {
+    // "All" first, no exclusion: the condition holds, with the same reason, whatever the app.
+    if let Some(a) = &p.applications
+        && !(is_all(&a.apps.include)
+            && a.apps.exclude.is_empty()
+            && a.user_actions.is_empty()
+            && a.filter.is_none())
+    {
         read(Col::AppId);
         read(Col::ResourceId);
         read(Col::AuthenticationContexts);
     }
-    if p.locations.is_some() {
+    // Likewise for locations.
+    if let Some(l) = &p.locations
+        && !(is_all(&l.include) && l.exclude.is_empty())
+    {
         for c in [
             Col::IpAddress,
             Col::Country,
@@ -705,6 +768,197 @@ fn project(key: &Key, mask: &Key) -> Key {
     out
 }
 
+/// Which condition a [`Sub`] stands for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SubKind {
+    /// The users condition (users, groups, roles, guests), and whether the log names a user
+    /// (the kind of identity of a record without one depends on it).
+    Users,
+    /// The applications condition.
+    Apps,
+}
+
+/// One condition of one policy, answered once per distinct value of the columns it reads:
+/// in the policy's cache key those columns count only through the answer (with its reason),
+/// since evaluation reads them nowhere else. A policy with `All` users and three excluded
+/// groups then tells users apart by three groups, not by every group any policy names.
+struct Sub {
+    kind: SubKind,
+    /// Which [`SubInputs`] set holds its columns' values.
+    input: usize,
+    /// Per input id: the answer's id ([`UNSET`] until first needed).
+    by_input: Vec<u32>,
+    /// Answer and reason → id.
+    answers: HashMap<(Tri, String), u32>,
+}
+
+impl Sub {
+    /// The answer's id for input `x` (evaluated on row `rep` the first time).
+    fn answer(
+        &mut self,
+        p: &Policy,
+        ctx: &Context,
+        x: u32,
+        presence: u8,
+        rows: &Rows,
+        rep: usize,
+    ) -> u32 {
+        let x = x as usize;
+        if self.by_input.len() <= x {
+            self.by_input.resize(x + 1, UNSET);
+        }
+        if self.by_input[x] != UNSET {
+            return self.by_input[x];
+        }
+        let s = rows.signin(rep);
+        let answer = match self.kind {
+            SubKind::Users => eval::users_verdict(p, &s, ctx),
+            SubKind::Apps => eval::apps_verdict(p, &s),
+        };
+        let next = u32::try_from(self.answers.len()).unwrap_or(UNSET);
+        let mut id = *self.answers.entry(answer).or_insert(next);
+        if self.kind == SubKind::Users {
+            // The kind of identity of a record that does not say reads whether it names a user.
+            id = id * 4 + u32::from(presence);
+        }
+        self.by_input[x] = id;
+        id
+    }
+}
+
+/// A set of key columns read together by sub-conditions, and ids for their values.
+struct SubInputs {
+    cols: Vec<usize>,
+    ids: FxMap<[u32; SUB_COLS], u32>,
+    /// Per id: user id present (bit 0), UPN present (bit 1).
+    presence: Vec<u8>,
+}
+
+const SUB_COLS: usize = 6;
+
+/// How a policy set's results are cached: per policy, a small key of the id of the projection
+/// on the columns it reads other than those of its sub-conditions (policies reading the same
+/// columns share these ids), and its sub-conditions' answers.
+struct Shape {
+    /// Distinct residual masks and, per mask, projection → id.
+    residuals: Vec<(Key, Residual)>,
+    inputs: Vec<SubInputs>,
+    /// Per policy: its residual mask.
+    residual_of: Vec<usize>,
+    /// Per policy: its sub-conditions.
+    subs: Vec<Vec<Sub>>,
+}
+
+impl Shape {
+    fn new(policies: &[Policy], masks: &[Key]) -> Shape {
+        let mut shape = Shape {
+            residuals: Vec::new(),
+            inputs: Vec::new(),
+            residual_of: Vec::new(),
+            subs: Vec::new(),
+        };
+        for (p, m) in policies.iter().zip(masks) {
+            let reads = |c: Col| m[key_index(c)] != 0;
+            let mut residual = *m;
+            let mut subs = Vec::new();
+            let mut add = |kind: SubKind, cols: Vec<usize>, residual: &mut Key| {
+                for c in &cols {
+                    residual[*c] = 0;
+                }
+                let input = match shape.inputs.iter().position(|x| x.cols == cols) {
+                    Some(i) => i,
+                    None => {
+                        shape.inputs.push(SubInputs {
+                            cols,
+                            ids: FxMap::default(),
+                            presence: Vec::new(),
+                        });
+                        shape.inputs.len() - 1
+                    }
+                };
+                subs.push(Sub {
+                    kind,
+                    input,
+                    by_input: Vec::new(),
+                    answers: HashMap::new(),
+                });
+            };
+            if reads(Col::UserId) {
+                let mut cols = vec![key_index(Col::UserId), key_index(Col::UserPrincipalName)];
+                cols.extend(
+                    [
+                        Col::UserType,
+                        Col::HomeTenantId,
+                        Col::ResourceTenantId,
+                        Col::CrossTenantAccessType,
+                    ]
+                    .into_iter()
+                    .filter(|c| reads(*c))
+                    .map(key_index),
+                );
+                add(SubKind::Users, cols, &mut residual);
+            }
+            if p.applications.is_some() && reads(Col::AppId) {
+                add(
+                    SubKind::Apps,
+                    vec![key_index(Col::AppId), key_index(Col::ResourceId)],
+                    &mut residual,
+                );
+            }
+            let r = match shape.residuals.iter().position(|(x, _)| *x == residual) {
+                Some(r) => r,
+                None => {
+                    shape.residuals.push((residual, Residual::new(&residual)));
+                    shape.residuals.len() - 1
+                }
+            };
+            shape.residual_of.push(r);
+            shape.subs.push(subs);
+        }
+        shape
+    }
+}
+
+/// Ids of the projections of keys on one residual mask.
+enum Residual {
+    /// At most [`NARROW`] columns: their classes packed two to a word.
+    Narrow(Vec<usize>, FxMap<[u64; NARROW / 2], u32>),
+    Wide(Key, FxMap<Packed, u32>),
+}
+
+const NARROW: usize = 16;
+
+impl Residual {
+    fn new(mask: &Key) -> Residual {
+        let cols: Vec<usize> = (0..NK).filter(|j| mask[*j] != 0).collect();
+        if cols.len() <= NARROW {
+            Residual::Narrow(cols, FxMap::default())
+        } else {
+            Residual::Wide(*mask, FxMap::default())
+        }
+    }
+
+    fn id(&mut self, key: &Key) -> u32 {
+        match self {
+            Residual::Narrow(cols, ids) => {
+                let mut packed = [0u64; NARROW / 2];
+                for (x, c) in cols.iter().enumerate() {
+                    packed[x / 2] |= u64::from(key[*c]) << (32 * (x % 2));
+                }
+                let next = u32::try_from(ids.len()).unwrap_or(UNSET);
+                *ids.entry(packed).or_insert(next)
+            }
+            Residual::Wide(mask, ids) => {
+                let next = u32::try_from(ids.len()).unwrap_or(UNSET);
+                *ids.entry(Packed(project(key, mask))).or_insert(next)
+            }
+        }
+    }
+}
+
+/// A policy's cache key: residual projection id, then its sub-conditions' answers.
+type SmallKey = [u32; 3];
+
 // ---------------------------------------------------------------------------------------------
 // Sides
 // ---------------------------------------------------------------------------------------------
@@ -727,34 +981,81 @@ fn status_index(s: &str) -> u8 {
     }
 }
 
-/// A side ready to write: the value and its JSON (whole, and `policies` alone).
-struct SideOut {
-    side: Side,
-    json: Vec<u8>,
-    policies_json: String,
+/// A side's status and controls, and its JSON up to the per-policy results:
+/// `{"status":…,"controls":[…],"policies":` (the side's JSON continues with the `policies`
+/// JSON and `}`, exactly as `serde_json` writes a [`Side`]).
+struct Head {
+    status: String,
+    controls: Vec<String>,
+    json: String,
 }
 
-impl SideOut {
-    fn new(side: Side) -> Arc<SideOut> {
-        Arc::new(SideOut {
-            json: serde_json::to_vec(&side).unwrap_or_default(),
-            policies_json: serde_json::to_string(&side.policies).unwrap_or_default(),
-            side,
+impl Head {
+    fn new(status: &str, controls: &[String]) -> Arc<Head> {
+        let mut json = String::from("{\"status\":");
+        json.push_str(&serde_json::to_string(status).unwrap_or_default());
+        json.push_str(",\"controls\":");
+        json.push_str(&serde_json::to_string(controls).unwrap_or_default());
+        json.push_str(",\"policies\":");
+        Arc::new(Head {
+            status: status.to_string(),
+            controls: controls.to_vec(),
+            json,
         })
     }
 }
 
+/// A whole side ready to write: its head and its `policies` JSON.
+#[derive(Clone)]
+struct SideText {
+    head: Arc<Head>,
+    policies: Arc<str>,
+}
+
+impl SideText {
+    fn new(side: &Side) -> SideText {
+        SideText {
+            head: Head::new(&side.status, &side.controls),
+            policies: serde_json::to_string(&side.policies)
+                .unwrap_or_default()
+                .into(),
+        }
+    }
+}
+
+/// The JSON of one policy's result in a side's `policies` (a [`simulate::PolicyRow`]).
+fn policy_json(p: &Policy, r: &PolicyResult) -> Arc<str> {
+    serde_json::to_string(&simulate::PolicyRow {
+        id: p.id.clone(),
+        display_name: p.display_name.clone(),
+        state: p.state.as_str().to_string(),
+        result: r.result.to_string(),
+        reasons: r.reasons.clone(),
+    })
+    .unwrap_or_default()
+    .into()
+}
+
 /// Rows of the current batch, to evaluate on.
 struct Rows<'a> {
-    raws: &'a [Raw],
+    raws: &'a [Raw<'a>],
     created: Option<&'a Texts>,
-    ca_status: &'a Raw,
-    applied: &'a Raw,
+    ca_status: &'a Raw<'a>,
+    applied: &'a Raw<'a>,
 }
 
 impl Rows<'_> {
-    /// Row `i` with every field evaluation and the logged baseline read.
+    /// Row `i` with every field evaluation reads.
     fn signin(&self, i: usize) -> SignIn {
+        self.fill(i, false)
+    }
+
+    /// Row `i` with every field evaluation and the logged baseline read.
+    fn logged_signin(&self, i: usize) -> SignIn {
+        self.fill(i, true)
+    }
+
+    fn fill(&self, i: usize, logged: bool) -> SignIn {
         let mut s = SignIn::default();
         let put = |c: Col, raw: &Raw, s: &mut SignIn| match raw {
             Raw::Codes(codes) => {
@@ -782,8 +1083,11 @@ impl Rows<'_> {
         for (c, raw) in KEYS.iter().zip(self.raws) {
             put(*c, raw, &mut s);
         }
-        put(Col::ConditionalAccessStatus, self.ca_status, &mut s);
-        put(Col::AppliedPolicies, self.applied, &mut s);
+        if logged {
+            // Parsing the logged policy list is costly, and evaluation never reads it.
+            put(Col::ConditionalAccessStatus, self.ca_status, &mut s);
+            put(Col::AppliedPolicies, self.applied, &mut s);
+        }
         if let Some(t) = self.created {
             s.created_date_time = t.get(i).unwrap_or_default().to_string();
         }
@@ -791,14 +1095,19 @@ impl Rows<'_> {
     }
 }
 
+/// One policy's result ids for new keys, and the projections it has not seen (with a key that
+/// has each).
+type Lookup = (Vec<u32>, Vec<(SmallKey, usize)>);
+
 /// One policy set (candidate or baseline) evaluated per key.
 struct PolicySet<'a> {
     policies: &'a [Policy],
     ctx: &'a Context<'a>,
-    masks: Vec<Key>,
+    /// How results are cached.
+    shape: Shape,
     reads_ip: Vec<bool>,
-    /// Per policy: projected key → result index.
-    caches: Vec<FxMap<Key, u32>>,
+    /// Per policy: cache key → result index.
+    caches: Vec<FxMap<SmallKey, u32>>,
     /// Per policy: results.
     results: Vec<Vec<PolicyResult>>,
     /// Per side: one result index per policy.
@@ -807,9 +1116,15 @@ struct PolicySet<'a> {
     side_status: Vec<u8>,
     /// Per key: its side.
     key_side: Vec<u32>,
-    out: HashMap<u32, Arc<SideOut>>,
-    /// Sides of rows whose IP address a location matched: (key, address code) → side.
-    by_ip: FxMap<(u32, u32), Arc<SideOut>>,
+    /// Per policy, per result: its JSON (made when first written).
+    frags: Vec<Vec<Option<Arc<str>>>>,
+    /// Per side: its head (made when first written).
+    heads: Vec<Option<Arc<Head>>>,
+    /// Per side: its `policies` JSON (made when first written).
+    side_policies: Vec<Option<Arc<str>>>,
+    /// A policy's result on rows whose IP address a location matched, whose reasons show the
+    /// address: (policy, result, address code) → JSON.
+    ip_frags: FxMap<(u32, u32, u32), Arc<str>>,
 }
 
 impl<'a> PolicySet<'a> {
@@ -820,15 +1135,17 @@ impl<'a> PolicySet<'a> {
             policies,
             ctx,
             reads_ip: masks.iter().map(|m| m[ip] != 0).collect(),
-            masks,
+            shape: Shape::new(policies, &masks),
             caches: policies.iter().map(|_| FxMap::default()).collect(),
             results: policies.iter().map(|_| Vec::new()).collect(),
             side_results: Vec::new(),
             sides: FxMap::default(),
             side_status: Vec::new(),
             key_side: Vec::new(),
-            out: HashMap::new(),
-            by_ip: FxMap::default(),
+            frags: policies.iter().map(|_| Vec::new()).collect(),
+            heads: Vec::new(),
+            side_policies: Vec::new(),
+            ip_frags: FxMap::default(),
         }
     }
 
@@ -836,35 +1153,117 @@ impl<'a> PolicySet<'a> {
     fn add_keys(&mut self, keys: &[Key], reps: &[usize], rows: &Rows) {
         let n = keys.len();
         let ctx = self.ctx;
-        let per_policy: Vec<Vec<u32>> = self
-            .policies
-            .par_iter()
-            .zip(self.masks.par_iter())
-            .zip(self.caches.par_iter_mut().zip(self.results.par_iter_mut()))
-            .map(|((p, m), (cache, results))| {
-                let mut ids = Vec::with_capacity(n);
-                for (key, rep) in keys.iter().zip(reps) {
-                    let proj = project(key, m);
-                    let id = match cache.get(&proj) {
-                        Some(id) => *id,
-                        None => {
-                            let s = rows.signin(*rep);
-                            results.push(eval::evaluate_policy(p, &s, ctx));
-                            let id = u32::try_from(results.len() - 1).unwrap_or(UNSET);
-                            cache.insert(proj, id);
-                            id
+        // 1. Ids of the keys' projections on each residual mask and of their sub-condition
+        //    inputs (shared by every policy that reads the same columns).
+        let rids: Vec<Vec<u32>> = self
+            .shape
+            .residuals
+            .par_iter_mut()
+            .map(|(_, ids)| keys.iter().map(|key| ids.id(key)).collect())
+            .collect();
+        let sids: Vec<Vec<u32>> = self
+            .shape
+            .inputs
+            .par_iter_mut()
+            .map(|inp| {
+                keys.iter()
+                    .map(|key| {
+                        let mut x = [0u32; SUB_COLS];
+                        for (slot, c) in x.iter_mut().zip(&inp.cols) {
+                            *slot = key[*c];
                         }
+                        let next = u32::try_from(inp.ids.len()).unwrap_or(UNSET);
+                        let id = *inp.ids.entry(x).or_insert(next);
+                        if id == next {
+                            inp.presence
+                                .push(u8::from(x[0] != 0) | (u8::from(x[1] != 0) << 1));
+                        }
+                        id
+                    })
+                    .collect()
+            })
+            .collect();
+        // 2. Per policy, each key's result id. A cache key not seen before is evaluated once
+        //    (below); its id is known already, since results are appended in the order here.
+        let policies = self.policies;
+        let presence: Vec<&[u8]> = self
+            .shape
+            .inputs
+            .iter()
+            .map(|i| i.presence.as_slice())
+            .collect();
+        let residual_of = &self.shape.residual_of;
+        let lookups: Vec<Lookup> = self
+            .shape
+            .subs
+            .par_iter_mut()
+            .zip(self.caches.par_iter().zip(self.results.par_iter()))
+            .enumerate()
+            .map(|(p, (subs, (cache, results)))| {
+                let base = results.len();
+                let mut ids = Vec::with_capacity(n);
+                let mut misses: Vec<(SmallKey, usize)> = Vec::new();
+                let mut pending: FxMap<SmallKey, u32> = FxMap::default();
+                let rid = &rids[residual_of[p]];
+                for k in 0..n {
+                    let mut small = [rid[k], 0, 0];
+                    for (slot, sub) in small[1..].iter_mut().zip(subs.iter_mut()) {
+                        let x = sids[sub.input][k];
+                        let pres = presence[sub.input][x as usize];
+                        *slot = sub.answer(&policies[p], ctx, x, pres, rows, reps[k]);
+                    }
+                    let id = match cache.get(&small) {
+                        Some(id) => *id,
+                        None => *pending.entry(small).or_insert_with(|| {
+                            misses.push((small, k));
+                            u32::try_from(base + misses.len() - 1).unwrap_or(UNSET)
+                        }),
                     };
                     ids.push(id);
                 }
-                ids
+                (ids, misses)
             })
             .collect();
+        // 3. The rows those evaluations need, each built once (not once per policy).
+        let mut needed: Vec<usize> = lookups
+            .iter()
+            .flat_map(|(_, misses)| misses.iter().map(|(_, k)| *k))
+            .collect();
+        needed.sort_unstable();
+        needed.dedup();
+        let mut slot = vec![UNSET; if needed.is_empty() { 0 } else { n }];
+        for (j, k) in needed.iter().enumerate() {
+            slot[*k] = u32::try_from(j).unwrap_or(UNSET);
+        }
+        let signins: Vec<SignIn> = needed.par_iter().map(|k| rows.signin(reps[*k])).collect();
+        // 4. The evaluations, all policies together.
+        let work: Vec<(usize, usize)> = lookups
+            .iter()
+            .enumerate()
+            .flat_map(|(p, (_, misses))| misses.iter().map(move |(_, k)| (p, *k)))
+            .collect();
+        let evaluated: Vec<PolicyResult> = work
+            .par_iter()
+            .map(|(p, k)| eval::evaluate_policy(&policies[*p], &signins[slot[*k] as usize], ctx))
+            .collect();
+        let mut evaluated = evaluated.into_iter();
+        let mut per_policy: Vec<Vec<u32>> = Vec::with_capacity(lookups.len());
+        for (p, (ids, misses)) in lookups.into_iter().enumerate() {
+            for (proj, _) in misses {
+                let id = u32::try_from(self.results[p].len()).unwrap_or(UNSET);
+                self.results[p].extend(evaluated.next());
+                self.caches[p].insert(proj, id);
+            }
+            per_policy.push(ids);
+        }
+        let mut tuple: Vec<u32> = Vec::with_capacity(per_policy.len());
         for k in 0..n {
-            let tuple: Box<[u32]> = per_policy.iter().map(|ids| ids[k]).collect();
-            let side = match self.sides.get(&tuple) {
+            tuple.clear();
+            tuple.extend(per_policy.iter().map(|ids| ids[k]));
+            let side = match self.sides.get(tuple.as_slice()) {
                 Some(s) => *s,
                 None => {
+                    let tuple: Box<[u32]> = tuple.as_slice().into();
                     let light: Vec<PolicyResult> = tuple
                         .iter()
                         .zip(&self.results)
@@ -891,43 +1290,105 @@ impl<'a> PolicySet<'a> {
         self.side_status[self.key_side[k as usize] as usize]
     }
 
-    fn build(&self, side: u32, row: Option<&SignIn>) -> Side {
-        let ids = &self.side_results[side as usize];
-        let results: Vec<PolicyResult> = self
-            .policies
-            .iter()
-            .enumerate()
-            .map(|(p, policy)| match row {
-                Some(s) if self.reads_ip[p] => eval::evaluate_policy(policy, s, self.ctx),
-                _ => self.results[p][ids[p] as usize].clone(),
-            })
-            .collect();
-        simulate::side(self.policies, &eval::decide(self.policies, results))
+    /// The JSON of policy `p`'s result `id`.
+    fn frag(&mut self, p: usize, id: u32) -> Arc<str> {
+        let frags = &mut self.frags[p];
+        if frags.len() <= id as usize {
+            frags.resize(self.results[p].len().max(id as usize + 1), None);
+        }
+        frags[id as usize]
+            .get_or_insert_with(|| policy_json(&self.policies[p], &self.results[p][id as usize]))
+            .clone()
     }
 
-    /// The side to write for a row of key `k`; `ip` is the row's address code when an IP
-    /// named location contains it (its reasons then show the address).
-    fn side_out(&mut self, k: u32, ip: Option<u32>, rows: &Rows, row: usize) -> Arc<SideOut> {
-        let side = self.key_side[k as usize];
-        match ip {
-            Some(code) if self.reads_ip.iter().any(|r| *r) => {
-                if let Some(o) = self.by_ip.get(&(k, code)) {
-                    return o.clone();
-                }
-                let s = rows.signin(row);
-                let o = SideOut::new(self.build(side, Some(&s)));
-                self.by_ip.insert((k, code), o.clone());
-                o
-            }
-            _ => {
-                if let Some(o) = self.out.get(&side) {
-                    return o.clone();
-                }
-                let o = SideOut::new(self.build(side, None));
-                self.out.insert(side, o.clone());
-                o
-            }
+    /// A side's head: its status and the controls its enforced policies demand.
+    fn head(&mut self, side: u32) -> Arc<Head> {
+        let s = side as usize;
+        if self.heads.len() <= s {
+            self.heads.resize(self.side_results.len().max(s + 1), None);
         }
+        if let Some(h) = &self.heads[s] {
+            return h.clone();
+        }
+        let results: Vec<PolicyResult> = self.side_results[s]
+            .iter()
+            .zip(&self.results)
+            .map(|(id, rs)| {
+                let r = &rs[*id as usize];
+                PolicyResult {
+                    result: r.result,
+                    reasons: Vec::new(),
+                    effects: r.effects,
+                    controls: r.controls.clone(),
+                }
+            })
+            .collect();
+        let d = eval::decide(self.policies, results);
+        let h = Head::new(d.status, &d.controls);
+        self.heads[s] = Some(h.clone());
+        h
+    }
+
+    /// The side to write for row `row` of key `k`: its head and its `policies` JSON. `ip` is
+    /// the row's address code when an IP named location contains it: policies that read the
+    /// location are then evaluated on the row, whose address their reasons show.
+    fn side_text(
+        &mut self,
+        k: u32,
+        ip: Option<u32>,
+        rows: &Rows,
+        row: usize,
+    ) -> (Arc<Head>, Arc<str>) {
+        let side = self.key_side[k as usize];
+        let head = self.head(side);
+        if let Some(code) = ip.filter(|_| self.reads_ip.iter().any(|r| *r)) {
+            let mut out = String::from("[");
+            let mut signin: Option<SignIn> = None;
+            for p in 0..self.policies.len() {
+                if p > 0 {
+                    out.push(',');
+                }
+                let id = self.side_results[side as usize][p];
+                if !self.reads_ip[p] {
+                    out.push_str(&self.frag(p, id));
+                    continue;
+                }
+                let key = (u32::try_from(p).unwrap_or(UNSET), id, code);
+                if let Some(f) = self.ip_frags.get(&key) {
+                    out.push_str(f);
+                    continue;
+                }
+                let s = signin.get_or_insert_with(|| rows.signin(row));
+                let f = policy_json(
+                    &self.policies[p],
+                    &eval::evaluate_policy(&self.policies[p], s, self.ctx),
+                );
+                out.push_str(&f);
+                self.ip_frags.insert(key, f);
+            }
+            out.push(']');
+            return (head, out.into());
+        }
+        let s = side as usize;
+        if self.side_policies.len() <= s {
+            self.side_policies
+                .resize(self.side_results.len().max(s + 1), None);
+        }
+        if let Some(t) = &self.side_policies[s] {
+            return (head, t.clone());
+        }
+        let mut text = String::from("[");
+        for p in 0..self.policies.len() {
+            if p > 0 {
+                text.push(',');
+            }
+            let id = self.side_results[s][p];
+            text.push_str(&self.frag(p, id));
+        }
+        text.push(']');
+        let text: Arc<str> = text.into();
+        self.side_policies[s] = Some(text.clone());
+        (head, text)
     }
 
     /// Candidate or baseline counts from per-key multiplicities.
@@ -936,18 +1397,20 @@ impl<'a> PolicySet<'a> {
         for (k, m) in mult.iter().enumerate() {
             per_side[self.key_side[k] as usize] += m;
         }
+        // Per policy, per result id; words and texts only at the end.
+        let mut per_result: Vec<Vec<u64>> = self.results.iter().map(|r| vec![0; r.len()]).collect();
         let mut c = SideCounts::default();
         for (side, m) in per_side.iter().enumerate().filter(|(_, m)| **m > 0) {
             *c.status
                 .entry(STATUSES[self.side_status[side] as usize].to_string())
                 .or_default() += m;
-            for (pi, (p, id)) in self
-                .policies
-                .iter()
-                .zip(self.side_results[side].iter())
-                .enumerate()
-            {
-                let word = self.results[pi][*id as usize].result;
+            for (counts, id) in per_result.iter_mut().zip(self.side_results[side].iter()) {
+                counts[*id as usize] += m;
+            }
+        }
+        for (pi, p) in self.policies.iter().enumerate() {
+            for (id, m) in per_result[pi].iter().enumerate().filter(|(_, m)| **m > 0) {
+                let word = self.results[pi][id].result;
                 *c.policies
                     .entry(p.id.clone())
                     .or_default()
@@ -963,7 +1426,8 @@ impl<'a> PolicySet<'a> {
 #[derive(Default)]
 struct Logged {
     map: FxMap<[u32; 3], u32>,
-    sides: Vec<Arc<SideOut>>,
+    sides: Vec<SideText>,
+    values: Vec<Side>,
     status: Vec<u8>,
     mult: Vec<u64>,
 }
@@ -989,45 +1453,117 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> SimulateError {
     }
 }
 
-/// Writes one decisions.ndjson line exactly as `serde_json` writes a `DecisionRow`.
+/// Writes one decisions.ndjson line exactly as `serde_json` writes a `DecisionRow`, piece by
+/// piece (`scratch` holds the small ones).
 #[allow(clippy::too_many_arguments)]
-fn ndjson_line(
-    buf: &mut Vec<u8>,
+fn write_ndjson(
+    w: &mut impl Write,
+    scratch: &mut Vec<u8>,
     id: &str,
     corr: Option<&str>,
     user: Option<&str>,
     created: &str,
-    cand: &SideOut,
-    base: Option<&SideOut>,
+    cand: (&Head, &str),
+    base: Option<(&Head, &str)>,
     changed: Option<bool>,
-) {
+) -> std::io::Result<()> {
     let s = |buf: &mut Vec<u8>, v: Option<&str>| {
         // Writing a string into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *buf, &v);
     };
-    buf.extend_from_slice(b"{\"signInId\":");
-    s(buf, Some(id));
-    buf.extend_from_slice(b",\"correlationId\":");
-    s(buf, corr);
-    buf.extend_from_slice(b",\"userId\":");
-    s(buf, user);
-    buf.extend_from_slice(b",\"createdDateTime\":");
-    s(buf, Some(created));
-    buf.extend_from_slice(b",\"candidate\":");
-    buf.extend_from_slice(&cand.json);
-    buf.extend_from_slice(b",\"baseline\":");
+    scratch.clear();
+    scratch.extend_from_slice(b"{\"signInId\":");
+    s(scratch, Some(id));
+    scratch.extend_from_slice(b",\"correlationId\":");
+    s(scratch, corr);
+    scratch.extend_from_slice(b",\"userId\":");
+    s(scratch, user);
+    scratch.extend_from_slice(b",\"createdDateTime\":");
+    s(scratch, Some(created));
+    scratch.extend_from_slice(b",\"candidate\":");
+    scratch.extend_from_slice(cand.0.json.as_bytes());
+    w.write_all(scratch)?;
+    w.write_all(cand.1.as_bytes())?;
     match base {
-        Some(b) => buf.extend_from_slice(&b.json),
-        None => buf.extend_from_slice(b"null"),
+        Some((head, policies)) => {
+            w.write_all(b"},\"baseline\":")?;
+            w.write_all(head.json.as_bytes())?;
+            w.write_all(policies.as_bytes())?;
+            w.write_all(b"}")?;
+        }
+        None => w.write_all(b"},\"baseline\":null")?,
     }
-    buf.extend_from_slice(match changed {
+    w.write_all(match changed {
         Some(true) => b",\"changed\":true}\n",
         Some(false) => b",\"changed\":false}\n",
         None => b",\"changed\":null}\n",
-    });
+    })
 }
 
-fn code_text(raw: &Raw, i: usize) -> Option<&str> {
+/// One decision row to write.
+struct OutRow {
+    id: String,
+    corr: Option<String>,
+    user: Option<String>,
+    created: String,
+    cand: (Arc<Head>, Arc<str>),
+    base: Option<(Arc<Head>, Arc<str>)>,
+    changed: Option<bool>,
+}
+
+/// Rows handed to the writer at a time.
+const OUT_ROWS: usize = 1024;
+
+/// Writes decision rows to decisions.ndjson and decisions.parquet, on its own thread beside
+/// the replay, until the replay drops its end of `rx`.
+fn write_rows(
+    rx: &std::sync::mpsc::Receiver<Vec<OutRow>>,
+    nd_path: &Path,
+    mut ndjson: BufWriter<File>,
+    mut parquet: ParquetSink,
+) -> Result<(), SimulateError> {
+    let mut scratch = Vec::with_capacity(1 << 10);
+    for rows in rx {
+        for r in rows {
+            let base = r.base.as_ref().map(|(h, t)| (&**h, &**t));
+            write_ndjson(
+                &mut ndjson,
+                &mut scratch,
+                &r.id,
+                r.corr.as_deref(),
+                r.user.as_deref(),
+                &r.created,
+                (&r.cand.0, &r.cand.1),
+                base,
+                r.changed,
+            )
+            .map_err(|e| out_err(nd_path, e))?;
+            parquet.push_row(
+                RowIds {
+                    sign_in_id: &r.id,
+                    correlation_id: r.corr.as_deref(),
+                    user_id: r.user.as_deref(),
+                    created_date_time: &r.created,
+                },
+                SideCols {
+                    status: &r.cand.0.status,
+                    controls: &r.cand.0.controls,
+                    policies: &r.cand.1,
+                },
+                base.map(|(h, policies)| SideCols {
+                    status: &h.status,
+                    controls: &h.controls,
+                    policies,
+                }),
+                r.changed,
+            )?;
+        }
+    }
+    ndjson.flush().map_err(|e| out_err(nd_path, e))?;
+    parquet.finish()
+}
+
+fn code_text<'a>(raw: &'a Raw, i: usize) -> Option<&'a str> {
     match raw {
         Raw::Codes(c) if c.codes[i] != NULL => Some(c.dict.get(c.codes[i])),
         _ => None,
@@ -1106,33 +1642,41 @@ pub fn run(files: &[TableFile], inputs: Inputs) -> Result<Summary, SimulateError
     let pq_path = inputs.out.join("decisions.parquet");
     let writing = inputs.decisions != DecisionsFilter::None;
     let result = (|| {
-        let mut ndjson = match writing {
+        let sinks = match writing {
             false => None,
-            true => Some(BufWriter::with_capacity(
-                1 << 20,
-                File::create(&nd_path).map_err(|e| out_err(&nd_path, e))?,
+            true => Some((
+                BufWriter::with_capacity(
+                    1 << 20,
+                    File::create(&nd_path).map_err(|e| out_err(&nd_path, e))?,
+                ),
+                ParquetSink::create(&pq_path)?,
             )),
         };
-        let mut parquet = match writing {
-            false => None,
-            true => Some(ParquetSink::create(&pq_path)?),
-        };
-        let summary = replay(
-            files,
-            &inputs,
-            &env,
-            &ctx,
-            &base_ctx,
-            ndjson.as_mut(),
-            parquet.as_mut(),
-        )?;
-        if let Some(mut w) = ndjson {
-            w.flush().map_err(|e| out_err(&nd_path, e))?;
-        }
-        if let Some(p) = parquet {
-            p.finish()?;
-        }
-        Ok(summary)
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<OutRow>>(8);
+            let writer = sinks.map(|(nd, pq)| {
+                let nd_path = &nd_path;
+                scope.spawn(move || write_rows(&rx, nd_path, nd, pq))
+            });
+            let summary = replay(
+                files,
+                &inputs,
+                &env,
+                &ctx,
+                &base_ctx,
+                writer.is_some().then_some(&tx),
+            );
+            drop(tx);
+            let written = match writer {
+                Some(w) => w
+                    .join()
+                    .unwrap_or_else(|_| Err(out_err(&nd_path, "the writer thread panicked"))),
+                None => Ok(()),
+            };
+            // The writer's own error explains a replay that could not hand it rows.
+            written?;
+            summary
+        })
     })();
     let summary = match result {
         Ok(s) => s,
@@ -1156,10 +1700,11 @@ fn replay(
     env: &Env,
     ctx: &Context,
     base_ctx: &Context,
-    mut ndjson: Option<&mut BufWriter<File>>,
-    mut parquet: Option<&mut ParquetSink>,
+    out: Option<&std::sync::mpsc::SyncSender<Vec<OutRow>>>,
 ) -> Result<Summary, SimulateError> {
     let nd_path: PathBuf = inputs.out.join("decisions.ndjson");
+    let mut pending: Vec<OutRow> = Vec::with_capacity(OUT_ROWS);
+    let stopped = || out_err(&nd_path, "the decisions writer stopped");
     let writing = inputs.decisions != DecisionsFilter::None;
     let dedupe = !(files.len() == 1 && files[0].unique_ids());
     let logged = matches!(inputs.baseline, Baseline::Logged);
@@ -1186,8 +1731,13 @@ fn replay(
     }
 
     let mut classes: Vec<Classes> = env.canon.iter().map(|c| Classes::new(*c)).collect();
-    let mut aux = [Classes::new(Canon::Identity), Classes::new(Canon::Identity)];
-    let mut keys: FxMap<Key, u32> = FxMap::default();
+    // The logged baseline's classes: conditionalAccessStatus, appliedPolicies, error code.
+    let mut aux = [
+        Classes::new(Canon::Identity),
+        Classes::new(Canon::Identity),
+        Classes::new(Canon::Identity),
+    ];
+    let mut keys: FxMap<Packed, u32> = FxMap::default();
     let mut key_list: Vec<Key> = Vec::new();
     let mut mult: Vec<u64> = Vec::new();
     let mut cand = PolicySet::new(inputs.policies, ctx);
@@ -1204,7 +1754,6 @@ fn replay(
     let mut changed_total = 0u64;
     let mut changed_users: HashMap<String, u64> = HashMap::new();
     let mut changed_apps: HashMap<String, u64> = HashMap::new();
-    let mut line = Vec::with_capacity(1 << 16);
     let ip_col = key_index(Col::IpAddress);
     let net_col = key_index(Col::NetworkNames);
 
@@ -1281,14 +1830,22 @@ fn replay(
                     })
                     .collect();
 
-                // 2. Keys, row by row (in parallel chunks, merged in order).
-                let chunks: Vec<(Vec<Key>, Vec<usize>, Vec<u32>)> = (0..n.div_ceil(CHUNK_ROWS))
+                // 2. Keys, row by row (in parallel chunks). Keys seen in earlier batches are
+                //    looked up in the global map (read only here); new ones get chunk-local ids
+                //    and are merged in order below.
+                let active: Vec<(usize, &[u32])> = class_cols
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, col)| col.as_deref().map(|c| (j, c)))
+                    .collect();
+                let known = &keys;
+                let chunks: Vec<(Vec<Packed>, Vec<usize>, Vec<u32>)> = (0..n.div_ceil(CHUNK_ROWS))
                     .into_par_iter()
                     .map(|c| {
                         let lo = c * CHUNK_ROWS;
                         let hi = (lo + CHUNK_ROWS).min(n);
-                        let mut local: FxMap<Key, u32> = FxMap::default();
-                        let mut order: Vec<Key> = Vec::new();
+                        let mut local: FxMap<Packed, u32> = FxMap::default();
+                        let mut order: Vec<Packed> = Vec::new();
                         let mut reps: Vec<usize> = Vec::new();
                         let mut rows = Vec::with_capacity(hi - lo);
                         for i in lo..hi {
@@ -1297,10 +1854,13 @@ fn replay(
                                 continue;
                             }
                             let mut key = [0u32; NK];
-                            for (j, col) in class_cols.iter().enumerate() {
-                                if let Some(col) = col {
-                                    key[j] = col[i];
-                                }
+                            for (j, col) in &active {
+                                key[*j] = col[i];
+                            }
+                            let key = Packed(key);
+                            if let Some(id) = known.get(&key) {
+                                rows.push(*id);
+                                continue;
                             }
                             let next = u32::try_from(order.len()).unwrap_or(UNSET);
                             let id = *local.entry(key).or_insert(next);
@@ -1308,7 +1868,7 @@ fn replay(
                                 order.push(key);
                                 reps.push(i);
                             }
-                            rows.push(id);
+                            rows.push(id | NEW);
                         }
                         (order, reps, rows)
                     })
@@ -1324,7 +1884,7 @@ fn replay(
                             let next = u32::try_from(key_list.len()).unwrap_or(UNSET);
                             let id = *keys.entry(*key).or_insert(next);
                             if id == next {
-                                key_list.push(*key);
+                                key_list.push(key.0);
                                 new_reps.push(*rep);
                                 mult.push(0);
                             }
@@ -1334,8 +1894,10 @@ fn replay(
                     row_key.extend(rows.iter().map(|l| {
                         if *l == UNSET {
                             UNSET
+                        } else if *l & NEW != 0 {
+                            remap[(*l & !NEW) as usize]
                         } else {
-                            remap[*l as usize]
+                            *l
                         }
                     }));
                 }
@@ -1355,7 +1917,8 @@ fn replay(
 
                 // The logged baseline per (error code, status, applied policies).
                 let base_rows: Option<Vec<u32>> = if logged {
-                    let err = class_cols[key_index(Col::ErrorCode)].as_deref();
+                    let err = aux[2].assign(env, &raws[key_index(Col::ErrorCode)], None);
+                    let err = err.as_deref();
                     let ca = aux[0].assign(env, &ca_raw, None);
                     let applied = aux[1].assign(env, &applied_raw, None);
                     let mut out = Vec::with_capacity(n);
@@ -1368,10 +1931,11 @@ fn replay(
                         let next = u32::try_from(logged_sides.sides.len()).unwrap_or(UNSET);
                         let id = *logged_sides.map.entry(t).or_insert(next);
                         if id == next {
-                            let s = rows.signin(i);
+                            let s = rows.logged_signin(i);
                             let side = simulate::logged_side(&s, inputs.policies);
                             logged_sides.status.push(status_index(&side.status));
-                            logged_sides.sides.push(SideOut::new(side));
+                            logged_sides.sides.push(SideText::new(&side));
+                            logged_sides.values.push(side);
                             logged_sides.mult.push(0);
                         }
                         out.push(id);
@@ -1449,50 +2013,48 @@ fn replay(
                         }
                         _ => None,
                     };
-                    let c_out = cand.side_out(k, ip, &rows, i);
-                    let b_out = match inputs.baseline {
+                    let cand_side = cand.side_text(k, ip, &rows, i);
+                    let base_side = match inputs.baseline {
                         Baseline::None => None,
                         Baseline::Logged => {
                             let b = base_rows.as_ref().map_or(0, |r| r[i]) as usize;
-                            Some(logged_sides.sides[b].clone())
+                            let t = &logged_sides.sides[b];
+                            Some((t.head.clone(), t.policies.clone()))
                         }
-                        Baseline::Policies(_) => Some(base.side_out(k, ip, &rows, i)),
+                        Baseline::Policies(_) => Some(base.side_text(k, ip, &rows, i)),
                     };
-                    let id = ids.as_ref().and_then(|t| t.get(i)).unwrap_or_default();
-                    let corr = corr.as_ref().and_then(|t| t.get(i));
-                    let user = code_text(user_raw, i);
-                    let created = created.as_ref().and_then(|t| t.get(i)).unwrap_or_default();
-                    if let Some(w) = ndjson.as_mut() {
-                        line.clear();
-                        ndjson_line(
-                            &mut line,
-                            id,
-                            corr,
-                            user,
-                            created,
-                            &c_out,
-                            b_out.as_deref(),
+                    if let Some(tx) = out {
+                        pending.push(OutRow {
+                            id: ids
+                                .as_ref()
+                                .and_then(|t| t.get(i))
+                                .unwrap_or_default()
+                                .to_string(),
+                            corr: corr.as_ref().and_then(|t| t.get(i)).map(str::to_string),
+                            user: code_text(user_raw, i).map(str::to_string),
+                            created: created
+                                .as_ref()
+                                .and_then(|t| t.get(i))
+                                .unwrap_or_default()
+                                .to_string(),
+                            cand: cand_side,
+                            base: base_side,
                             changed,
-                        );
-                        w.write_all(&line).map_err(|e| out_err(&nd_path, e))?;
-                    }
-                    if let Some(p) = parquet.as_mut() {
-                        p.push_row(
-                            RowIds {
-                                sign_in_id: id,
-                                correlation_id: corr,
-                                user_id: user,
-                                created_date_time: created,
-                            },
-                            (&c_out.side, &c_out.policies_json),
-                            b_out.as_ref().map(|b| (&b.side, b.policies_json.as_str())),
-                            changed,
-                        )?;
+                        });
+                        if pending.len() == OUT_ROWS {
+                            tx.send(std::mem::take(&mut pending))
+                                .map_err(|_| stopped())?;
+                        }
                     }
                 }
                 Ok(())
             },
         )?;
+    }
+    if let Some(tx) = out
+        && !pending.is_empty()
+    {
+        tx.send(pending).map_err(|_| stopped())?;
     }
 
     let baseline = match inputs.baseline {
@@ -1500,12 +2062,12 @@ fn replay(
         Baseline::Policies(_) => Some(base.counts(&mult)),
         Baseline::Logged => {
             let mut c = SideCounts::default();
-            for (side, m) in logged_sides.sides.iter().zip(&logged_sides.mult) {
+            for (side, m) in logged_sides.values.iter().zip(&logged_sides.mult) {
                 if *m == 0 {
                     continue;
                 }
-                *c.status.entry(side.side.status.clone()).or_default() += m;
-                for p in &side.side.policies {
+                *c.status.entry(side.status.clone()).or_default() += m;
+                for p in &side.policies {
                     *c.policies
                         .entry(p.id.clone())
                         .or_default()

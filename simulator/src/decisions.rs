@@ -13,10 +13,14 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
+use parquet::schema::types::ColumnPath;
 
 use crate::simulate::{DecisionRow, Side, SimulateError};
 
 const BATCH: usize = 65_536;
+/// Rows are also written once their `policies` texts reach this size, so memory stays small
+/// when every row carries tens of kilobytes of reasons.
+const BATCH_BYTES: usize = 4 << 20;
 
 /// The identifying columns of one decision row.
 pub struct RowIds<'a> {
@@ -30,6 +34,16 @@ pub struct RowIds<'a> {
     pub created_date_time: &'a str,
 }
 
+/// One side of a decision row: its status and controls, and its `policies` as JSON text.
+pub struct SideCols<'a> {
+    /// Overall status.
+    pub status: &'a str,
+    /// Controls demanded and not already satisfied.
+    pub controls: &'a [String],
+    /// The JSON of the side's `policies`.
+    pub policies: &'a str,
+}
+
 /// Streams decision rows into a Parquet file.
 pub struct ParquetSink {
     path: PathBuf,
@@ -37,6 +51,7 @@ pub struct ParquetSink {
     schema: Arc<Schema>,
     cols: Builders,
     rows: usize,
+    bytes: usize,
 }
 
 struct Builders {
@@ -100,8 +115,20 @@ impl ParquetSink {
             reason,
         };
         let file = File::create(path).map_err(|e| err(e.to_string()))?;
+        // A policies text repeats across rows (one per outcome, or per outcome and address)
+        // and is kilobytes long: a dictionary large enough to hold the distinct ones keeps
+        // each row's value a small index instead of compressing it again and again.
+        let policies_dictionary = 32 << 20;
         let props = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::SNAPPY)
+            .set_column_dictionary_page_size_limit(
+                ColumnPath::from("candidatePolicies"),
+                policies_dictionary,
+            )
+            .set_column_dictionary_page_size_limit(
+                ColumnPath::from("baselinePolicies"),
+                policies_dictionary,
+            )
             .build();
         let schema = schema();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
@@ -112,6 +139,7 @@ impl ParquetSink {
             schema,
             cols: Builders::new(),
             rows: 0,
+            bytes: 0,
         })
     }
 
@@ -134,18 +162,26 @@ impl ParquetSink {
                 user_id: r.user_id,
                 created_date_time: r.created_date_time,
             },
-            (&r.candidate, &cand),
-            base.as_ref().map(|(b, j)| (*b, j.as_str())),
+            SideCols {
+                status: &r.candidate.status,
+                controls: &r.candidate.controls,
+                policies: &cand,
+            },
+            base.as_ref().map(|(b, policies)| SideCols {
+                status: &b.status,
+                controls: &b.controls,
+                policies,
+            }),
             r.changed,
         )
     }
 
-    /// Adds one row whose sides' `policies` are already JSON text (`candidate.1`, `baseline.1`).
+    /// Adds one row whose sides' `policies` are already JSON text.
     pub fn push_row(
         &mut self,
         ids: RowIds,
-        candidate: (&Side, &str),
-        baseline: Option<(&Side, &str)>,
+        candidate: SideCols,
+        baseline: Option<SideCols>,
         changed: Option<bool>,
     ) -> Result<(), SimulateError> {
         let c = &mut self.cols;
@@ -158,16 +194,18 @@ impl ParquetSink {
                 .ok()
                 .map(|t| t.as_millisecond()),
         );
-        c.c_status.append_value(&candidate.0.status);
-        push_controls(&mut c.c_controls, Some(candidate.0));
-        c.c_policies.append_value(candidate.1);
+        c.c_status.append_value(candidate.status);
+        push_controls(&mut c.c_controls, Some(candidate.controls));
+        c.c_policies.append_value(candidate.policies);
         c.b_status
-            .append_option(baseline.map(|b| b.0.status.as_str()));
-        push_controls(&mut c.b_controls, baseline.map(|b| b.0));
-        c.b_policies.append_option(baseline.map(|b| b.1));
+            .append_option(baseline.as_ref().map(|b| b.status));
+        push_controls(&mut c.b_controls, baseline.as_ref().map(|b| b.controls));
+        c.b_policies
+            .append_option(baseline.as_ref().map(|b| b.policies));
         c.changed.append_option(changed);
         self.rows += 1;
-        if self.rows >= BATCH {
+        self.bytes += candidate.policies.len() + baseline.map_or(0, |b| b.policies.len());
+        if self.rows >= BATCH || self.bytes >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -193,6 +231,7 @@ impl ParquetSink {
         ];
         let batch =
             RecordBatch::try_new(self.schema.clone(), cols).map_err(|e| self.err(e.to_string()))?;
+        self.bytes = 0;
         self.writer
             .write(&batch)
             .map_err(|e| self.err(e.to_string()))?;
@@ -212,10 +251,10 @@ impl ParquetSink {
     }
 }
 
-fn push_controls(b: &mut ListBuilder<StringBuilder>, side: Option<&Side>) {
-    match side {
-        Some(s) => {
-            for c in &s.controls {
+fn push_controls(b: &mut ListBuilder<StringBuilder>, controls: Option<&[String]>) {
+    match controls {
+        Some(controls) => {
+            for c in controls {
                 b.values().append_value(c);
             }
             b.append(true);

@@ -396,6 +396,20 @@ fn guest_match(sel: &GuestSelector, s: &SignIn, dir_user_type: Option<&str>) -> 
     }
 }
 
+/// The users condition's answer and reason, for callers that evaluate it once per distinct
+/// user (it reads the user id, UPN, user type, tenants and cross-tenant access type only).
+pub(crate) fn users_verdict(p: &Policy, s: &SignIn, ctx: &Context) -> (Tri, String) {
+    let v = users_condition(p, s, ctx);
+    (v.tri, v.reason)
+}
+
+/// The applications condition's answer and reason, for callers that evaluate it once per
+/// distinct application (it reads the app id and resource id only).
+pub(crate) fn apps_verdict(p: &Policy, s: &SignIn) -> (Tri, String) {
+    let v = apps_condition(p, s);
+    (v.tri, v.reason)
+}
+
 /// Evaluates the users condition: (included?, reason), (excluded?, reason).
 fn users_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {
     let Some(u) = &p.users else {

@@ -18,21 +18,30 @@
 //! dictionary-encoded: sign-ins repeat users, apps, devices and policy outcomes, so readers get
 //! small integer codes per row and each distinct value once.
 //!
+//! Reading hands out string columns as codes ([`Batch::codes`]) of one dictionary per column
+//! shared by every file and batch of the process. Columns are read as plain strings (the
+//! Arrow schema polars stores in the file, which would make them polars categoricals converted
+//! row by row, is ignored): a dictionary page's rows are then views of its entries, and each
+//! distinct view is looked up once per batch.
+//!
 //! A table written by vigil never holds a sign-in id twice (the writer keeps the first, like
 //! [`crate::signin::read_signins`]) and says so in the file's key-value metadata
 //! (`vigil.signin.uniqueIds = true`), so a replay of one such file need not check ids again.
 //! Files written by other tools are read too: any column may be missing (read as null) and
 //! string columns may be plain strings.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use polars::prelude as pl;
 use polars::prelude::{
     CategoricalMapping, Categories, ChunkFullNull as _, ListBuilderTrait, SerReader,
 };
+use rayon::prelude::*;
 
 use crate::error::InputError;
 use crate::model::{LoggedPolicy, SignIn, SignInKind};
@@ -45,6 +54,8 @@ pub const ROW_GROUP: usize = 262_144;
 const META_SCHEMA: &str = "vigil.signin.schema";
 /// File metadata key: `true` when no sign-in id occurs twice.
 const META_UNIQUE: &str = "vigil.signin.uniqueIds";
+/// File metadata key of the Arrow schema Arrow writers (polars among them) store.
+const ARROW_SCHEMA: &str = "ARROW:schema";
 
 /// How a column is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,7 +408,13 @@ impl Builder {
         }
     }
 
-    fn push(&mut self, c: Col, s: &SignIn, applied: &mut String) -> pl::PolarsResult<()> {
+    fn push(
+        &mut self,
+        c: Col,
+        s: &SignIn,
+        applied: &mut String,
+        given: Option<Option<&str>>,
+    ) -> pl::PolarsResult<()> {
         match self {
             Builder::Text(b) => b.append_option(text_field(s, c)),
             Builder::Category {
@@ -406,14 +423,15 @@ impl Builder {
                 mapping,
             } => {
                 let v = if c == Col::AppliedPolicies {
-                    applied.clear();
-                    match &s.applied_policies {
-                        Some(list) => {
+                    match (given, &s.applied_policies) {
+                        (Some(text), _) => text,
+                        (None, Some(list)) => {
+                            applied.clear();
                             serde_json::to_writer(StringSink(applied), list)
                                 .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
                             Some(applied.as_str())
                         }
-                        None => None,
+                        (None, None) => None,
                     }
                 } else {
                     text_field(s, c)
@@ -562,12 +580,27 @@ impl TableWriter {
 
     /// Adds one sign-in; a sign-in whose id was written before is dropped and counted.
     pub fn push(&mut self, s: &SignIn) -> Result<(), WriteError> {
+        self.push_inner(s, None)
+    }
+
+    /// [`TableWriter::push`] for a caller that already holds the `appliedPolicies` JSON text
+    /// (what [`applied_json`] gives; `s.applied_policies` is not read): generators of large
+    /// tables share one text between many rows instead of building and serializing a list per row.
+    pub fn push_with_applied(
+        &mut self,
+        s: &SignIn,
+        applied: Option<&str>,
+    ) -> Result<(), WriteError> {
+        self.push_inner(s, Some(applied))
+    }
+
+    fn push_inner(&mut self, s: &SignIn, given: Option<Option<&str>>) -> Result<(), WriteError> {
         if !self.seen.insert(&s.id) {
             self.duplicates += 1;
             return Ok(());
         }
         for (b, c) in self.builders.iter_mut().zip(Col::ALL) {
-            if let Err(e) = b.push(*c, s, &mut self.applied) {
+            if let Err(e) = b.push(*c, s, &mut self.applied, given) {
                 return Err(WriteError {
                     path: self.path.clone(),
                     reason: e.to_string(),
@@ -634,11 +667,13 @@ pub fn is_parquet(path: &Path) -> bool {
 /// An opened normalized sign-in Parquet file.
 pub struct TableFile {
     path: PathBuf,
+    /// The file's metadata without the Arrow schema polars stores in it, so that string
+    /// columns are read as strings (dictionary pages become views into the dictionary: no
+    /// per-row work) rather than converted to polars categoricals row by row.
     metadata: pl::FileMetadataRef,
     present: Vec<Col>,
     rows: usize,
     unique_ids: bool,
-    _categories: KeepCategories,
 }
 
 impl TableFile {
@@ -677,13 +712,16 @@ impl TableFile {
                 .and_then(|kv| kv.value.clone())
         };
         let unique_ids = kv(META_SCHEMA).is_some() && kv(META_UNIQUE).as_deref() == Some("true");
+        let mut plain = (*metadata).clone();
+        if let Some(kvs) = plain.key_value_metadata.as_mut() {
+            kvs.retain(|kv| kv.key != ARROW_SCHEMA);
+        }
         Ok(TableFile {
             path: path.to_path_buf(),
             rows: metadata.num_rows,
-            metadata,
+            metadata: Arc::new(plain),
             present,
             unique_ids,
-            _categories: KeepCategories::new(),
         })
     }
 
@@ -707,18 +745,20 @@ impl TableFile {
     }
 
     /// Reads `cols` in batches of whole row groups (at least `batch_rows` rows each, except the
-    /// last) and hands each batch to `f`, in file order.
+    /// last) and hands each batch to `f`, in file order. The next batch is read (and its string
+    /// columns encoded) on another thread while `f` works on this one.
     pub fn batches<E: From<InputError>>(
         &self,
         cols: &[Col],
         batch_rows: usize,
         f: &mut dyn FnMut(&Batch) -> Result<(), E>,
     ) -> Result<(), E> {
-        let names: Vec<String> = cols
+        let cols: Vec<Col> = cols
             .iter()
+            .copied()
             .filter(|c| self.present.contains(c))
-            .map(|c| c.name().to_string())
             .collect();
+        let mut ranges = Vec::new();
         let mut start = 0;
         let mut groups = self.metadata.row_groups.iter().peekable();
         while groups.peek().is_some() {
@@ -729,25 +769,80 @@ impl TableFile {
                     None => break,
                 }
             }
-            if len == 0 {
-                continue;
+            if len > 0 {
+                ranges.push((start, len));
+                start += len;
             }
-            let file = File::open(&self.path).map_err(|e| InputError::io(&self.path, e))?;
-            let mut reader = pl::ParquetReader::new(file)
-                .with_columns(Some(names.clone()))
-                .with_slice(Some((start, len)));
-            reader.set_metadata(self.metadata.clone());
-            let df = reader.finish().map_err(|e| self.error(e))?;
-            let batch = Batch {
-                file: self,
-                df,
-                offset: start,
-                rows: len,
-            };
-            f(&batch)?;
-            start += len;
         }
-        Ok(())
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let cols = &cols;
+            scope.spawn(move || {
+                for (start, len) in ranges {
+                    let loaded = self.load(cols, start, len);
+                    let failed = loaded.is_err();
+                    if tx.send(loaded).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            // Dropping the receiver (on an error) stops the reader after its current batch.
+            for loaded in rx {
+                f(&loaded?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Reads `len` rows from `start`, with string columns as codes.
+    fn load(&self, cols: &[Col], start: usize, len: usize) -> Result<Batch<'_>, InputError> {
+        let file = File::open(&self.path).map_err(|e| InputError::io(&self.path, e))?;
+        let mut reader = pl::ParquetReader::new(file)
+            .with_columns(Some(cols.iter().map(|c| c.name().to_string()).collect()))
+            .with_slice(Some((start, len)));
+        reader.set_metadata(self.metadata.clone());
+        let mut df = reader.finish().map_err(|e| self.error(e))?;
+        let mut taken = Vec::new();
+        for c in cols {
+            if matches!(c.kind(), Kind::Category | Kind::CategoryList)
+                && let Ok(col) = df.drop_in_place(c.name())
+            {
+                taken.push((*c, col.take_materialized_series()));
+            }
+        }
+        let bad = |c: Col, e: String| {
+            InputError::format(&self.path, format!("column {:?}: {e}", c.name()))
+        };
+        let encoded: Vec<(Col, Result<Encoded, String>)> = taken
+            .par_iter()
+            .map(|(c, s)| {
+                let e = match c.kind() {
+                    Kind::CategoryList => encode_list(*c, s, len).map(Encoded::List),
+                    _ => encode(*c, s, len).map(Encoded::Codes),
+                };
+                (*c, e)
+            })
+            .collect();
+        let mut codes = HashMap::new();
+        let mut lists = HashMap::new();
+        for (c, e) in encoded {
+            match e.map_err(|e| bad(c, e))? {
+                Encoded::Codes(x) => {
+                    codes.insert(c, x);
+                }
+                Encoded::List(x) => {
+                    lists.insert(c, x);
+                }
+            }
+        }
+        Ok(Batch {
+            file: self,
+            df,
+            codes,
+            lists,
+            offset: start,
+            rows: len,
+        })
     }
 
     /// Reads every row as a [`SignIn`], in file order.
@@ -770,35 +865,132 @@ pub fn read_parquet(path: &Path) -> Result<Vec<SignIn>, InputError> {
     Ok(out)
 }
 
-/// The distinct values of a dictionary-encoded column: code → text.
+/// The distinct values of a string column seen so far: code → text. Codes come from one
+/// dictionary per column shared by every file and batch this process reads, so they agree
+/// between batches and files; a `Dict` is a snapshot of it (later snapshots extend earlier ones).
 #[derive(Clone)]
-pub struct Dict(Arc<CategoricalMapping>);
+pub struct Dict {
+    column: Col,
+    texts: Arc<Vec<Arc<str>>>,
+}
 
 impl Dict {
     /// The text of a code.
     pub fn get(&self, code: u32) -> &str {
-        self.0.cat_to_str(code).unwrap_or_default()
+        self.texts.get(code as usize).map_or("", |t| t)
     }
     /// One more than the largest code handed out so far.
     pub fn len(&self) -> usize {
-        self.0.num_cats_upper_bound()
+        self.texts.len()
     }
     /// Whether no code has been handed out.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.texts.is_empty()
     }
-    /// Whether two dictionaries are the same (so their codes agree).
+    /// Whether two dictionaries hand out the same codes (snapshots of one column's).
     pub fn same(&self, other: &Dict) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        self.column == other.column
     }
 }
 
-fn dict_of(dtype: &pl::DataType) -> Dict {
-    match dtype {
-        pl::DataType::Categorical(_, mapping) | pl::DataType::Enum(_, mapping) => {
-            Dict(mapping.clone())
+/// One column's dictionary.
+#[derive(Default)]
+struct Strings {
+    index: HashMap<Arc<str>, u32, BuildHasherDefault<Fx>>,
+    texts: Arc<Vec<Arc<str>>>,
+}
+
+impl Strings {
+    fn intern(&mut self, t: &str) -> u32 {
+        if let Some(c) = self.index.get(t) {
+            return *c;
         }
-        _ => Dict(Categories::global().mapping()),
+        let code = u32::try_from(self.texts.len()).unwrap_or(NULL);
+        let t: Arc<str> = Arc::from(t);
+        Arc::make_mut(&mut self.texts).push(t.clone());
+        self.index.insert(t, code);
+        code
+    }
+}
+
+/// The dictionary of a column (one per column and process).
+fn strings(c: Col) -> Arc<Mutex<Strings>> {
+    static ALL: OnceLock<Mutex<HashMap<Col, Arc<Mutex<Strings>>>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut all = all.lock().unwrap_or_else(PoisonError::into_inner);
+    all.entry(c).or_default().clone()
+}
+
+fn snapshot(c: Col, s: &Strings) -> Dict {
+    Dict {
+        column: c,
+        texts: s.texts.clone(),
+    }
+}
+
+/// A fast hash for string views and small keys.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u128(&mut self, i: u128) {
+        // Both halves, truncation intended.
+        #[allow(clippy::cast_possible_truncation)]
+        self.write_u64(i as u64);
+        self.write_u64((i >> 64) as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+/// Codes of a string array's rows: equal views (a dictionary page's repeated entries, or equal
+/// short strings) are looked up once.
+fn intern_views(
+    arr: &<pl::StringType as pl::PolarsDataType>::Array,
+    dict: &mut Strings,
+    seen: &mut HashMap<u128, u32, BuildHasherDefault<Fx>>,
+    out: &mut Vec<u32>,
+) {
+    // Most columns hold few distinct values: a small direct-mapped cache in front of `seen`
+    // answers nearly every row without probing a hash table. No view is all ones (its length
+    // would be 4 GiB), so that marks an empty slot.
+    const SLOTS: usize = 1 << 10;
+    let mut cached = [(u128::MAX, 0u32); SLOTS];
+    seen.clear();
+    for (v, text) in arr.views().iter().zip(arr.iter()) {
+        let Some(text) = text else {
+            out.push(NULL);
+            continue;
+        };
+        let key = v.as_u128();
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = (((key as u64) ^ ((key >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54)
+            as usize;
+        if cached[slot].0 == key {
+            out.push(cached[slot].1);
+            continue;
+        }
+        let code = match seen.get(&key) {
+            Some(c) => *c,
+            None => {
+                let c = dict.intern(text);
+                seen.insert(key, c);
+                c
+            }
+        };
+        cached[slot] = (key, code);
+        out.push(code);
     }
 }
 
@@ -806,6 +998,7 @@ fn dict_of(dtype: &pl::DataType) -> Dict {
 pub const NULL: u32 = u32::MAX;
 
 /// A dictionary-encoded column of one batch.
+#[derive(Clone)]
 pub struct Codes {
     /// One code per row ([`NULL`] for null).
     pub codes: Vec<u32>,
@@ -814,6 +1007,7 @@ pub struct Codes {
 }
 
 /// A list column of one batch: row i is `codes[offsets[i]..offsets[i + 1]]`, or null.
+#[derive(Clone)]
 pub struct ListCodes {
     /// Row starts into `codes` (one more than rows).
     pub offsets: Vec<usize>,
@@ -845,9 +1039,85 @@ impl Texts {
 /// Some rows of a table, column by column.
 pub struct Batch<'a> {
     file: &'a TableFile,
+    /// Text, boolean and integer columns.
     df: pl::DataFrame,
+    /// String and list-of-string columns, encoded when read.
+    codes: HashMap<Col, Codes>,
+    lists: HashMap<Col, ListCodes>,
     offset: usize,
     rows: usize,
+}
+
+enum Encoded {
+    Codes(Codes),
+    List(ListCodes),
+}
+
+/// A string column as codes of its column's dictionary (other types are read as text).
+fn encode(c: Col, s: &pl::Series, rows: usize) -> Result<Codes, String> {
+    let dict = strings(c);
+    let cast;
+    let s = if matches!(s.dtype(), pl::DataType::String) {
+        s
+    } else {
+        cast = s.cast(&pl::DataType::String).map_err(|e| e.to_string())?;
+        &cast
+    };
+    let ca = s.str().map_err(|e| e.to_string())?;
+    let mut codes = Vec::with_capacity(rows);
+    let mut seen = HashMap::default();
+    let mut dict = dict.lock().unwrap_or_else(PoisonError::into_inner);
+    for arr in ca.downcast_iter() {
+        intern_views(arr, &mut dict, &mut seen, &mut codes);
+    }
+    Ok(Codes {
+        codes,
+        dict: snapshot(c, &dict),
+    })
+}
+
+/// A list-of-strings column as lists of codes.
+fn encode_list(c: Col, s: &pl::Series, rows: usize) -> Result<ListCodes, String> {
+    let dict = strings(c);
+    let want = pl::DataType::List(Box::new(pl::DataType::String));
+    let cast;
+    let s = if s.dtype() == &want {
+        s
+    } else {
+        cast = s.cast(&want).map_err(|e| e.to_string())?;
+        &cast
+    };
+    let list = s.list().map_err(|e| e.to_string())?;
+    let inner = list.get_inner();
+    let inner = inner.str().map_err(|e| e.to_string())?;
+    let mut offsets = Vec::with_capacity(rows + 1);
+    let mut codes = Vec::new();
+    let mut valid = Vec::with_capacity(rows);
+    let mut seen = HashMap::default();
+    let mut values = Vec::new();
+    let mut dict = dict.lock().unwrap_or_else(PoisonError::into_inner);
+    offsets.push(0);
+    for (arr, strs) in list.downcast_iter().zip(inner.downcast_iter()) {
+        values.clear();
+        intern_views(strs, &mut dict, &mut seen, &mut values);
+        let offs = arr.offsets();
+        for i in 0..offs.len_proxy() {
+            let ok = arr.validity().is_none_or(|v| v.get_bit(i));
+            valid.push(ok);
+            if ok {
+                let (a, b) = offs.start_end(i);
+                // A null item names nothing.
+                codes.extend(values[a..b].iter().filter(|x| **x != NULL));
+            }
+            offsets.push(codes.len());
+        }
+    }
+    Ok(ListCodes {
+        offsets,
+        codes,
+        valid,
+        dict: snapshot(c, &dict),
+    })
 }
 
 impl Batch<'_> {
@@ -873,86 +1143,33 @@ impl Batch<'_> {
             .map(pl::Column::as_materialized_series)
     }
 
-    /// A dictionary-encoded column (a plain string column is encoded here).
-    pub fn codes(&self, c: Col) -> Result<Codes, InputError> {
-        let Some(s) = self.series(c) else {
-            return Ok(Codes {
+    /// A string column as codes of its column's dictionary (other types are read as text).
+    pub fn codes(&self, c: Col) -> Result<Cow<'_, Codes>, InputError> {
+        Ok(match self.codes.get(&c) {
+            Some(x) => Cow::Borrowed(x),
+            None => Cow::Owned(Codes {
                 codes: vec![NULL; self.rows],
-                dict: dict_of(&cat_dtype(c)),
-            });
-        };
-        let cast;
-        let s = if matches!(s.dtype(), pl::DataType::Categorical(..)) {
-            s
-        } else {
-            cast = s.cast(&cat_dtype(c)).map_err(|e| self.bad(c, e))?;
-            &cast
-        };
-        let cat = s.cat32().map_err(|e| self.bad(c, e))?;
-        let dict = dict_of(s.dtype());
-        let mut codes = Vec::with_capacity(self.rows);
-        for arr in cat.physical().downcast_iter() {
-            match arr.validity() {
-                None => codes.extend_from_slice(arr.values()),
-                Some(v) => codes.extend(
-                    arr.values()
-                        .iter()
-                        .zip(v.iter())
-                        .map(|(code, ok)| if ok { *code } else { NULL }),
+                dict: snapshot(
+                    c,
+                    &strings(c).lock().unwrap_or_else(PoisonError::into_inner),
                 ),
-            }
-        }
-        Ok(Codes { codes, dict })
+            }),
+        })
     }
 
-    /// A list column.
-    pub fn list_codes(&self, c: Col) -> Result<ListCodes, InputError> {
-        let Some(s) = self.series(c) else {
-            return Ok(ListCodes {
+    /// A list-of-strings column.
+    pub fn list_codes(&self, c: Col) -> Result<Cow<'_, ListCodes>, InputError> {
+        Ok(match self.lists.get(&c) {
+            Some(x) => Cow::Borrowed(x),
+            None => Cow::Owned(ListCodes {
                 offsets: vec![0; self.rows + 1],
                 codes: Vec::new(),
                 valid: vec![false; self.rows],
-                dict: dict_of(&cat_dtype(c)),
-            });
-        };
-        let want = col_dtype(c);
-        let cast;
-        let s = if matches!(s.dtype(), pl::DataType::List(inner) if matches!(**inner, pl::DataType::Categorical(..)))
-        {
-            s
-        } else {
-            cast = s.cast(&want).map_err(|e| self.bad(c, e))?;
-            &cast
-        };
-        let list = s.list().map_err(|e| self.bad(c, e))?;
-        if !matches!(list.inner_dtype(), pl::DataType::Categorical(..)) {
-            return Err(self.bad(c, "expected a list of strings"));
-        }
-        let dict = dict_of(list.inner_dtype());
-        let inner = list.get_inner();
-        let inner = inner.cat32().map_err(|e| self.bad(c, e))?;
-        let mut offsets = Vec::with_capacity(self.rows + 1);
-        let mut codes = Vec::new();
-        let mut valid = Vec::with_capacity(self.rows);
-        offsets.push(0);
-        for (arr, values) in list.downcast_iter().zip(inner.physical().downcast_iter()) {
-            let offs = arr.offsets();
-            let values = values.values();
-            for i in 0..offs.len_proxy() {
-                let ok = arr.validity().is_none_or(|v| v.get_bit(i));
-                valid.push(ok);
-                if ok {
-                    let (a, b) = offs.start_end(i);
-                    codes.extend_from_slice(&values[a..b]);
-                }
-                offsets.push(codes.len());
-            }
-        }
-        Ok(ListCodes {
-            offsets,
-            codes,
-            valid,
-            dict,
+                dict: snapshot(
+                    c,
+                    &strings(c).lock().unwrap_or_else(PoisonError::into_inner),
+                ),
+            }),
         })
     }
 
@@ -995,7 +1212,10 @@ impl Batch<'_> {
     pub fn rows(&self) -> Result<Vec<SignIn>, InputError> {
         let mut out = vec![SignIn::default(); self.rows];
         for &c in Col::ALL {
-            if self.series(c).is_none() {
+            if self.series(c).is_none()
+                && !self.codes.contains_key(&c)
+                && !self.lists.contains_key(&c)
+            {
                 continue;
             }
             match c.kind() {

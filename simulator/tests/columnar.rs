@@ -786,6 +786,30 @@ fn policies() -> Value {
                 "devices": {"deviceFilter": {"mode": "include", "rule": "device.trustType -ne \"ServerAD\""}}
             })),
             grant("AND", &["domainJoinedDevice"])
+        ),
+        // "All" after a named app or location: the reason names what matched first, so these
+        // still read the app and the network, unlike policies that start with "All".
+        policy(
+            35,
+            "enabledForReportingButNotEnforced",
+            json!({
+                "users": {"includeUsers": ["All"]},
+                "applications": {"includeApplications": [app(1), "Office365", "All"]},
+                "clientAppTypes": ["browser", "all"],
+                "locations": {"includeLocations": ["loc-corp", "All"]}
+            }),
+            grant("OR", &["mfa"])
+        ),
+        policy(
+            36,
+            "enabled",
+            json!({
+                "users": {"includeUsers": ["All"], "excludeGroups": [GROUP_B]},
+                "applications": {"includeApplications": ["all"]},
+                "clientAppTypes": ["all"],
+                "locations": {"includeLocations": ["ALL"]}
+            }),
+            Value::Null
         )
     ])
 }
