@@ -78,9 +78,13 @@
 //! (Graph beta, Log Analytics `AuthenticationContextClassReferences`); `Some([])` for an empty
 //! list, `None` when the field is absent (Graph v1.0 has no such field).
 
+mod delimited;
 mod json;
 mod map;
+mod portal;
 pub(crate) mod time;
+
+pub use time::DateOrder;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -98,13 +102,18 @@ use crate::text;
 use json::{Container, Receiver, TopSeed};
 use map::{FieldError, Mapped};
 
-/// How tolerant the reader is.
+/// How tolerant the reader is, and how it reads locale dates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Skip and count records that cannot be read (a bad NDJSON line, a record without an id
-    /// or with an invalid field) instead of failing. A JSON syntax error inside a multi-line
-    /// document still fails: the rest of the document cannot be found reliably.
+    /// Skip and count records that cannot be read (a bad NDJSON line or CSV row, a record
+    /// without an id or with an invalid field) instead of failing. A JSON syntax error inside
+    /// a multi-line document still fails: the rest of the document cannot be found reliably.
+    /// So does a date that contradicts [`ReadOptions::date_order`]: it shows that the whole
+    /// file would be misread.
     pub skip_bad_records: bool,
+    /// How locale dates with slashes (`3/4/2026 1:48:53 AM`) are read: month first unless
+    /// told otherwise.
+    pub date_order: DateOrder,
 }
 
 /// What reading produced, besides the records.
@@ -129,14 +138,95 @@ pub fn read_signins(
     opts: &ReadOptions,
     sink: &mut dyn FnMut(SignIn),
 ) -> Result<ReadStats, InputError> {
-    let mut seen = SeenIds::default();
-    let mut stats = ReadStats::default();
+    read_signins_with_progress(paths, opts, &mut |_, _| {}, sink)
+}
+
+/// [`read_signins`], reporting progress as (bytes read, bytes in all files) every few
+/// megabytes. Compressed files count their compressed bytes.
+pub fn read_signins_with_progress(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    sink: &mut dyn FnMut(SignIn),
+) -> Result<ReadStats, InputError> {
+    let mut files = Vec::new();
     for path in paths {
-        for file in text::list_files(path, &[])? {
-            read_file(&file, opts, &mut seen, &mut stats, sink)?;
+        files.extend(text::list_files(path, &[])?);
+    }
+    let total = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
+    let mut meter = Meter {
+        counter: Rc::new(Cell::new(0)),
+        done: 0,
+        total,
+        reported: 0,
+        report: progress,
+    };
+    let mut stats = ReadStats::default();
+
+    // The portal's authentication-details side files first, wherever they are in the list:
+    // their steps are joined to the sign-ins of the download, and they hold no sign-ins.
+    let mut steps = portal::AuthSteps::default();
+    let mut side_files = Vec::new();
+    for file in &files {
+        if read_side_file(file, opts, &mut steps, &mut stats, &mut meter)? {
+            side_files.push(file.clone());
         }
     }
+
+    let mut seen = SeenIds::default();
+    for file in &files {
+        if side_files.contains(file) {
+            continue;
+        }
+        read_file(
+            file, opts, &mut seen, &mut stats, &mut steps, &mut meter, sink,
+        )?;
+    }
+    let unjoined = steps.unjoined();
+    if unjoined > 0 {
+        let names: Vec<String> = side_files.iter().map(|f| f.display().to_string()).collect();
+        stats.warnings.push(format!(
+            "{}: {unjoined} of {} authentication step(s) name no sign-in of the portal CSV \
+             downloads read; they were not used",
+            names.join(", "),
+            steps.steps
+        ));
+    }
+    (meter.report)(meter.total, meter.total);
     Ok(stats)
+}
+
+/// Counts the bytes read from input files and reports progress.
+struct Meter<'a> {
+    /// Bytes read from the current file so far.
+    counter: Rc<Cell<u64>>,
+    /// Bytes of the files already finished.
+    done: u64,
+    total: u64,
+    reported: u64,
+    report: &'a mut dyn FnMut(u64, u64),
+}
+
+impl Meter<'_> {
+    /// Reports when at least 4 MiB more have been read.
+    fn tick(&mut self) {
+        let now = self.done + self.counter.get();
+        if now >= self.reported + (4 << 20) {
+            self.reported = now;
+            (self.report)(now.min(self.total), self.total);
+        }
+    }
+
+    /// A file is finished: its size counts as read, whatever the decoder left unread.
+    fn file_done(&mut self, file: &Path) {
+        let size = std::fs::metadata(file).map_or(self.counter.get(), |m| m.len());
+        self.done += size;
+        self.counter.set(0);
+        self.tick();
+    }
 }
 
 /// Sign-in ids read so far. Ids are GUIDs, kept as 16 bytes (case-insensitive) so that ten
@@ -177,17 +267,38 @@ fn parse_guid(s: &str) -> Option<u128> {
     Some(value)
 }
 
-/// Reads one file; errors and warnings name it.
-fn read_file(
-    file: &Path,
-    opts: &ReadOptions,
-    seen: &mut SeenIds,
-    stats: &mut ReadStats,
-    sink: &mut dyn FnMut(SignIn),
-) -> Result<(), InputError> {
+/// Counts the bytes read from a file into a shared counter (for progress).
+struct Counted<R> {
+    inner: R,
+    counter: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.counter.set(self.counter.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// An input file opened for reading.
+enum Opened {
+    /// Normalized Parquet.
+    Table,
+    /// Text: decompressed, BOM removed, UTF-16 decoded.
+    Text(Box<dyn BufRead>),
+}
+
+/// Opens a file: gzip (by its magic bytes, any extension), then a UTF-8 BOM, UTF-16 (decoded
+/// whole), or Parquet (`PAR1`).
+fn open(file: &Path, counter: &Rc<Cell<u64>>) -> Result<Opened, InputError> {
     let io_err = |e| InputError::io(file, e);
     let opened = File::open(file).map_err(io_err)?;
-    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, opened));
+    let counted = Counted {
+        inner: opened,
+        counter: Rc::clone(counter),
+    };
+    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, counted));
 
     let (head, input) = take_head(input, 2).map_err(io_err)?;
     let input: Box<dyn BufRead> = if head == [0x1f, 0x8b] {
@@ -198,7 +309,7 @@ fn read_file(
     };
 
     let (head, input) = take_head(input, 4).map_err(io_err)?;
-    let mut input: Box<dyn BufRead> = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+    Ok(Opened::Text(if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
         rejoin(head[3..].to_vec(), input)
     } else if head.starts_with(&[0xFF, 0xFE])
         || head.starts_with(&[0xFE, 0xFF])
@@ -214,39 +325,223 @@ fn read_file(
         })?;
         Box::new(Cursor::new(decoded.into_bytes()))
     } else if head == b"PAR1" {
-        drop(input);
-        return read_table(file, seen, stats, sink);
+        return Ok(Opened::Table);
     } else {
         rejoin(head, input)
-    };
+    }))
+}
 
-    // The first non-blank line decides between NDJSON and a stream of documents.
-    let mut consumed = Vec::new();
+/// The longest first line held to decide between NDJSON and a document stream: a longer
+/// line is read as a stream (a one-line page or array), so memory stays bounded.
+const FIRST_LINE_LIMIT: usize = 64 << 20;
+
+/// The start of a text file: the blank lines before its first non-blank line, that line (up
+/// to [`FIRST_LINE_LIMIT`] bytes) and whether it was complete, its 1-based number, and the
+/// rest. `None` for a file with nothing but blanks.
+struct Start {
+    blank: Vec<u8>,
+    first: Vec<u8>,
+    complete: bool,
+    line_no: usize,
+    rest: Box<dyn BufRead>,
+}
+
+fn start(mut input: Box<dyn BufRead>, file: &Path) -> Result<Option<Start>, InputError> {
+    let io_err = |e| InputError::io(file, e);
+    let mut blank = Vec::new();
     let mut line_no = 0;
-    let first = loop {
+    loop {
         let mut line = Vec::new();
-        if input.read_until(b'\n', &mut line).map_err(io_err)? == 0 {
-            stats.warnings.push(format!(
-                "{}: no sign-ins (the file is empty)",
-                file.display()
-            ));
-            return Ok(());
+        let limit = u64::try_from(FIRST_LINE_LIMIT).unwrap_or(u64::MAX);
+        let n = (&mut input)
+            .take(limit)
+            .read_until(b'\n', &mut line)
+            .map_err(io_err)?;
+        if n == 0 {
+            return Ok(None);
         }
         line_no += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            consumed.extend_from_slice(&line);
+        let complete = line.ends_with(b"\n") || line.len() < FIRST_LINE_LIMIT;
+        if complete && line.iter().all(u8::is_ascii_whitespace) {
+            blank.extend_from_slice(&line);
             continue;
         }
-        break line;
-    };
-    let first_byte = first
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace())
-        .unwrap_or(b' ');
-    if first_byte != b'{' && first_byte != b'[' {
-        return Err(not_json(file, &first));
+        return Ok(Some(Start {
+            blank,
+            first: line,
+            complete,
+            line_no,
+            rest: input,
+        }));
     }
+}
+
+/// If `file` is the portal's authentication-details side file, reads its steps into `steps`
+/// and says so; any other file is left for [`read_file`].
+fn read_side_file(
+    file: &Path,
+    opts: &ReadOptions,
+    steps: &mut portal::AuthSteps,
+    stats: &mut ReadStats,
+    meter: &mut Meter,
+) -> Result<bool, InputError> {
+    let Opened::Text(input) = open(file, &meter.counter)? else {
+        meter.counter.set(0);
+        return Ok(false);
+    };
+    let Some(start) = start(input, file)? else {
+        meter.counter.set(0);
+        return Ok(false);
+    };
+    if starts_json(&start.first) {
+        meter.counter.set(0);
+        return Ok(false);
+    }
+    let mut reader = csv_reader(start);
+    let headers = csv_headers(&mut reader, file)?;
+    let Some(delimited::Layout::AuthDetails(cols)) = delimited::layout(&headers, file) else {
+        meter.counter.set(0);
+        return Ok(false);
+    };
+    let mut skipped = 0;
+    let mut first_skip = None;
+    let mut row = csv::ByteRecord::new();
+    let mut index = 0;
+    while reader
+        .read_byte_record(&mut row)
+        .map_err(|e| csv_io(file, e))?
+    {
+        index += 1;
+        let line = row.position().map_or(0, csv::Position::line);
+        let locus = format!("record {index} (line {line})");
+        let result = csv_cells(&row, &headers, file, &locus).and_then(|cells| {
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                return Ok(());
+            }
+            portal::auth_row(&cols, &cells, opts.date_order, steps).map_err(|e| {
+                let fatal = e.fatal;
+                (
+                    InputError::field(file, locus.clone(), e.field, e.reason),
+                    fatal,
+                )
+            })
+        });
+        match result {
+            Ok(()) => {}
+            Err((e, fatal)) if fatal || !opts.skip_bad_records => return Err(e),
+            Err((e, _)) => {
+                skipped += 1;
+                stats.skipped += 1;
+                first_skip.get_or_insert(e.to_string());
+            }
+        }
+        meter.tick();
+    }
+    if let Some(first) = first_skip {
+        stats.warnings.push(format!(
+            "{}: skipped {skipped} unreadable record(s); the first: {first}",
+            file.display()
+        ));
+    }
+    meter.file_done(file);
+    Ok(true)
+}
+
+/// Whether a first line starts a JSON text.
+fn starts_json(first: &[u8]) -> bool {
+    matches!(
+        first.iter().copied().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
+/// A CSV reader over a file's text from its start (blank lines included, so that positions
+/// are the file's lines), with the delimiter its header line uses.
+fn csv_reader(start: Start) -> csv::Reader<Box<dyn BufRead>> {
+    let delimiter = delimited::delimiter(&start.first);
+    let mut head = start.blank;
+    head.extend_from_slice(&start.first);
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(rejoin(head, start.rest))
+}
+
+fn csv_io(file: &Path, e: csv::Error) -> InputError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => InputError::io(file, e),
+        other => InputError::format(file, format!("{other:?}")),
+    }
+}
+
+/// The header cells of a CSV file (as written, lossily decoded).
+fn csv_headers(
+    reader: &mut csv::Reader<Box<dyn BufRead>>,
+    file: &Path,
+) -> Result<Vec<String>, InputError> {
+    let headers = reader.byte_headers().map_err(|e| csv_io(file, e))?;
+    Ok(headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect())
+}
+
+/// The cells of one CSV row as text; a row whose length differs from the header's, or a cell
+/// that is not UTF-8, is a bad record `(error, fatal = false)`.
+fn csv_cells<'r>(
+    row: &'r csv::ByteRecord,
+    headers: &[String],
+    file: &Path,
+    locus: &str,
+) -> Result<Vec<&'r str>, (InputError, bool)> {
+    if row.len() != headers.len() {
+        let reason = format!(
+            "{locus}: has {} fields, the header has {}",
+            row.len(),
+            headers.len()
+        );
+        return Err((InputError::format(file, reason), false));
+    }
+    row.iter()
+        .zip(headers)
+        .map(|(cell, header)| {
+            std::str::from_utf8(cell).map_err(|e| {
+                let field = header.trim().to_string();
+                let reason = format!("not UTF-8 text ({e}); save the export as UTF-8");
+                (InputError::field(file, locus, field, reason), false)
+            })
+        })
+        .collect()
+}
+
+/// Reads one file; errors and warnings name it.
+fn read_file(
+    file: &Path,
+    opts: &ReadOptions,
+    seen: &mut SeenIds,
+    stats: &mut ReadStats,
+    steps: &mut portal::AuthSteps,
+    meter: &mut Meter,
+    sink: &mut dyn FnMut(SignIn),
+) -> Result<(), InputError> {
+    let io_err = |e| InputError::io(file, e);
+    let input = match open(file, &meter.counter)? {
+        Opened::Table => {
+            read_table(file, seen, stats, sink)?;
+            meter.file_done(file);
+            return Ok(());
+        }
+        Opened::Text(input) => input,
+    };
+    let Some(start) = start(input, file)? else {
+        stats.warnings.push(format!(
+            "{}: no sign-ins (the file is empty)",
+            file.display()
+        ));
+        meter.file_done(file);
+        return Ok(());
+    };
 
     let mut state = FileState {
         file,
@@ -254,22 +549,37 @@ fn read_file(
         sink,
         seen,
         stats,
-        line_mode: is_one_value(&first),
-        line: LineSource::Fixed(line_no),
+        meter,
+        steps,
+        line_mode: start.complete && is_one_value(&start.first),
+        line: LineSource::Fixed(start.line_no),
+        variant: None,
         index: 0,
         duplicate_keys: BTreeSet::new(),
         assumed_utc: 0,
+        locale_dates: 0,
+        locale_confirmed: false,
+        derived_ids: 0,
         other_categories: BTreeMap::new(),
         skipped: 0,
         first_skip: None,
         fatal: None,
     };
-    if state.line_mode {
+    if !starts_json(&start.first) {
+        state.line_mode = false;
+        state.read_csv(start)?;
+    } else if state.line_mode {
+        let Start {
+            first,
+            mut line_no,
+            mut rest,
+            ..
+        } = start;
         state.read_line(&first, line_no)?;
         let mut buf = Vec::new();
         loop {
             buf.clear();
-            if input.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
+            if rest.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
                 break;
             }
             line_no += 1;
@@ -278,10 +588,12 @@ fn read_file(
             }
         }
     } else {
-        consumed.extend_from_slice(&first);
-        state.read_documents(rejoin(consumed, input))?;
+        let mut head = start.blank;
+        head.extend_from_slice(&start.first);
+        state.read_documents(rejoin(head, start.rest))?;
     }
     state.finish();
+    meter.file_done(file);
     Ok(())
 }
 
@@ -322,24 +634,23 @@ fn rejoin(head: Vec<u8>, rest: Box<dyn BufRead>) -> Box<dyn BufRead> {
     Box::new(Cursor::new(head).chain(rest))
 }
 
-/// The error for a file that does not start with JSON.
-fn not_json(file: &Path, first_line: &[u8]) -> InputError {
-    let text = String::from_utf8_lossy(first_line);
-    if text.contains([',', '\t', ';']) {
-        return InputError::format(
-            file,
-            "CSV sign-in exports are not supported yet (export JSON instead: Graph \
-             /auditLogs/signIns, the portal's JSON download, or diagnostic settings)",
-        );
-    }
-    let start: String = text.trim().chars().take(40).collect();
-    InputError::format(
-        file,
+/// The error for a file that is neither JSON nor a CSV export vigil knows.
+fn unknown_format(file: &Path, headers: &[String]) -> InputError {
+    let start: String = headers.join(",").chars().take(60).collect();
+    let reason = if headers.len() > 1 {
+        format!(
+            "a CSV file whose columns are not a sign-in export vigil knows (found {start:?}); \
+             expected the portal's download (Date (UTC), Request ID, ...), its \
+             authentication-details side file (Request ID, Authentication method, Succeeded, \
+             ...), or a Log Analytics export (Id, TimeGenerated or CreatedDateTime, ...)"
+        )
+    } else {
         format!(
             "not a sign-in export: expected JSON (a Graph page, an array, NDJSON or diagnostic \
-             records), found {start:?}"
-        ),
-    )
+             records) or a CSV export (the portal's download, Log Analytics), found {start:?}"
+        )
+    };
+    InputError::format(file, reason)
 }
 
 /// Whether a line holds exactly one complete JSON value (then the file is read as NDJSON).
@@ -405,18 +716,28 @@ impl Read for CountingReader {
 }
 
 /// The state of reading one file.
-struct FileState<'a> {
+struct FileState<'a, 'm> {
     file: &'a Path,
     opts: &'a ReadOptions,
     sink: &'a mut dyn FnMut(SignIn),
     seen: &'a mut SeenIds,
     stats: &'a mut ReadStats,
+    meter: &'a mut Meter<'m>,
+    /// The side files' authentication steps, for the portal's CSV download.
+    steps: &'a mut portal::AuthSteps,
     line_mode: bool,
     line: LineSource,
+    /// The `source_variant` of a CSV file's sign-ins (JSON variants follow the container).
+    variant: Option<&'static str>,
     /// Records met in this file so far.
     index: usize,
     duplicate_keys: BTreeSet<String>,
     assumed_utc: usize,
+    /// Sign-ins dated by a locale date (`3/4/2026 ...`), and whether any confirmed the order.
+    locale_dates: usize,
+    locale_confirmed: bool,
+    /// Sign-ins without an id, given one derived from their content.
+    derived_ids: usize,
     other_categories: BTreeMap<String, usize>,
     skipped: usize,
     first_skip: Option<String>,
@@ -424,7 +745,7 @@ struct FileState<'a> {
     fatal: Option<InputError>,
 }
 
-impl FileState<'_> {
+impl FileState<'_, '_> {
     /// One NDJSON line.
     fn read_line(&mut self, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
         self.line = LineSource::Fixed(line_no);
@@ -468,6 +789,80 @@ impl FileState<'_> {
             other => other.to_string(),
         };
         self.skip(summary);
+        Ok(())
+    }
+
+    /// A CSV export: the portal's download or Log Analytics, one sign-in per row.
+    fn read_csv(&mut self, start: Start) -> Result<(), InputError> {
+        let file = self.file;
+        let mut reader = csv_reader(start);
+        let headers = csv_headers(&mut reader, file)?;
+        let layout = match delimited::layout(&headers, file) {
+            Some(delimited::Layout::AuthDetails(_)) => return Ok(()),
+            Some(l) => l,
+            None => return Err(unknown_format(file, &headers)),
+        };
+        self.variant = Some(match layout {
+            delimited::Layout::LogAnalytics(_) => delimited::LOG_ANALYTICS_CSV,
+            _ => delimited::PORTAL_CSV,
+        });
+        let order = self.opts.date_order;
+        let mut row = csv::ByteRecord::new();
+        while reader
+            .read_byte_record(&mut row)
+            .map_err(|e| csv_io(file, e))?
+        {
+            let line = row
+                .position()
+                .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+            let number = self.index + 1;
+            let locus = format!("record {number} (line {line})");
+            let mapped = csv_cells(&row, &headers, file, &locus).and_then(|cells| {
+                if cells.iter().all(|c| c.trim().is_empty()) {
+                    return Ok(None);
+                }
+                let mapped = match &layout {
+                    delimited::Layout::PortalSignIns(cols) => {
+                        portal::signin_row(cols, &cells, order, self.steps)
+                    }
+                    delimited::Layout::LogAnalytics(cols) => delimited::la_row(cols, &cells, order),
+                    delimited::Layout::AuthDetails(_) => return Ok(None),
+                };
+                mapped.map(Some).map_err(|e| {
+                    let fatal = e.fatal;
+                    (
+                        InputError::field(file, locus.clone(), e.field, e.reason),
+                        fatal,
+                    )
+                })
+            });
+            let outcome = match mapped {
+                Ok(None) => {
+                    self.index = number;
+                    Ok(())
+                }
+                Ok(Some(r)) => {
+                    self.dated(r.assumed_utc, r.locale_confirmed);
+                    self.one_record(&r.record, Container::Array, line)
+                }
+                Err((error, true)) => return Err(error),
+                Err((error, false)) => {
+                    self.index = number;
+                    let summary = error.to_string();
+                    let summary = summary
+                        .strip_prefix(&format!("{}: ", file.display()))
+                        .unwrap_or(&summary)
+                        .to_string();
+                    self.bad(error, summary)
+                }
+            };
+            if outcome.is_err() {
+                return Err(self
+                    .fatal
+                    .take()
+                    .unwrap_or_else(|| InputError::format(file, format!("{locus}: rejected"))));
+            }
+        }
         Ok(())
     }
 
@@ -525,6 +920,15 @@ impl FileState<'_> {
         }
     }
 
+    /// Notes how one sign-in was dated.
+    fn dated(&mut self, assumed_utc: bool, locale_confirmed: Option<bool>) {
+        self.assumed_utc += usize::from(assumed_utc);
+        if let Some(confirmed) = locale_confirmed {
+            self.locale_dates += 1;
+            self.locale_confirmed |= confirmed;
+        }
+    }
+
     fn one_record(
         &mut self,
         object: &serde_json::Map<String, Value>,
@@ -532,12 +936,19 @@ impl FileState<'_> {
         line: usize,
     ) -> Result<(), ()> {
         self.index += 1;
-        match map::map_record(object, container, self.line_mode) {
+        self.meter.tick();
+        match map::map_record(object, container, self.line_mode, self.opts.date_order) {
             Ok(Mapped::SignIn {
-                signin,
+                mut signin,
                 assumed_utc,
+                locale_confirmed,
+                derived_id,
             }) => {
-                self.assumed_utc += usize::from(assumed_utc);
+                self.dated(assumed_utc, locale_confirmed);
+                self.derived_ids += usize::from(derived_id);
+                if let Some(v) = self.variant {
+                    signin.source_variant = Some(v.to_string());
+                }
                 if self.seen.insert(&signin.id) {
                     self.stats.records += 1;
                     (self.sink)(*signin);
@@ -550,10 +961,19 @@ impl FileState<'_> {
                 *self.other_categories.entry(category).or_default() += 1;
                 Ok(())
             }
-            Err(FieldError { field, reason }) => {
+            Err(FieldError {
+                field,
+                reason,
+                fatal,
+            }) => {
                 let locus = self.locus(container, line);
                 let summary = format!("{locus}: field {field}: {reason}");
-                self.bad(InputError::field(self.file, locus, field, reason), summary)
+                let error = InputError::field(self.file, locus, field, reason);
+                if fatal {
+                    self.fatal = Some(error);
+                    return Err(());
+                }
+                self.bad(error, summary)
             }
         }
     }
@@ -575,6 +995,29 @@ impl FileState<'_> {
                 self.assumed_utc
             ));
         }
+        if self.derived_ids > 0 {
+            warnings.push(format!(
+                "{file}: {} sign-in(s) had no id (request id); each was given one derived from \
+                 its content ({}…), so an identical record read again is a duplicate",
+                self.derived_ids,
+                map::DERIVED_ID_PREFIX
+            ));
+        }
+        if self.locale_dates > 0 && !self.locale_confirmed {
+            let order = self.opts.date_order;
+            let (read, other) = match order {
+                DateOrder::MonthFirst => ("month first", DateOrder::DayFirst),
+                DateOrder::DayFirst => ("day first", DateOrder::MonthFirst),
+            };
+            warnings.push(format!(
+                "{file}: {} date(s) such as 3/4/2026 were read {read} (--date-order {}); no \
+                 day in the file is above 12, so the file cannot confirm the order (use \
+                 --date-order {} if it is the other way round)",
+                self.locale_dates,
+                order.flag(),
+                other.flag()
+            ));
+        }
         for (category, n) in &self.other_categories {
             warnings.push(format!(
                 "{file}: ignored {n} diagnostic record(s) of category {category} (not sign-ins)"
@@ -589,7 +1032,7 @@ impl FileState<'_> {
     }
 }
 
-impl FileState<'_> {
+impl FileState<'_, '_> {
     /// One table of a Log Analytics query API response
     /// (`{"tables":[{"name":...,"columns":[{"name":...,"type":...}],"rows":[[...],...]}]}`):
     /// each row becomes a record keyed by its column names, like an exported row.
@@ -637,7 +1080,7 @@ impl FileState<'_> {
     }
 }
 
-impl Receiver for FileState<'_> {
+impl Receiver for FileState<'_, '_> {
     fn duplicate_key(&mut self, key: &str) {
         if !self
             .duplicate_keys

@@ -109,6 +109,7 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         None => {
             let opts = signin::ReadOptions {
                 skip_bad_records: a.skip_bad_records,
+                date_order: a.date_order.into(),
             };
             stats = signin::read_signins(&a.signins, &opts, &mut |s| signins.push(s))?;
             warnings.extend(stats.warnings.clone());
