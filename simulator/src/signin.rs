@@ -79,6 +79,7 @@
 //! list, `None` when the field is absent (Graph v1.0 has no such field).
 
 mod delimited;
+mod input;
 mod json;
 mod map;
 mod portal;
@@ -88,8 +89,7 @@ pub use time::DateOrder;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -99,6 +99,7 @@ use serde_json::Value;
 use crate::error::InputError;
 use crate::model::SignIn;
 use crate::text;
+use input::{Meter, Opened, Start, is_one_value, open, rejoin, start, starts_json};
 use json::{Container, Receiver, TopSeed};
 use map::{FieldError, Mapped};
 
@@ -171,7 +172,7 @@ pub fn read_signins_with_progress(
     let mut steps = portal::AuthSteps::default();
     let mut side_files = Vec::new();
     for file in &files {
-        if read_side_file(file, opts, &mut steps, &mut stats, &mut meter)? {
+        if delimited::read_side_file(file, opts, &mut steps, &mut stats, &mut meter)? {
             side_files.push(file.clone());
         }
     }
@@ -197,36 +198,6 @@ pub fn read_signins_with_progress(
     }
     (meter.report)(meter.total, meter.total);
     Ok(stats)
-}
-
-/// Counts the bytes read from input files and reports progress.
-struct Meter<'a> {
-    /// Bytes read from the current file so far.
-    counter: Rc<Cell<u64>>,
-    /// Bytes of the files already finished.
-    done: u64,
-    total: u64,
-    reported: u64,
-    report: &'a mut dyn FnMut(u64, u64),
-}
-
-impl Meter<'_> {
-    /// Reports when at least 4 MiB more have been read.
-    fn tick(&mut self) {
-        let now = self.done + self.counter.get();
-        if now >= self.reported + (4 << 20) {
-            self.reported = now;
-            (self.report)(now.min(self.total), self.total);
-        }
-    }
-
-    /// A file is finished: its size counts as read, whatever the decoder left unread.
-    fn file_done(&mut self, file: &Path) {
-        let size = std::fs::metadata(file).map_or(self.counter.get(), |m| m.len());
-        self.done += size;
-        self.counter.set(0);
-        self.tick();
-    }
 }
 
 /// Sign-in ids read so far. Ids are GUIDs, kept as 16 bytes (case-insensitive) so that ten
@@ -265,254 +236,6 @@ fn parse_guid(s: &str) -> Option<u128> {
         value = (value << 4) | u128::from(digit);
     }
     Some(value)
-}
-
-/// Counts the bytes read from a file into a shared counter (for progress).
-struct Counted<R> {
-    inner: R,
-    counter: Rc<Cell<u64>>,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)?;
-        self.counter.set(self.counter.get() + n as u64);
-        Ok(n)
-    }
-}
-
-/// An input file opened for reading.
-enum Opened {
-    /// Normalized Parquet.
-    Table,
-    /// Text: decompressed, BOM removed, UTF-16 decoded.
-    Text(Box<dyn BufRead>),
-}
-
-/// Opens a file: gzip (by its magic bytes, any extension), then a UTF-8 BOM, UTF-16 (decoded
-/// whole), or Parquet (`PAR1`).
-fn open(file: &Path, counter: &Rc<Cell<u64>>) -> Result<Opened, InputError> {
-    let io_err = |e| InputError::io(file, e);
-    let opened = File::open(file).map_err(io_err)?;
-    let counted = Counted {
-        inner: opened,
-        counter: Rc::clone(counter),
-    };
-    let input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, counted));
-
-    let (head, input) = take_head(input, 2).map_err(io_err)?;
-    let input: Box<dyn BufRead> = if head == [0x1f, 0x8b] {
-        let gz = flate2::bufread::MultiGzDecoder::new(rejoin(head, input));
-        Box::new(BufReader::with_capacity(1 << 16, gz))
-    } else {
-        rejoin(head, input)
-    };
-
-    let (head, input) = take_head(input, 4).map_err(io_err)?;
-    Ok(Opened::Text(if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        rejoin(head[3..].to_vec(), input)
-    } else if head.starts_with(&[0xFF, 0xFE])
-        || head.starts_with(&[0xFE, 0xFF])
-        || head.iter().take(2).any(|&b| b == 0)
-    {
-        // UTF-16 (PowerShell 5.1 `Out-File`), with or without a BOM: decoded whole.
-        let mut bytes = head;
-        let mut input = input;
-        input.read_to_end(&mut bytes).map_err(io_err)?;
-        let decoded = text::decode_text(&bytes).map_err(|reason| InputError::Encoding {
-            file: file.to_path_buf(),
-            reason,
-        })?;
-        Box::new(Cursor::new(decoded.into_bytes()))
-    } else if head == b"PAR1" {
-        return Ok(Opened::Table);
-    } else {
-        rejoin(head, input)
-    }))
-}
-
-/// The longest first line held to decide between NDJSON and a document stream: a longer
-/// line is read as a stream (a one-line page or array), so memory stays bounded.
-const FIRST_LINE_LIMIT: usize = 64 << 20;
-
-/// The start of a text file: the blank lines before its first non-blank line, that line (up
-/// to [`FIRST_LINE_LIMIT`] bytes) and whether it was complete, its 1-based number, and the
-/// rest. `None` for a file with nothing but blanks.
-struct Start {
-    blank: Vec<u8>,
-    first: Vec<u8>,
-    complete: bool,
-    line_no: usize,
-    rest: Box<dyn BufRead>,
-}
-
-fn start(mut input: Box<dyn BufRead>, file: &Path) -> Result<Option<Start>, InputError> {
-    let io_err = |e| InputError::io(file, e);
-    let mut blank = Vec::new();
-    let mut line_no = 0;
-    loop {
-        let mut line = Vec::new();
-        let limit = u64::try_from(FIRST_LINE_LIMIT).unwrap_or(u64::MAX);
-        let n = (&mut input)
-            .take(limit)
-            .read_until(b'\n', &mut line)
-            .map_err(io_err)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        line_no += 1;
-        let complete = line.ends_with(b"\n") || line.len() < FIRST_LINE_LIMIT;
-        if complete && line.iter().all(u8::is_ascii_whitespace) {
-            blank.extend_from_slice(&line);
-            continue;
-        }
-        return Ok(Some(Start {
-            blank,
-            first: line,
-            complete,
-            line_no,
-            rest: input,
-        }));
-    }
-}
-
-/// If `file` is the portal's authentication-details side file, reads its steps into `steps`
-/// and says so; any other file is left for [`read_file`].
-fn read_side_file(
-    file: &Path,
-    opts: &ReadOptions,
-    steps: &mut portal::AuthSteps,
-    stats: &mut ReadStats,
-    meter: &mut Meter,
-) -> Result<bool, InputError> {
-    let Opened::Text(input) = open(file, &meter.counter)? else {
-        meter.counter.set(0);
-        return Ok(false);
-    };
-    let Some(start) = start(input, file)? else {
-        meter.counter.set(0);
-        return Ok(false);
-    };
-    if starts_json(&start.first) {
-        meter.counter.set(0);
-        return Ok(false);
-    }
-    let mut reader = csv_reader(start);
-    let headers = csv_headers(&mut reader, file)?;
-    let Some(delimited::Layout::AuthDetails(cols)) = delimited::layout(&headers, file) else {
-        meter.counter.set(0);
-        return Ok(false);
-    };
-    let mut skipped = 0;
-    let mut first_skip = None;
-    let mut row = csv::ByteRecord::new();
-    let mut index = 0;
-    while reader
-        .read_byte_record(&mut row)
-        .map_err(|e| csv_io(file, e))?
-    {
-        index += 1;
-        let line = row.position().map_or(0, csv::Position::line);
-        let locus = format!("record {index} (line {line})");
-        let result = csv_cells(&row, &headers, file, &locus).and_then(|cells| {
-            if cells.iter().all(|c| c.trim().is_empty()) {
-                return Ok(());
-            }
-            portal::auth_row(&cols, &cells, opts.date_order, steps).map_err(|e| {
-                let fatal = e.fatal;
-                (
-                    InputError::field(file, locus.clone(), e.field, e.reason),
-                    fatal,
-                )
-            })
-        });
-        match result {
-            Ok(()) => {}
-            Err((e, fatal)) if fatal || !opts.skip_bad_records => return Err(e),
-            Err((e, _)) => {
-                skipped += 1;
-                stats.skipped += 1;
-                first_skip.get_or_insert(e.to_string());
-            }
-        }
-        meter.tick();
-    }
-    if let Some(first) = first_skip {
-        stats.warnings.push(format!(
-            "{}: skipped {skipped} unreadable record(s); the first: {first}",
-            file.display()
-        ));
-    }
-    meter.file_done(file);
-    Ok(true)
-}
-
-/// Whether a first line starts a JSON text.
-fn starts_json(first: &[u8]) -> bool {
-    matches!(
-        first.iter().copied().find(|b| !b.is_ascii_whitespace()),
-        Some(b'{' | b'[')
-    )
-}
-
-/// A CSV reader over a file's text from its start (blank lines included, so that positions
-/// are the file's lines), with the delimiter its header line uses.
-fn csv_reader(start: Start) -> csv::Reader<Box<dyn BufRead>> {
-    let delimiter = delimited::delimiter(&start.first);
-    let mut head = start.blank;
-    head.extend_from_slice(&start.first);
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(rejoin(head, start.rest))
-}
-
-fn csv_io(file: &Path, e: csv::Error) -> InputError {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => InputError::io(file, e),
-        other => InputError::format(file, format!("{other:?}")),
-    }
-}
-
-/// The header cells of a CSV file (as written, lossily decoded).
-fn csv_headers(
-    reader: &mut csv::Reader<Box<dyn BufRead>>,
-    file: &Path,
-) -> Result<Vec<String>, InputError> {
-    let headers = reader.byte_headers().map_err(|e| csv_io(file, e))?;
-    Ok(headers
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .collect())
-}
-
-/// The cells of one CSV row as text; a row whose length differs from the header's, or a cell
-/// that is not UTF-8, is a bad record `(error, fatal = false)`.
-fn csv_cells<'r>(
-    row: &'r csv::ByteRecord,
-    headers: &[String],
-    file: &Path,
-    locus: &str,
-) -> Result<Vec<&'r str>, (InputError, bool)> {
-    if row.len() != headers.len() {
-        let reason = format!(
-            "{locus}: has {} fields, the header has {}",
-            row.len(),
-            headers.len()
-        );
-        return Err((InputError::format(file, reason), false));
-    }
-    row.iter()
-        .zip(headers)
-        .map(|(cell, header)| {
-            std::str::from_utf8(cell).map_err(|e| {
-                let field = header.trim().to_string();
-                let reason = format!("not UTF-8 text ({e}); save the export as UTF-8");
-                (InputError::field(file, locus, field, reason), false)
-            })
-        })
-        .collect()
 }
 
 /// Reads one file; errors and warnings name it.
@@ -620,49 +343,6 @@ fn read_table(
             stats.duplicates += 1;
         }
     })
-}
-
-/// Reads up to `n` bytes from the start of `input`, returning them and the rest.
-fn take_head(mut input: Box<dyn BufRead>, n: u64) -> io::Result<(Vec<u8>, Box<dyn BufRead>)> {
-    let mut head = Vec::new();
-    (&mut input).take(n).read_to_end(&mut head)?;
-    Ok((head, input))
-}
-
-/// Puts bytes already read back in front of the rest.
-fn rejoin(head: Vec<u8>, rest: Box<dyn BufRead>) -> Box<dyn BufRead> {
-    Box::new(Cursor::new(head).chain(rest))
-}
-
-/// The error for a file that is neither JSON nor a CSV export vigil knows.
-fn unknown_format(file: &Path, headers: &[String]) -> InputError {
-    let start: String = headers.join(",").chars().take(60).collect();
-    let reason = if headers.len() > 1 {
-        format!(
-            "a CSV file whose columns are not a sign-in export vigil knows (found {start:?}); \
-             expected the portal's download (Date (UTC), Request ID, ...), its \
-             authentication-details side file (Request ID, Authentication method, Succeeded, \
-             ...), or a Log Analytics export (Id, TimeGenerated or CreatedDateTime, ...)"
-        )
-    } else {
-        format!(
-            "not a sign-in export: expected JSON (a Graph page, an array, NDJSON or diagnostic \
-             records) or a CSV export (the portal's download, Log Analytics), found {start:?}"
-        )
-    };
-    InputError::format(file, reason)
-}
-
-/// Whether a line holds exactly one complete JSON value (then the file is read as NDJSON).
-/// A line that is a syntax error also counts, so that a bad NDJSON line can be skipped.
-fn is_one_value(line: &[u8]) -> bool {
-    let mut values =
-        serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
-    match values.next() {
-        Some(Ok(_)) => values.next().is_none(),
-        Some(Err(e)) => !e.is_eof(),
-        None => false,
-    }
 }
 
 /// Where the parser's current line comes from.
@@ -789,80 +469,6 @@ impl FileState<'_, '_> {
             other => other.to_string(),
         };
         self.skip(summary);
-        Ok(())
-    }
-
-    /// A CSV export: the portal's download or Log Analytics, one sign-in per row.
-    fn read_csv(&mut self, start: Start) -> Result<(), InputError> {
-        let file = self.file;
-        let mut reader = csv_reader(start);
-        let headers = csv_headers(&mut reader, file)?;
-        let layout = match delimited::layout(&headers, file) {
-            Some(delimited::Layout::AuthDetails(_)) => return Ok(()),
-            Some(l) => l,
-            None => return Err(unknown_format(file, &headers)),
-        };
-        self.variant = Some(match layout {
-            delimited::Layout::LogAnalytics(_) => delimited::LOG_ANALYTICS_CSV,
-            _ => delimited::PORTAL_CSV,
-        });
-        let order = self.opts.date_order;
-        let mut row = csv::ByteRecord::new();
-        while reader
-            .read_byte_record(&mut row)
-            .map_err(|e| csv_io(file, e))?
-        {
-            let line = row
-                .position()
-                .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
-            let number = self.index + 1;
-            let locus = format!("record {number} (line {line})");
-            let mapped = csv_cells(&row, &headers, file, &locus).and_then(|cells| {
-                if cells.iter().all(|c| c.trim().is_empty()) {
-                    return Ok(None);
-                }
-                let mapped = match &layout {
-                    delimited::Layout::PortalSignIns(cols) => {
-                        portal::signin_row(cols, &cells, order, self.steps)
-                    }
-                    delimited::Layout::LogAnalytics(cols) => delimited::la_row(cols, &cells, order),
-                    delimited::Layout::AuthDetails(_) => return Ok(None),
-                };
-                mapped.map(Some).map_err(|e| {
-                    let fatal = e.fatal;
-                    (
-                        InputError::field(file, locus.clone(), e.field, e.reason),
-                        fatal,
-                    )
-                })
-            });
-            let outcome = match mapped {
-                Ok(None) => {
-                    self.index = number;
-                    Ok(())
-                }
-                Ok(Some(r)) => {
-                    self.dated(r.assumed_utc, r.locale_confirmed);
-                    self.one_record(&r.record, Container::Array, line)
-                }
-                Err((error, true)) => return Err(error),
-                Err((error, false)) => {
-                    self.index = number;
-                    let summary = error.to_string();
-                    let summary = summary
-                        .strip_prefix(&format!("{}: ", file.display()))
-                        .unwrap_or(&summary)
-                        .to_string();
-                    self.bad(error, summary)
-                }
-            };
-            if outcome.is_err() {
-                return Err(self
-                    .fatal
-                    .take()
-                    .unwrap_or_else(|| InputError::format(file, format!("{locus}: rejected"))));
-            }
-        }
         Ok(())
     }
 
@@ -1157,18 +763,5 @@ mod tests {
         assert!(seen.insert("not-a-guid"));
         assert!(!seen.insert("not-a-guid"));
         assert_eq!(parse_guid("8a4de8b5x095c-47d0-a96f-a75130c61d53"), None);
-    }
-
-    #[test]
-    fn one_value_per_line_means_ndjson() {
-        assert!(is_one_value(br#"{"id":"a"}"#));
-        assert!(is_one_value(b"{\"value\":[{\"id\":\"a\"}]}\r\n"));
-        assert!(
-            is_one_value(br#"{"id":"a",}"#),
-            "a bad line is still a line"
-        );
-        assert!(!is_one_value(b"{\n"));
-        assert!(!is_one_value(br#"{"value":[]}{"value":[]}"#));
-        assert!(!is_one_value(br#"[{"id":"a"},"#));
     }
 }

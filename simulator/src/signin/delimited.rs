@@ -14,13 +14,18 @@
 //! `ConditionalAccessPolicies`, `AuthenticationDetails`, ...) arrive as JSON text, which
 //! [`super::map`] parses as it does for Log Analytics JSON.
 
+use std::io::BufRead;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::input::{Meter, Opened, Start, open, rejoin, start, starts_json};
+use super::json::Container;
 use super::map::FieldError;
 use super::portal::{self, AuthColumns, Row, SignInColumns, column_key, date_cell};
 use super::time::DateOrder;
+use super::{FileState, ReadOptions, ReadStats};
+use crate::error::InputError;
 
 /// What a CSV file is, from its header.
 #[derive(Debug)]
@@ -147,6 +152,232 @@ pub(crate) fn la_row(
         assumed_utc,
         locale_confirmed,
     })
+}
+
+/// If `file` is the portal's authentication-details side file, reads its steps into `steps`
+/// and says so; any other file is left for [`read_file`].
+pub(super) fn read_side_file(
+    file: &Path,
+    opts: &ReadOptions,
+    steps: &mut portal::AuthSteps,
+    stats: &mut ReadStats,
+    meter: &mut Meter,
+) -> Result<bool, InputError> {
+    let Opened::Text(input) = open(file, &meter.counter)? else {
+        meter.counter.set(0);
+        return Ok(false);
+    };
+    let Some(start) = start(input, file)? else {
+        meter.counter.set(0);
+        return Ok(false);
+    };
+    if starts_json(&start.first) {
+        meter.counter.set(0);
+        return Ok(false);
+    }
+    let mut reader = csv_reader(start);
+    let headers = csv_headers(&mut reader, file)?;
+    let Some(Layout::AuthDetails(cols)) = layout(&headers, file) else {
+        meter.counter.set(0);
+        return Ok(false);
+    };
+    let mut skipped = 0;
+    let mut first_skip = None;
+    let mut row = csv::ByteRecord::new();
+    let mut index = 0;
+    while reader
+        .read_byte_record(&mut row)
+        .map_err(|e| csv_io(file, e))?
+    {
+        index += 1;
+        let line = row.position().map_or(0, csv::Position::line);
+        let locus = format!("record {index} (line {line})");
+        let result = csv_cells(&row, &headers, file, &locus).and_then(|cells| {
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                return Ok(());
+            }
+            portal::auth_row(&cols, &cells, opts.date_order, steps).map_err(|e| {
+                let fatal = e.fatal;
+                (
+                    InputError::field(file, locus.clone(), e.field, e.reason),
+                    fatal,
+                )
+            })
+        });
+        match result {
+            Ok(()) => {}
+            Err((e, fatal)) if fatal || !opts.skip_bad_records => return Err(e),
+            Err((e, _)) => {
+                skipped += 1;
+                stats.skipped += 1;
+                first_skip.get_or_insert(e.to_string());
+            }
+        }
+        meter.tick();
+    }
+    if let Some(first) = first_skip {
+        stats.warnings.push(format!(
+            "{}: skipped {skipped} unreadable record(s); the first: {first}",
+            file.display()
+        ));
+    }
+    meter.file_done(file);
+    Ok(true)
+}
+
+/// A CSV reader over a file's text from its start (blank lines included, so that positions
+/// are the file's lines), with the delimiter its header line uses.
+pub(crate) fn csv_reader(start: Start) -> csv::Reader<Box<dyn BufRead>> {
+    let delimiter = delimiter(&start.first);
+    let mut head = start.blank;
+    head.extend_from_slice(&start.first);
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(rejoin(head, start.rest))
+}
+
+pub(crate) fn csv_io(file: &Path, e: csv::Error) -> InputError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => InputError::io(file, e),
+        other => InputError::format(file, format!("{other:?}")),
+    }
+}
+
+/// The header cells of a CSV file (as written, lossily decoded).
+pub(crate) fn csv_headers(
+    reader: &mut csv::Reader<Box<dyn BufRead>>,
+    file: &Path,
+) -> Result<Vec<String>, InputError> {
+    let headers = reader.byte_headers().map_err(|e| csv_io(file, e))?;
+    Ok(headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect())
+}
+
+/// The cells of one CSV row as text; a row whose length differs from the header's, or a cell
+/// that is not UTF-8, is a bad record `(error, fatal = false)`.
+pub(crate) fn csv_cells<'r>(
+    row: &'r csv::ByteRecord,
+    headers: &[String],
+    file: &Path,
+    locus: &str,
+) -> Result<Vec<&'r str>, (InputError, bool)> {
+    if row.len() != headers.len() {
+        let reason = format!(
+            "{locus}: has {} fields, the header has {}",
+            row.len(),
+            headers.len()
+        );
+        return Err((InputError::format(file, reason), false));
+    }
+    row.iter()
+        .zip(headers)
+        .map(|(cell, header)| {
+            std::str::from_utf8(cell).map_err(|e| {
+                let field = header.trim().to_string();
+                let reason = format!("not UTF-8 text ({e}); save the export as UTF-8");
+                (InputError::field(file, locus, field, reason), false)
+            })
+        })
+        .collect()
+}
+
+/// The error for a file that is neither JSON nor a CSV export vigil knows.
+pub(crate) fn unknown_format(file: &Path, headers: &[String]) -> InputError {
+    let start: String = headers.join(",").chars().take(60).collect();
+    let reason = if headers.len() > 1 {
+        format!(
+            "a CSV file whose columns are not a sign-in export vigil knows (found {start:?}); \
+             expected the portal's download (Date (UTC), Request ID, ...), its \
+             authentication-details side file (Request ID, Authentication method, Succeeded, \
+             ...), or a Log Analytics export (Id, TimeGenerated or CreatedDateTime, ...)"
+        )
+    } else {
+        format!(
+            "not a sign-in export: expected JSON (a Graph page, an array, NDJSON or diagnostic \
+             records) or a CSV export (the portal's download, Log Analytics), found {start:?}"
+        )
+    };
+    InputError::format(file, reason)
+}
+
+impl FileState<'_, '_> {
+    /// A CSV export: the portal's download or Log Analytics, one sign-in per row.
+    pub(super) fn read_csv(&mut self, start: Start) -> Result<(), InputError> {
+        let file = self.file;
+        let mut reader = csv_reader(start);
+        let headers = csv_headers(&mut reader, file)?;
+        let layout = match layout(&headers, file) {
+            Some(Layout::AuthDetails(_)) => return Ok(()),
+            Some(l) => l,
+            None => return Err(unknown_format(file, &headers)),
+        };
+        self.variant = Some(match layout {
+            Layout::LogAnalytics(_) => LOG_ANALYTICS_CSV,
+            _ => PORTAL_CSV,
+        });
+        let order = self.opts.date_order;
+        let mut row = csv::ByteRecord::new();
+        while reader
+            .read_byte_record(&mut row)
+            .map_err(|e| csv_io(file, e))?
+        {
+            let line = row
+                .position()
+                .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+            let number = self.index + 1;
+            let locus = format!("record {number} (line {line})");
+            let mapped = csv_cells(&row, &headers, file, &locus).and_then(|cells| {
+                if cells.iter().all(|c| c.trim().is_empty()) {
+                    return Ok(None);
+                }
+                let mapped = match &layout {
+                    Layout::PortalSignIns(cols) => {
+                        portal::signin_row(cols, &cells, order, self.steps)
+                    }
+                    Layout::LogAnalytics(cols) => la_row(cols, &cells, order),
+                    Layout::AuthDetails(_) => return Ok(None),
+                };
+                mapped.map(Some).map_err(|e| {
+                    let fatal = e.fatal;
+                    (
+                        InputError::field(file, locus.clone(), e.field, e.reason),
+                        fatal,
+                    )
+                })
+            });
+            let outcome = match mapped {
+                Ok(None) => {
+                    self.index = number;
+                    Ok(())
+                }
+                Ok(Some(r)) => {
+                    self.dated(r.assumed_utc, r.locale_confirmed);
+                    self.one_record(&r.record, Container::Array, line)
+                }
+                Err((error, true)) => return Err(error),
+                Err((error, false)) => {
+                    self.index = number;
+                    let summary = error.to_string();
+                    let summary = summary
+                        .strip_prefix(&format!("{}: ", file.display()))
+                        .unwrap_or(&summary)
+                        .to_string();
+                    self.bad(error, summary)
+                }
+            };
+            if outcome.is_err() {
+                return Err(self
+                    .fatal
+                    .take()
+                    .unwrap_or_else(|| InputError::format(file, format!("{locus}: rejected"))));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
