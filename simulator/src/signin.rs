@@ -13,15 +13,28 @@
 //! | diagnostic-settings records: `{"records":[...]}` blobs, or one record per line (Storage, Event Hub, Elastic) | `diagnostic` |
 //! | normalized Parquet (`PAR1`, written by `vigil ingest`; see [`crate::table`]) | as stored |
 //! | a Log Analytics query API response `{"tables":[{"columns":[...],"rows":[[...]]}]}` (rows as records) | `json-array` |
+//! | the portal's CSV download (`Date (UTC)`, `Request ID`, ... columns; [`portal`]) | `portal-csv` |
+//! | the portal's `*_AuthDetails_*` CSV side file: joined to its download's sign-ins, holds none | — |
+//! | a Log Analytics CSV export (`Id`, `TimeGenerated [UTC]`, ...; [`delimited`]) | `log-analytics-csv` |
 //!
-//! Files may be gzip-compressed and UTF-8 (BOM or not) or UTF-16 with a BOM. A file whose first
-//! non-blank line is one complete JSON value is read line by line (NDJSON: a bad line can be
-//! skipped); any other JSON file is read as a stream of documents, with the records of a page,
-//! blob or array handed over one at a time, so no file is ever held as one JSON tree.
+//! Files may be gzip-compressed (told by the magic bytes, whatever the name) and UTF-8 (BOM or
+//! not) or UTF-16 with a BOM. A file whose first non-blank line is one complete JSON value is
+//! read line by line (NDJSON: a bad line can be skipped); any other JSON file is read as a
+//! stream of documents, with the records of a page, blob or array handed over one at a time,
+//! so no file is ever held as one JSON tree. A file that does not start with `{` or `[` is CSV
+//! (`,`, `;` or tab), read row by row. Side files are read before everything else, so their
+//! steps are joined wherever they sort.
 //!
 //! Duplicate JSON keys keep the last value and produce one warning per file naming the keys.
 //! A sign-in id seen before (in any file) is dropped and counted; the sink receives only the
-//! first.
+//! first. A record without an id gets one derived from its content (`derived-` and 32 hex
+//! digits of its SHA-256), with a warning: an identical record read again is then a duplicate.
+//!
+//! Locale dates with slashes (`11/14/2025 1:48:53 AM`) are read month first unless
+//! [`ReadOptions::date_order`] says day first. A date that only the other order can read (a
+//! number above 12 where the month goes) stops reading with an error naming the file, record
+//! and field and the `--date-order` that would read it; a file whose dates never show the
+//! order (no day above 12) is read in the chosen order with a warning.
 //!
 //! # Mapping
 //!

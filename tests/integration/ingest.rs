@@ -127,6 +127,14 @@ fn every_sample_variant_normalizes_to_the_same_values() {
     ingest(d, &[&sample("signins.json")], &[], "graph.parquet").code(0);
     let graph = rows(&d.join("graph.parquet"));
     assert_eq!(graph.len(), 300);
+    let schema: Value = serde_json::from_str(
+        &fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/signin.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let schema = jsonschema::draft202012::new(&schema).unwrap();
     let variants = [
         ("signins/signins.ndjson", "ndjson"),
         ("signins/portal.json", "json-array"),
@@ -157,6 +165,9 @@ fn every_sample_variant_normalizes_to_the_same_values() {
         let got = rows(&d.join(&out));
         assert_eq!(got.len(), 300, "{rel}");
         for (want, got) in graph.iter().zip(&got) {
+            if let Err(e) = schema.validate(got) {
+                panic!("{rel}: the row does not follow the schema: {e}\n{got:#}");
+            }
             let mut want = want.clone();
             let mut got = got.clone();
             assert_eq!(got["sourceVariant"], *variant, "{rel}");
