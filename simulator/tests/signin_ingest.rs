@@ -955,6 +955,23 @@ fn log_analytics_csv_with_json_columns() {
 }
 
 #[test]
+fn a_download_with_no_rows_says_so() {
+    let dir = tempdir();
+    let path = write(
+        dir.path(),
+        "InteractiveSignIns_x.csv",
+        &format!("{PORTAL_HEADER}\r\n"),
+    );
+    let (records, stats) = read(&[path]);
+    assert!(records.is_empty());
+    assert!(
+        stats.warnings.iter().any(|w| w.contains("no rows")),
+        "{:?}",
+        stats.warnings
+    );
+}
+
+#[test]
 fn unknown_csv_is_refused_with_a_clear_message() {
     let dir = tempdir();
     let path = write(dir.path(), "scores.csv", "signInId,score\nabc,0.5\n");

@@ -376,6 +376,12 @@ impl FileState<'_, '_> {
                     .unwrap_or_else(|| InputError::format(file, format!("{locus}: rejected"))));
             }
         }
+        if self.index == 0 {
+            self.stats.warnings.push(format!(
+                "{}: no sign-ins (the file has a header and no rows)",
+                file.display()
+            ));
+        }
         Ok(())
     }
 }
