@@ -183,25 +183,27 @@ pub fn read_signins_with_progress(
     // The portal's authentication-details side files first, wherever they are in the list:
     // their steps are joined to the sign-ins of the download, and they hold no sign-ins.
     let mut steps = portal::AuthSteps::default();
-    let mut side_files = Vec::new();
+    let mut is_side = Vec::with_capacity(files.len());
     for file in &files {
-        if delimited::read_side_file(file, opts, &mut steps, &mut stats, &mut meter)? {
-            side_files.push(file.clone());
-        }
+        is_side.push(delimited::read_side_file(
+            file, opts, &mut steps, &mut stats, &mut meter,
+        )?);
     }
 
     let mut seen = SeenIds::default();
-    for file in &files {
-        if side_files.contains(file) {
-            continue;
-        }
+    for (file, _) in files.iter().zip(&is_side).filter(|(_, side)| !**side) {
         read_file(
             file, opts, &mut seen, &mut stats, &mut steps, &mut meter, sink,
         )?;
     }
     let unjoined = steps.unjoined();
     if unjoined > 0 {
-        let names: Vec<String> = side_files.iter().map(|f| f.display().to_string()).collect();
+        let names: Vec<String> = files
+            .iter()
+            .zip(&is_side)
+            .filter(|(_, side)| **side)
+            .map(|(f, _)| f.display().to_string())
+            .collect();
         stats.warnings.push(format!(
             "{}: {unjoined} of {} authentication step(s) name no sign-in of the portal CSV \
              downloads read; they were not used",

@@ -424,6 +424,56 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any instant written as a locale date in either order reads back in that order; the
+        /// other order reads it as the swapped date when that exists, and reports a
+        /// contradiction when the day is above 12.
+        #[test]
+        fn locale_dates_round_trip_in_their_order(
+            year in 1990i16..2100,
+            month in 1i8..=12,
+            day in 1i8..=28,
+            hour in 0i8..24,
+            minute in 0i8..60,
+            second in 0i8..60,
+            millis in 0i32..1000,
+            pm_clock in proptest::bool::ANY,
+        ) {
+            let clock = if pm_clock {
+                let h12 = if hour % 12 == 0 { 12 } else { hour % 12 };
+                let ampm = if hour < 12 { "AM" } else { "PM" };
+                format!("{h12}:{minute:02}:{second:02}.{millis:03} {ampm}")
+            } else {
+                format!("{hour:02}:{minute:02}:{second:02}.{millis:03}")
+            };
+            let want = format!(
+                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
+            );
+            let mdy = format!("{month}/{day}/{year} {clock}");
+            let dmy = format!("{day}/{month}/{year}, {clock}");
+            for (text, order, other) in [
+                (&mdy, DateOrder::MonthFirst, DateOrder::DayFirst),
+                (&dmy, DateOrder::DayFirst, DateOrder::MonthFirst),
+            ] {
+                let n = normalize_with(text, order);
+                proptest::prop_assert_eq!(n.as_ref().map(|n| n.text.as_str()), Ok(want.as_str()));
+                proptest::prop_assert_eq!(n.map(|n| n.locale_confirmed), Ok(Some(day > 12)));
+                let swapped = normalize_with(text, other);
+                if day > 12 {
+                    proptest::prop_assert_eq!(swapped, Err(TimeError::ContradictsOrder));
+                } else {
+                    let swapped_want = format!(
+                        "{year:04}-{day:02}-{month:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
+                    );
+                    proptest::prop_assert_eq!(
+                        swapped.map(|n| n.text),
+                        Ok(swapped_want)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn garbage_is_rejected() {
         for bad in [
