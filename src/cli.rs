@@ -76,6 +76,11 @@ pub struct SimulateArgs {
     /// Skip (and count) malformed sign-in records instead of stopping.
     #[arg(long)]
     pub skip_bad_records: bool,
+    /// How locale dates with slashes in sign-in exports (`3/4/2026 1:48:53 AM`) are read:
+    /// `mdy` (month first, the default) or `dmy` (day first). A file whose dates contradict the
+    /// order is an input error.
+    #[arg(long, value_enum, default_value = "mdy")]
+    pub date_order: DateOrderArg,
     /// User risk for userRiskLevels: Graph riskyUserHistoryItem / riskyUser and/or riskDetection
     /// exports (array, {"value":[...]} pages, NDJSON; file or folder).
     #[arg(long, value_name = "PATH")]
@@ -106,6 +111,29 @@ pub struct IngestArgs {
     /// Skip (and count) malformed sign-in records instead of stopping.
     #[arg(long)]
     pub skip_bad_records: bool,
+    /// How locale dates with slashes in sign-in exports (`3/4/2026 1:48:53 AM`) are read:
+    /// `mdy` (month first, the default) or `dmy` (day first). A file whose dates contradict the
+    /// order is an input error.
+    #[arg(long, value_enum, default_value = "mdy")]
+    pub date_order: DateOrderArg,
+}
+
+/// How locale dates are read (`--date-order`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DateOrderArg {
+    /// Month first: 11/14/2025.
+    Mdy,
+    /// Day first: 14/11/2025.
+    Dmy,
+}
+
+impl From<DateOrderArg> for vigil_simulator::signin::DateOrder {
+    fn from(a: DateOrderArg) -> Self {
+        match a {
+            DateOrderArg::Mdy => vigil_simulator::signin::DateOrder::MonthFirst,
+            DateOrderArg::Dmy => vigil_simulator::signin::DateOrder::DayFirst,
+        }
+    }
 }
 
 /// `vigil demo`.

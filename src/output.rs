@@ -31,6 +31,22 @@ pub fn progress(total: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// A progress bar over `total` bytes of input, hidden like [`progress`].
+pub fn progress_bytes(total: u64, what: &str) -> ProgressBar {
+    if quiet() || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    pb.set_style(style);
+    pb.set_message(what.to_string());
+    pb
+}
+
 /// Prints an informational line on stderr unless quiet.
 pub fn info(msg: impl AsRef<str>) {
     if !quiet() {

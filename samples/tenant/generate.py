@@ -14,13 +14,30 @@ ranges (RFC 5737) except the anonymizer range used for the attack sign-ins.
 - policies-candidate.json  the proposed set: the current ones plus four new policies, one of
                            them report-only, one disabled
 - signins.json             300 sign-ins over three days (Graph v1.0 signIn list)
+- signins/                 the same 300 sign-ins in every other export variant vigil reads
+                           (`vigil ingest` normalizes each to the same values on the columns
+                           that variant carries; tests/integration/ingest.rs checks it):
+    signins.ndjson                                  NDJSON, one Graph signIn per line
+    portal/InteractiveSignIns_2026-01-05_2026-01-07.csv
+                                                    the Entra portal's CSV download
+    portal/InteractiveSignIns_AuthDetails_2026-01-05_2026-01-07.csv
+                                                    its authentication-details side file
+    portal.json                                     the portal's JSON download (an array)
+    SigninLogs.csv                                  Log Analytics SigninLogs, exported as CSV
+    SigninLogs.json                                 the same rows exported as JSON
+    diagnostic/PT1H.json                            diagnostic settings to a storage account,
+                                                    one record per line
+    diagnostic/records.json.gz                      an Event Hub `{"records":[...]}` body, gzip
 - scores.csv               the AI engine's risk score for every sign-in, with its reasoning
 - thresholds.toml          AI risk bands for `simulate --thresholds`
 """
 
 import csv
+import gzip
+import io
 import json
 import random
+from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -247,6 +264,167 @@ excludeGroups = ["%s"]
 """ % GROUPS["Break-glass"]
 
 
+# ---- the same sign-ins in the other export variants ----
+
+ARM_PATH = f"/tenants/{TENANT}/providers/Microsoft.aadiam"
+
+
+def when(s):
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def locale_time(s, millis):
+    """`1/5/2026 2:23:45 PM` (the portal) or `1/5/2026, 2:23:45.123 PM` (Log Analytics)."""
+    t = when(s)
+    hour = t.hour % 12 or 12
+    ampm = "AM" if t.hour < 12 else "PM"
+    if millis:
+        return f"{t.month}/{t.day}/{t.year}, {hour}:{t.minute:02d}:{t.second:02d}.{t.microsecond // 1000:03d} {ampm}"
+    return f"{t.month}/{t.day}/{t.year} {hour}:{t.minute:02d}:{t.second:02d} {ampm}"
+
+
+def compact(v):
+    return json.dumps(v, separators=(",", ":"))
+
+
+def diagnostic_record(r):
+    return {
+        "time": r["createdDateTime"], "resourceId": ARM_PATH, "operationName": "Sign-in activity",
+        "operationVersion": "1.0", "category": "SignInLogs", "tenantId": TENANT,
+        "resultType": str(r["status"]["errorCode"]), "resultSignature": "None",
+        "resultDescription": r["status"]["failureReason"], "durationMs": 0,
+        "callerIpAddress": r["ipAddress"], "correlationId": r["correlationId"],
+        "identity": r["userDisplayName"], "Level": 4, "location": r["location"]["countryOrRegion"],
+        "properties": r,
+    }
+
+
+def log_analytics_row(r, csv_export):
+    """A SigninLogs row: PascalCase columns; the nested ones as JSON text (as exported)."""
+    created = locale_time(r["createdDateTime"], True) if csv_export else r["createdDateTime"]
+    suffix = " [UTC]" if csv_export else ""
+    boolean = (lambda b: "TRUE" if b else "FALSE") if csv_export else (lambda b: b)
+    return {
+        "TenantId": TENANT, "SourceSystem": "Azure AD", "TimeGenerated" + suffix: created,
+        "ResourceId": ARM_PATH, "OperationName": "Sign-in activity", "OperationVersion": "1.0",
+        "Category": "SignInLogs", "ResultType": str(r["status"]["errorCode"]),
+        "ResultSignature": "None", "ResultDescription": r["status"]["failureReason"],
+        "DurationMs": "0", "CorrelationId": r["correlationId"], "Identity": r["userDisplayName"],
+        "Level": "4", "Location": r["location"]["countryOrRegion"],
+        "AppDisplayName": r["appDisplayName"], "AppId": r["appId"],
+        "AuthenticationDetails": compact(r["authenticationDetails"]),
+        "AuthenticationRequirement": r["authenticationRequirement"],
+        "ClientAppUsed": r["clientAppUsed"],
+        "ConditionalAccessPolicies": compact(r["appliedConditionalAccessPolicies"]),
+        "ConditionalAccessStatus": r["conditionalAccessStatus"],
+        "CreatedDateTime" + suffix: created, "CrossTenantAccessType": r["crossTenantAccessType"],
+        "DeviceDetail": compact(r["deviceDetail"]), "HomeTenantId": r["homeTenantId"],
+        "Id": r["id"], "IPAddress": r["ipAddress"], "IsInteractive": boolean(r["isInteractive"]),
+        "LocationDetails": compact(r["location"]), "ResourceIdentity": r["resourceId"],
+        "ResourceTenantId": r["resourceTenantId"],
+        "RiskLevelAggregated": r["riskLevelAggregated"],
+        "RiskLevelDuringSignIn": r["riskLevelDuringSignIn"], "RiskState": r["riskState"],
+        "Status": compact(r["status"]), "UserDisplayName": r["userDisplayName"],
+        "UserId": r["userId"], "UserPrincipalName": r["userPrincipalName"],
+        "UserType": r["userType"].capitalize(), "Type": "SigninLogs",
+    }
+
+
+PORTAL_HEADER = [
+    "Date (UTC)", "Request ID", "User agent", "Correlation ID", "User ID", "User", "Username",
+    "User type", "Cross tenant access type", "Incoming token type", "Authentication Protocol",
+    "Unique token identifier", "Original transfer method", "Client credential type",
+    "Token Protection - Sign In Session", "Token Protection - Sign In Session StatusCode",
+    "Application", "Application ID ", "App owner tenant ID", "Resource", "Resource ID ",
+    "Resource tenant ID", "Resource owner tenant ID", "Home tenant ID", "Home tenant name",
+    "IP address", "Location", "Status", "Sign-in error code", "Failure reason", "Client app",
+    "Device ID", "Browser", "Operating System", "Compliant", "Managed", "Join Type",
+    "Multifactor authentication result", "Multifactor authentication auth method",
+    "Multifactor authentication auth detail", "Authentication requirement", "Sign-in identifier",
+    "Session ID", "IP address (seen by resource)", "Through Global Secure Access",
+    "Global Secure Access IP address", "Autonomous system  number", "Flagged for review",
+    "Token issuer type", "Incoming token type", "Token issuer name", "Latency",
+    "Conditional Access", "Managed Identity type", "Associated Resource Id", "Federated Token Id",
+    "Federated Token Issuer",
+]
+
+AUTH_HEADER = ["Request ID", "Authentication Date", "Authentication method",
+               "Authentication method detail", "Requirement", "Succeeded", "Result detail"]
+
+
+def portal_row(r):
+    """The portal's CSV download: display words, `City, State, CC`, no risk or policy columns."""
+    loc = r["location"]
+    place = ", ".join(p for p in (loc["city"], loc["state"], loc["countryOrRegion"]) if p)
+    mfa = next((d for d in r["authenticationDetails"]
+                if d.get("authenticationStepRequirement") == "Multifactor authentication"), None)
+    dev = r["deviceDetail"]
+    cells = {
+        "Date (UTC)": locale_time(r["createdDateTime"], False), "Request ID": r["id"],
+        "Correlation ID": r["correlationId"], "User ID": r["userId"],
+        "User": r["userDisplayName"], "Username": r["userPrincipalName"],
+        "User type": r["userType"].capitalize(),
+        "Cross tenant access type": {"none": "None", "b2bCollaboration": "B2B collaboration"}[
+            r["crossTenantAccessType"]],
+        "Application": r["appDisplayName"], "Application ID ": r["appId"],
+        "Resource ID ": r["resourceId"], "Resource tenant ID": r["resourceTenantId"],
+        "Home tenant ID": r["homeTenantId"], "IP address": r["ipAddress"], "Location": place,
+        "Status": "Success" if r["status"]["errorCode"] == 0 else "Failure",
+        "Sign-in error code": str(r["status"]["errorCode"]),
+        "Failure reason": r["status"]["failureReason"], "Client app": r["clientAppUsed"],
+        "Device ID": dev["deviceId"], "Browser": dev["browser"],
+        "Operating System": dev["operatingSystem"],
+        "Compliant": str(dev["isCompliant"]), "Managed": str(dev["isManaged"]),
+        "Join Type": dev["trustType"],
+        "Multifactor authentication result": "MFA successfully completed" if mfa else "",
+        "Multifactor authentication auth method": mfa["authenticationMethod"] if mfa else "",
+        "Authentication requirement": {
+            "singleFactorAuthentication": "Single-factor authentication",
+            "multiFactorAuthentication": "Multifactor authentication",
+        }[r["authenticationRequirement"]],
+        "Conditional Access": {"notApplied": "Not Applied"}[r["conditionalAccessStatus"]],
+    }
+    return [cells.get(h, "") for h in PORTAL_HEADER]
+
+
+def auth_rows(r):
+    return [[r["id"], locale_time(r["createdDateTime"], False), d["authenticationMethod"], "",
+             d.get("authenticationStepRequirement", ""), str(d["succeeded"]).lower(),
+             d.get("authenticationStepResultDetail", "")] for d in r["authenticationDetails"]]
+
+
+def write_csv(path, header, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as f:
+        w = csv.writer(f, lineterminator="\r\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_variants(rows):
+    out = HERE / "signins"
+    (out / "diagnostic").mkdir(parents=True, exist_ok=True)
+    lines = lambda items: "".join(compact(i) + "\n" for i in items)
+    (out / "signins.ndjson").write_text(lines(rows), encoding="utf-8")
+    (out / "portal.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    (out / "diagnostic" / "PT1H.json").write_text(
+        lines(diagnostic_record(r) for r in rows), encoding="utf-8")
+    body = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=body, mtime=0) as gz:
+        gz.write(compact({"records": [diagnostic_record(r) for r in rows]}).encode("utf-8"))
+    (out / "diagnostic" / "records.json.gz").write_bytes(body.getvalue())
+    la = [log_analytics_row(r, True) for r in rows]
+    write_csv(out / "SigninLogs.csv", list(la[0].keys()), [list(r.values()) for r in la])
+    (out / "SigninLogs.json").write_text(
+        json.dumps([log_analytics_row(r, False) for r in rows], indent=1) + "\n",
+        encoding="utf-8")
+    span = "2026-01-05_2026-01-07"
+    write_csv(out / "portal" / f"InteractiveSignIns_{span}.csv", PORTAL_HEADER,
+              [portal_row(r) for r in rows])
+    write_csv(out / "portal" / f"InteractiveSignIns_AuthDetails_{span}.csv", AUTH_HEADER,
+              [a for r in rows for a in auth_rows(r)])
+
+
 def write_json(name, value):
     (HERE / name).write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")
 
@@ -258,6 +436,7 @@ def main():
     write_json("policies-candidate.json", candidate_policies())
     s, scores = signins()
     (HERE / "signins.json").write_text(json.dumps(s, separators=(",", ":")) + "\n", encoding="utf-8")
+    write_variants(s["value"])
     with open(HERE / "scores.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(scores[0].keys()), lineterminator="\n")
         w.writeheader()

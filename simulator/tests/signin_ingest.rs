@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use vigil_simulator::error::InputError;
 use vigil_simulator::model::{SignIn, SignInKind};
-use vigil_simulator::signin::{ReadOptions, ReadStats, read_signins};
+use vigil_simulator::signin::{DateOrder, ReadOptions, ReadStats, read_signins};
 
 fn external() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/external");
@@ -37,6 +37,7 @@ fn try_read(paths: &[PathBuf], skip: bool) -> Result<(Vec<SignIn>, ReadStats), I
     let mut out = Vec::new();
     let opts = ReadOptions {
         skip_bad_records: skip,
+        ..ReadOptions::default()
     };
     let stats = read_signins(paths, &opts, &mut |s| out.push(s))?;
     assert_eq!(stats.records, out.len(), "records counts what the sink got");
@@ -277,36 +278,44 @@ fn elastic_alternative_time_sample() {
 }
 
 #[test]
-fn elastic_time_corner_cases_have_no_ids() {
+fn elastic_time_corner_cases_get_derived_ids() {
     let Some(path) = elastic("test-time-formats-corner-cases.log") else {
         return;
     };
-    match read_err(std::slice::from_ref(&path)) {
-        InputError::Field {
-            file,
-            record,
-            field,
-            ..
-        } => {
-            assert_eq!(file, path);
-            assert_eq!(record, "line 1");
-            assert_eq!(field, "id");
-        }
-        other => panic!("{other}"),
+    let (records, stats) = read(std::slice::from_ref(&path));
+    assert_eq!(records.len(), 11);
+    let distinct: BTreeSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(distinct.len(), 11, "each record is its own sign-in");
+    for r in &records {
+        assert!(
+            r.id.starts_with("derived-") && r.id.len() == 8 + 32,
+            "{}",
+            r.id
+        );
+        assert!(
+            r.created_date_time.starts_with("2007-01-09T09:41:00."),
+            "{}",
+            r.created_date_time
+        );
+        assert_eq!(r.kind, Some(SignInKind::InteractiveUser));
     }
-    let (records, stats) =
-        try_read(std::slice::from_ref(&path), true).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((records.len(), stats.skipped), (0, 11));
     assert!(
-        stats.warnings[0].contains("skipped 11"),
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("11 sign-in(s) had no id")),
         "{:?}",
         stats.warnings
     );
     assert!(
-        stats.warnings[0].contains("line 1: field id"),
+        stats.warnings.iter().any(|w| w.contains("without a zone")),
         "{:?}",
         stats.warnings
     );
+    // Derived from content: read twice, the second copy is a duplicate.
+    let (again, stats) = read(&[path.clone(), path]);
+    assert_eq!(again.len(), 11);
+    assert_eq!(stats.duplicates, 11);
 }
 
 #[test]
@@ -649,25 +658,357 @@ fn utf16_with_bom_and_utf8_bom() {
     assert_eq!(ids(&records), ["u16", "u8"]);
 }
 
+/// The portal's download header (Interactive and NonInteractive files), as the portal writes
+/// it: a trailing space after two ID columns, a double space, a duplicated column.
+const PORTAL_HEADER: &str = "Date (UTC),Request ID,User agent,Correlation ID,User ID,User,\
+Username,User type,Cross tenant access type,Incoming token type,Authentication Protocol,\
+Unique token identifier,Original transfer method,Client credential type,\
+Token Protection - Sign In Session,Token Protection - Sign In Session StatusCode,Application,\
+Application ID ,App owner tenant ID,Resource,Resource ID ,Resource tenant ID,\
+Resource owner tenant ID,Home tenant ID,Home tenant name,IP address,Location,Status,\
+Sign-in error code,Failure reason,Client app,Device ID,Browser,Operating System,Compliant,\
+Managed,Join Type,Multifactor authentication result,Multifactor authentication auth method,\
+Multifactor authentication auth detail,Authentication requirement,Sign-in identifier,\
+Session ID,IP address (seen by resource),Through Global Secure Access,\
+Global Secure Access IP address,Autonomous system  number,Flagged for review,\
+Token issuer type,Incoming token type,Token issuer name,Latency,Conditional Access,\
+Managed Identity type,Associated Resource Id,Federated Token Id,Federated Token Issuer";
+
+/// One download row for PORTAL_HEADER: (column, value) pairs, every other cell blank.
+fn portal_row(cells: &[(&str, &str)]) -> String {
+    let header: Vec<&str> = PORTAL_HEADER.split(',').collect();
+    let mut row = vec![String::new(); header.len()];
+    for (column, value) in cells {
+        let i = header
+            .iter()
+            .position(|h| h == column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        row[i] = if value.contains([',', '"']) {
+            format!("\"{}\"", value.replace('"', "\"\""))
+        } else {
+            value.to_string()
+        };
+    }
+    row.join(",")
+}
+
 #[test]
-fn csv_is_refused_with_a_clear_message() {
+fn portal_csv_download_with_its_side_file() {
+    let dir = tempdir();
+    let id = "51000000-0000-4000-8000-000000000001";
+    let rows = [
+        portal_row(&[
+            ("Date (UTC)", "2026-01-05T14:23:45.123Z"),
+            ("Request ID", id),
+            ("User ID", "a0000000-0000-4000-8000-000000000001"),
+            ("Username", "ada@contoso.example"),
+            ("User type", "Member"),
+            ("Cross tenant access type", "None"),
+            ("Application", "Azure Portal"),
+            ("Application ID ", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"),
+            ("IP address", "203.0.113.7"),
+            ("Location", "Berlin, Berlin, DE"),
+            ("Status", "Success"),
+            ("Sign-in error code", "0"),
+            ("Client app", "Browser"),
+            ("Operating System", "Windows10"),
+            ("Compliant", "True"),
+            ("Managed", "False"),
+            ("Join Type", "Azure AD joined"),
+            ("Authentication requirement", "Multifactor authentication"),
+            ("Conditional Access", "Not Applied"),
+        ]),
+        portal_row(&[
+            ("Date (UTC)", "1/5/2026 2:24:00 PM"),
+            ("Request ID", "51000000-0000-4000-8000-000000000002"),
+            ("Status", "Failure"),
+            ("Sign-in error code", "50126"),
+            ("Failure reason", "Invalid username or password."),
+        ]),
+    ];
+    let signins = write(
+        dir.path(),
+        "InteractiveSignIns_2026-01-05_2026-01-06.csv",
+        &format!("\u{feff}{PORTAL_HEADER}\r\n{}\r\n", rows.join("\r\n")),
+    );
+    // The side file sorts after the download; its steps are joined all the same.
+    write(
+        dir.path(),
+        "InteractiveSignIns_AuthDetails_2026-01-05_2026-01-06.csv",
+        &format!(
+            "Request ID,Authentication Date,Authentication method,Authentication method detail,\
+             Requirement,Succeeded,Result detail\n\
+             {id},1/5/2026 2:23:40 PM,Password,Password in the cloud,Primary authentication,true,\
+             Correct password\n\
+             {up},1/5/2026 2:23:44 PM,Mobile app notification,,Multifactor authentication,true,\
+             MFA successfully completed\n\
+             00000000-0000-4000-8000-00000000dead,1/5/2026 2:00:00 PM,Password,,,false,\n",
+            up = id.to_uppercase()
+        ),
+    );
+    let (records, stats) = read(&[dir.path().to_path_buf()]);
+    assert_eq!(records.len(), 2, "the side file holds no sign-ins");
+    let a = &records[0];
+    assert_eq!(a.id, id);
+    assert_eq!(a.created_date_time, "2026-01-05T14:23:45.123Z");
+    assert_eq!(a.kind, Some(SignInKind::InteractiveUser));
+    assert_eq!(a.user_principal_name, s("ada@contoso.example"));
+    assert_eq!(a.app_id, s("c44b4083-3bb0-49c1-b47d-974e53cbdf3c"));
+    assert_eq!(a.cross_tenant_access_type, s("none"));
+    assert_eq!(
+        (a.country.clone(), a.city.clone(), a.state.clone()),
+        (s("DE"), s("Berlin"), s("Berlin"))
+    );
+    assert_eq!(a.error_code, Some(0));
+    assert_eq!(a.device_compliant, Some(true));
+    assert_eq!(a.device_managed, Some(false));
+    assert_eq!(a.device_trust_type, s("Azure AD joined"));
+    assert_eq!(a.conditional_access_status, s("notApplied"));
+    assert_eq!(a.authentication_requirement, s("multiFactorAuthentication"));
+    assert_eq!(
+        a.authentication_methods,
+        strings(&["Password", "Mobile app notification"])
+    );
+    assert_eq!(a.mfa_satisfied, Some(true));
+    assert_eq!(a.primary_auth_fresh, Some(true));
+    assert_eq!(
+        a.applied_policies, None,
+        "the download has no per-policy results"
+    );
+    assert_eq!(a.sign_in_risk_level, None, "nor risk");
+    assert_eq!(a.source_variant, s("portal-csv"));
+    let b = &records[1];
+    assert_eq!(b.created_date_time, "2026-01-05T14:24:00.000Z");
+    assert_eq!(b.error_code, Some(50126));
+    assert_eq!(b.user_id, None);
+    assert_eq!(b.authentication_methods, None, "no steps in the side file");
+    assert_eq!(b.device_compliant, None);
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("AuthDetails") && w.contains("1 of 3 authentication step(s)")),
+        "{:?}",
+        stats.warnings
+    );
+    assert!(
+        !stats.warnings.iter().any(|w| w.contains("read as UTC")),
+        "Date (UTC) says UTC: {:?}",
+        stats.warnings
+    );
+    let _ = signins;
+}
+
+#[test]
+fn portal_csv_dates_day_first_and_contradictions() {
+    let dir = tempdir();
+    let row = |date: &str, n: u32| {
+        portal_row(&[
+            ("Date (UTC)", date),
+            ("Request ID", &format!("r{n}")),
+            ("Status", "Success"),
+        ])
+    };
+    let uk = write(
+        dir.path(),
+        "uk.csv",
+        &format!(
+            "{PORTAL_HEADER}\n{}\n{}\n",
+            row("3/1/2026 09:00:00", 1),
+            row("14/1/2026 09:00:00", 2)
+        ),
+    );
+    // Month first (the default): the second row cannot be a month 14, and the whole file
+    // stops, even when bad records are skipped.
+    for skip in [false, true] {
+        let err = try_read(std::slice::from_ref(&uk), skip)
+            .err()
+            .unwrap_or_else(|| panic!("read month first"));
+        let message = err.to_string();
+        for part in [
+            "uk.csv",
+            "record 2 (line 3)",
+            "Date (UTC)",
+            "--date-order dmy",
+        ] {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+    }
+    let opts = ReadOptions {
+        date_order: DateOrder::DayFirst,
+        ..ReadOptions::default()
+    };
+    let mut got = Vec::new();
+    let stats = read_signins(std::slice::from_ref(&uk), &opts, &mut |s| got.push(s))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got[0].created_date_time, "2026-01-03T09:00:00.000Z");
+    assert_eq!(got[1].created_date_time, "2026-01-14T09:00:00.000Z");
+    assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
+
+    // Only ambiguous dates: read in the chosen order, with a warning that says so.
+    let ambiguous = write(
+        dir.path(),
+        "ambiguous.csv",
+        &format!("{PORTAL_HEADER}\n{}\n", row("3/1/2026 09:00:00", 3)),
+    );
+    let (records, stats) = read(&[ambiguous]);
+    assert_eq!(records[0].created_date_time, "2026-03-01T09:00:00.000Z");
+    assert!(
+        stats.warnings.iter().any(|w| w.contains("ambiguous.csv")
+            && w.contains("read month first")
+            && w.contains("--date-order dmy")),
+        "{:?}",
+        stats.warnings
+    );
+}
+
+#[test]
+fn csv_bad_rows_name_record_line_and_column_or_are_skipped() {
+    let dir = tempdir();
+    let text = format!(
+        "{PORTAL_HEADER}\n{}\n{}\n{}\nshort,row\n",
+        portal_row(&[
+            ("Date (UTC)", "2026-01-05T10:00:00Z"),
+            ("Request ID", "ok1")
+        ]),
+        portal_row(&[
+            ("Date (UTC)", "2026-01-05T10:00:00Z"),
+            ("Request ID", "bad"),
+            ("Sign-in error code", "fifty"),
+        ]),
+        portal_row(&[
+            ("Date (UTC)", "2026-01-05T10:00:00Z"),
+            ("Request ID", "ok2")
+        ]),
+    );
+    let path = write(dir.path(), "download.csv", &text);
+    match read_err(std::slice::from_ref(&path)) {
+        InputError::Field { record, field, .. } => {
+            assert_eq!(
+                (record.as_str(), field.as_str()),
+                ("record 2 (line 3)", "Sign-in error code")
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let (records, stats) =
+        try_read(std::slice::from_ref(&path), true).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ids(&records), ["ok1", "ok2"]);
+    assert_eq!(stats.skipped, 2, "the bad code and the short row");
+    assert!(
+        stats.warnings.iter().any(|w| w.contains("skipped 2")),
+        "{:?}",
+        stats.warnings
+    );
+}
+
+#[test]
+fn log_analytics_csv_with_json_columns() {
+    let dir = tempdir();
+    let header = "TenantId,SourceSystem,TimeGenerated [UTC],ResourceId,OperationName,Category,\
+                  ResultType,Id,CreatedDateTime [UTC],UserPrincipalName,UserId,AppId,IPAddress,\
+                  Location,LocationDetails,DeviceDetail,Status,IsInteractive,ConditionalAccessStatus,\
+                  ConditionalAccessPolicies,AuthenticationDetails,AuthenticationRequirement,Type";
+    let row = [
+        "5d2a0e4f-7c1b-4e86-9a3d-2f6b8c0e1a47",
+        "Azure AD",
+        "\"1/15/2026, 2:23:46.000 PM\"",
+        "/tenants/5d2a0e4f-7c1b-4e86-9a3d-2f6b8c0e1a47/providers/Microsoft.aadiam",
+        "Sign-in activity",
+        "NonInteractiveUserSignInLogs",
+        "50074",
+        "la-1",
+        "\"1/15/2026, 2:23:45.123 PM\"",
+        "ada@contoso.example",
+        "a0000000-0000-4000-8000-000000000001",
+        "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+        "203.0.113.7",
+        "DE",
+        r#""{""city"":""Berlin"",""countryOrRegion"":""DE""}""#,
+        r#""{""operatingSystem"":""Windows10"",""isCompliant"":true}""#,
+        r#""{""errorCode"":50074,""failureReason"":""Strong authentication is required.""}""#,
+        "FALSE",
+        "failure",
+        r#""[{""id"":""p1"",""displayName"":""MFA"",""result"":""failure"",""enforcedGrantControls"":[""Mfa""]}]""#,
+        r#""[{""authenticationMethod"":""Password"",""succeeded"":true}]""#,
+        "multiFactorAuthentication",
+        "AADNonInteractiveUserSignInLogs",
+    ]
+    .join(",");
+    let path = write(dir.path(), "query_data.csv", &format!("{header}\n{row}\n"));
+    let (records, stats) = read(&[path]);
+    assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
+    let r = &records[0];
+    assert_eq!(r.id, "la-1");
+    assert_eq!(r.created_date_time, "2026-01-15T14:23:45.123Z");
+    assert_eq!(r.kind, Some(SignInKind::NonInteractiveUser));
+    assert_eq!(r.error_code, Some(50074));
+    assert_eq!(r.failure_reason, s("Strong authentication is required."));
+    assert_eq!((r.country.clone(), r.city.clone()), (s("DE"), s("Berlin")));
+    assert_eq!(r.device_compliant, Some(true));
+    assert_eq!(r.is_interactive, Some(false));
+    assert_eq!(r.resource_id, None, "the ARM path is not a resource app");
+    assert_eq!(r.applied_policies.as_ref().map(Vec::len), Some(1));
+    assert_eq!(r.authentication_methods, strings(&["Password"]));
+    assert_eq!(r.mfa_satisfied, Some(false), "50074: MFA not met");
+    assert_eq!(r.source_variant, s("log-analytics-csv"));
+}
+
+#[test]
+fn a_download_with_no_rows_says_so() {
     let dir = tempdir();
     let path = write(
         dir.path(),
-        "InteractiveSignIns_2026-01-01_2026-01-05.csv",
-        "Date (UTC),Request ID,User agent,Correlation ID\n2026-01-05T14:23:45Z,abc,Mozilla,def\n",
+        "InteractiveSignIns_x.csv",
+        &format!("{PORTAL_HEADER}\r\n"),
     );
+    let (records, stats) = read(&[path]);
+    assert!(records.is_empty());
+    assert!(
+        stats.warnings.iter().any(|w| w.contains("no rows")),
+        "{:?}",
+        stats.warnings
+    );
+}
+
+#[test]
+fn unknown_csv_is_refused_with_a_clear_message() {
+    let dir = tempdir();
+    let path = write(dir.path(), "scores.csv", "signInId,score\nabc,0.5\n");
     let err = read_err(std::slice::from_ref(&path));
     let message = err.to_string();
     assert!(
-        message.contains("CSV sign-in exports are not supported yet"),
+        message.contains("not a sign-in export vigil knows"),
         "{message}"
     );
-    assert!(
-        message.contains("InteractiveSignIns_2026-01-01_2026-01-05.csv"),
-        "{message}"
-    );
+    assert!(message.contains("Date (UTC), Request ID"), "{message}");
     assert_eq!(err.file(), path);
+}
+
+#[test]
+fn gzip_csv_and_semicolons() {
+    let dir = tempdir();
+    let text = format!(
+        "{}\n{}\n",
+        PORTAL_HEADER.replace(',', ";"),
+        portal_row(&[
+            ("Date (UTC)", "2026-01-05T10:00:00Z"),
+            ("Request ID", "gz1"),
+            ("Location", "Paris, Ile-de-France, FR"),
+        ])
+        .replace(',', ";")
+        .replace("\"Paris; Ile-de-France; FR\"", "Paris, Ile-de-France, FR")
+    );
+    let path = dir.path().join("download.bin");
+    let file = fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    gz.write_all(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    gz.finish().unwrap_or_else(|e| panic!("{e}"));
+    let (records, _) = read(&[path]);
+    assert_eq!(ids(&records), ["gz1"]);
+    assert_eq!(records[0].country, s("FR"));
+    assert_eq!(records[0].city, s("Paris"));
 }
 
 #[test]
@@ -676,7 +1017,7 @@ fn bad_ndjson_lines_fail_or_are_skipped() {
     let text = format!(
         "{}\n{{\"id\": \"broken\",\n\n{}\n{}\n",
         tiny("ok1", 1),
-        json!({"createdDateTime": "2026-01-05T14:00:00Z"}),
+        json!({"id": "bad-time", "createdDateTime": "soon"}),
         tiny("ok2", 2)
     );
     let path = write(dir.path(), "mixed.ndjson", &text);
@@ -700,31 +1041,34 @@ fn bad_ndjson_lines_fail_or_are_skipped() {
         stats.warnings
     );
 
-    // Without the bad JSON line, the record without an id is the error, on line 4.
+    // Without the bad JSON line, the record with a bad time is the error, on line 4.
     let text = text.replace("{\"id\": \"broken\",", "");
-    let path = write(dir.path(), "missing-id.ndjson", &text);
+    let path = write(dir.path(), "bad-time.ndjson", &text);
     match read_err(&[path]) {
         InputError::Field { record, field, .. } => {
-            assert_eq!((record.as_str(), field.as_str()), ("line 4", "id"));
+            assert_eq!(
+                (record.as_str(), field.as_str()),
+                ("line 4", "createdDateTime")
+            );
         }
         other => panic!("{other}"),
     }
 }
 
 #[test]
-fn a_record_without_id_in_a_document_names_its_number_and_line() {
+fn a_bad_record_in_a_document_names_its_number_and_line() {
     let dir = tempdir();
-    let mut no_id = tiny("x", 1);
-    no_id["id"] = Value::Null;
+    let mut bad_time = tiny("x", 1);
+    bad_time["createdDateTime"] = json!("yesterday");
     let path = write(
         dir.path(),
         "page.json",
-        &pretty(&json!({"value": [tiny("a", 1), no_id]})),
+        &pretty(&json!({"value": [tiny("a", 1), bad_time]})),
     );
     let err = read_err(&[path]);
     match &err {
         InputError::Field { record, field, .. } => {
-            assert_eq!(field, "id");
+            assert_eq!(field, "createdDateTime");
             // pretty: line 1 `{`, 2 `"value": [`, 3-10 the first record, 11 the second's `{`.
             assert_eq!(record, "record 2 (line 11)", "{err}");
         }
@@ -732,7 +1076,7 @@ fn a_record_without_id_in_a_document_names_its_number_and_line() {
     }
     assert!(
         err.to_string()
-            .contains("page.json: record 2 (line 11): field id: missing")
+            .contains("page.json: record 2 (line 11): field createdDateTime: unrecognized")
     );
 }
 

@@ -410,6 +410,7 @@ fn simulate_steps(dir: &Path) -> Result<()> {
         thresholds: Some(tenant.join("thresholds.toml")),
         decisions: "all".into(),
         skip_bad_records: false,
+        date_order: crate::cli::DateOrderArg::Mdy,
         user_risk: None,
         user_risk_complete: false,
         devices: None,
@@ -437,6 +438,7 @@ fn simulate_steps(dir: &Path) -> Result<()> {
         out: Some(dir.join("sweep")),
         json: false,
         skip_bad_records: false,
+        date_order: crate::cli::DateOrderArg::Mdy,
     };
     crate::cmd::sweep::run(&sweep)?;
     println!("charts: {}", dir.join("sweep").join("sweep.html").display());

@@ -34,6 +34,11 @@ pub struct FidelityArgs {
     /// Skip (and count) malformed sign-in records instead of stopping.
     #[arg(long)]
     pub skip_bad_records: bool,
+    /// How locale dates with slashes in sign-in exports (`3/4/2026 1:48:53 AM`) are read:
+    /// `mdy` (month first, the default) or `dmy` (day first). A file whose dates contradict the
+    /// order is an input error.
+    #[arg(long, value_enum, default_value = "mdy")]
+    pub date_order: crate::cli::DateOrderArg,
     /// Print the full report (every disagreement) as JSON on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -203,6 +208,7 @@ pub fn run(a: &FidelityArgs) -> Result<Outcome> {
     let mut signins: Vec<SignIn> = Vec::new();
     let opts = signin::ReadOptions {
         skip_bad_records: a.skip_bad_records,
+        date_order: a.date_order.into(),
     };
     let stats = signin::read_signins(&a.signins, &opts, &mut |s| signins.push(s))?;
     warnings.extend(stats.warnings.clone());

@@ -10,7 +10,7 @@ use vigil_simulator::table::{TableWriter, WriteError};
 
 use crate::Outcome;
 use crate::cli::IngestArgs;
-use crate::output::info;
+use crate::output::{info, progress_bytes};
 
 /// A hidden file beside `out` (so a folder being read never picks it up); renamed into place
 /// only once complete, so a failed run leaves no half table behind.
@@ -52,14 +52,26 @@ fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
     let mut failed: Option<WriteError> = None;
     let opts = ReadOptions {
         skip_bad_records: a.skip_bad_records,
+        date_order: a.date_order.into(),
     };
-    let stats = signin::read_signins(&a.signins, &opts, &mut |s| {
-        if failed.is_none()
-            && let Err(e) = writer.push(&s)
-        {
-            failed = Some(e);
-        }
-    })?;
+    let bar = progress_bytes(0, "reading sign-ins");
+    let stats = signin::read_signins_with_progress(
+        &a.signins,
+        &opts,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+        &mut |s| {
+            if failed.is_none()
+                && let Err(e) = writer.push(&s)
+            {
+                failed = Some(e);
+            }
+        },
+    );
+    bar.finish_and_clear();
+    let stats = stats?;
     if let Some(e) = failed {
         return Err(named(e, &a.out).into());
     }

@@ -12,7 +12,7 @@ use vigil_simulator::{airisk, columnar, directory, location, policy, signin};
 
 use crate::Outcome;
 use crate::cli::SimulateArgs;
-use crate::output::info;
+use crate::output::{info, progress_bytes};
 
 /// Runs a simulation and prints the terminal summary.
 pub fn run(a: &SimulateArgs) -> Result<Outcome> {
@@ -109,8 +109,20 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         None => {
             let opts = signin::ReadOptions {
                 skip_bad_records: a.skip_bad_records,
+                date_order: a.date_order.into(),
             };
-            stats = signin::read_signins(&a.signins, &opts, &mut |s| signins.push(s))?;
+            let bar = progress_bytes(0, "reading sign-ins");
+            let read = signin::read_signins_with_progress(
+                &a.signins,
+                &opts,
+                &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+                &mut |s| signins.push(s),
+            );
+            bar.finish_and_clear();
+            stats = read?;
             warnings.extend(stats.warnings.clone());
         }
     }

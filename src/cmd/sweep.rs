@@ -55,6 +55,11 @@ pub struct SweepArgs {
     /// Skip (and count) malformed sign-in records instead of stopping.
     #[arg(long)]
     pub skip_bad_records: bool,
+    /// How locale dates with slashes in sign-in exports (`3/4/2026 1:48:53 AM`) are read:
+    /// `mdy` (month first, the default) or `dmy` (day first). A file whose dates contradict the
+    /// order is an input error.
+    #[arg(long, value_enum, default_value = "mdy")]
+    pub date_order: crate::cli::DateOrderArg,
 }
 
 /// Runs the sweep.
@@ -134,6 +139,7 @@ pub fn run(a: &SweepArgs) -> Result<Outcome> {
     } else {
         let opts = signin::ReadOptions {
             skip_bad_records: a.skip_bad_records,
+            date_order: a.date_order.into(),
         };
         let mut err: Option<anyhow::Error> = None;
         let stats = signin::read_signins(&a.signins, &opts, &mut |s| {

@@ -3,6 +3,7 @@
 mod cli;
 mod directory_import;
 mod durability;
+mod ingest;
 mod scenarios;
 mod simulate;
 mod tamper;

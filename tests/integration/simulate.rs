@@ -24,8 +24,8 @@
 //! - A sign-in whose code says MFA was not met (50074, 50076, 50079, ...) does not satisfy `mfa`:
 //!   replaying the policy Entra enforced gives the logged `interrupted` again, not
 //!   `indeterminate`.
-//! - Log Analytics: the CSV export is refused (not supported yet); JSON rows and the query API
-//!   response (`tables`) are read like Graph.
+//! - Log Analytics: CSV exports, JSON rows and the query API response (`tables`) are read like
+//!   Graph; so is the portal's CSV download.
 //! - report.html is checked for what a person needs (it exists, is HTML, shows the counts and
 //!   policy ids, escaped), not for its layout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -698,11 +698,11 @@ fn signins_log_analytics_json_rows_read_like_graph() {
     assert_eq!(ws.decisions("api"), ws.decisions("g"));
 }
 
-/// The portal's CSV download and the Log Analytics CSV export are listed by the contract but
-/// not implemented: vigil refuses them with a clear exit-2 message naming the file, instead of
-/// misreading them, and writes no decisions.
+/// The portal's CSV download and the Log Analytics CSV export are read, told apart by their
+/// content (the Log Analytics file here is named `.json`); a CSV file with other columns is
+/// refused with a clear exit-2 message naming the file, and no decisions are written.
 #[test]
-fn signins_csv_exports_are_refused_clearly() {
+fn signins_csv_exports_are_read() {
     let ws = Ws::new();
     let (_, policies) = variety();
     ws.json("policies.json", &policies);
@@ -711,8 +711,8 @@ fn signins_csv_exports_are_refused_clearly() {
         "Date (UTC),Request ID,User agent,Correlation ID,User ID,User,Username,User type,\
          Application,Application ID,Resource,Resource ID,IP address,Location,Status,\
          Sign-in error code,Failure reason,Client app,Conditional Access\n\
-         2026-01-05T14:23:45Z,51000000-0000-4000-8000-000000000001,Mozilla/5.0,\
-         c0000000-0000-4000-8000-000000000001,a0000000-0000-4000-8000-000000000001,User 1,\
+         2026-01-05T14:23:45.123Z,51000000-0000-4000-8000-000000000001,Mozilla/5.0,\
+         c0000000-0000-4000-8000-000000000001,,User 1,\
          user1@contoso.example,Member,Azure Portal,c44b4083-3bb0-49c1-b47d-974e53cbdf3c,\
          Windows Azure Service Management API,797f4846-ba00-4fd7-ba43-dac1f8f63013,\
          198.51.100.7,\"Berlin, Berlin, DE\",Success,,Other.,Browser,Not Applied\n",
@@ -726,13 +726,22 @@ fn signins_csv_exports_are_refused_clearly() {
          Sign-in activity,SignInLogs,0,51000000-0000-4000-8000-000000000001,\
          \"1/5/2026, 2:23:45.123 PM\",user1@contoso.example,notApplied\n",
     );
-    for file in ["portal.csv", "la-export.json"] {
-        let out = ws
-            .simulate(&[file], "policies.json", &[], "out")
-            .input_error(&[file, "CSV", "not supported"]);
-        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-        assert!(!ws.exists("out/decisions.ndjson"), "{file}: no half result");
+    for (file, out) in [("portal.csv", "portal"), ("la-export.json", "la")] {
+        ws.simulate(&[file], "policies.json", &[], out).ok();
+        let rows = ws.decisions(out);
+        assert_eq!(ids(&rows), [sid(1)], "{file}");
+        assert_eq!(
+            rows[0]["createdDateTime"], "2026-01-05T14:23:45.123Z",
+            "{file}"
+        );
+        assert_eq!(rows[0]["userId"], Value::Null, "{file}: not in the export");
     }
+    ws.text("scores-like.csv", "signInId,score\nabc,0.5\n");
+    let out = ws
+        .simulate(&["scores-like.csv"], "policies.json", &[], "bad")
+        .input_error(&["scores-like.csv", "CSV", "not a sign-in export"]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(!ws.exists("bad/decisions.ndjson"), "no half result");
 }
 
 /// A Parquet file that is not a normalized sign-in table (here: vigil's own decisions.parquet)
@@ -2636,7 +2645,9 @@ fn errors_skip_bad_records_skips_and_counts() {
     );
     text.push('\n');
     text.push_str("{\"id\": \"truncated\", \"createdDateTime\": \n");
-    text.push_str(&serde_json::to_string(&with(signin(3), json!({"id": null}))).unwrap());
+    text.push_str(
+        &serde_json::to_string(&with(signin(3), json!({"createdDateTime": "yesterday"}))).unwrap(),
+    );
     text.push('\n');
     text.push_str(&serde_json::to_string(&signin(4)).unwrap());
     text.push('\n');
@@ -2791,25 +2802,30 @@ fn real_exports_against_the_cabaseline_policies() {
         "2019-10-18T09:45:48.072Z"
     );
 
-    // The whole folder including the corner-case file (records without ids) with
-    // --skip-bad-records: its 11 records are skipped and counted.
+    // The whole folder including the corner-case file (records without ids, which get ids
+    // derived from their content): its 11 records are read too, nothing else changes.
     ws.simulate(
         &[s(&elastic), s(&beta)],
         s(&cas),
-        &["--named-locations", s(&locs), "--skip-bad-records"],
+        &["--named-locations", s(&locs)],
         "all",
     )
     .ok();
     let summary = ws.summary("all");
-    assert_eq!(summary["signIns"], 13);
-    assert_eq!(summary["skipped"], 11);
-    assert_eq!(ws.decisions("all"), ws.decisions("out"));
+    assert_eq!(summary["signIns"], 24);
+    assert_eq!(summary["skipped"], 0);
+    let with_ids: Vec<Value> = ws
+        .decisions("all")
+        .into_iter()
+        .filter(|r| !r["signInId"].as_str().unwrap().starts_with("derived-"))
+        .collect();
+    assert_eq!(with_ids, ws.decisions("out"));
 }
 
-/// The Elastic time-format corner cases have no sign-in ids: without --skip-bad-records that is
-/// an input error naming the file, the line and the field.
+/// The Elastic time-format corner cases have no sign-in ids: each record gets an id derived
+/// from its content (`derived-…`), is replayed, and stderr says so.
 #[test]
-fn real_records_without_ids_are_input_errors() {
+fn real_records_without_ids_get_derived_ids() {
     let (Some(file), Some(cas)) = (
         external("elastic-integrations/test-time-formats-corner-cases.log"),
         external("j0eyv-cabaseline/ConditionalAccess"),
@@ -2817,17 +2833,30 @@ fn real_records_without_ids_are_input_errors() {
         return;
     };
     let ws = Ws::new();
-    ws.simulate(&[s(&file)], s(&cas), &[], "out").input_error(&[
-        "test-time-formats-corner-cases.log",
-        "line 1",
-        "field id",
-    ]);
-    ws.simulate(&[s(&file)], s(&cas), &["--skip-bad-records"], "skip")
-        .ok();
-    let summary = ws.summary("skip");
-    assert_eq!(summary["signIns"], 0);
-    assert_eq!(summary["skipped"], 11);
-    assert!(ws.decisions("skip").is_empty());
+    let run = ws.simulate(&[s(&file)], s(&cas), &[], "out").ok();
+    assert!(
+        run.stderr.contains("test-time-formats-corner-cases.log")
+            && run.stderr.contains("11 sign-in(s) had no id"),
+        "{}",
+        run.stderr
+    );
+    let rows = ws.decisions("out");
+    let distinct: BTreeSet<String> = ids(&rows).into_iter().collect();
+    assert_eq!((rows.len(), distinct.len()), (11, 11));
+    for r in &rows {
+        assert!(r["signInId"].as_str().unwrap().starts_with("derived-"));
+        assert!(
+            r["createdDateTime"]
+                .as_str()
+                .unwrap()
+                .starts_with("2007-01-09T09:41:00."),
+            "every format is the same instant: {}",
+            r["createdDateTime"]
+        );
+    }
+    // The same ids on every run.
+    ws.simulate(&[s(&file)], s(&cas), &[], "again").ok();
+    assert_eq!(ws.decisions("again"), rows);
 }
 
 /// The Graph v1.0 documentation example is not valid JSON as published (a trailing comma):

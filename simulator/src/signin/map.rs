@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::json::Container;
-use super::time;
+use super::time::{self, DateOrder};
 use crate::model::{LoggedPolicy, SignIn, SignInKind};
 
 const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
@@ -24,6 +24,20 @@ pub(crate) struct FieldError {
     pub(crate) field: String,
     /// What is wrong.
     pub(crate) reason: String,
+    /// The whole file is misread, not just this record (a date that contradicts the date
+    /// order): `--skip-bad-records` must not skip it.
+    pub(crate) fatal: bool,
+}
+
+impl FieldError {
+    /// An error in one record's field.
+    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            reason: reason.into(),
+            fatal: false,
+        }
+    }
 }
 
 /// The result of mapping one record.
@@ -35,6 +49,10 @@ pub(crate) enum Mapped {
         signin: Box<SignIn>,
         /// Its time had no zone and was read as UTC.
         assumed_utc: bool,
+        /// Its time was a locale date: whether the date itself confirmed the date order.
+        locale_confirmed: Option<bool>,
+        /// It had no id; [`derived_id`] gave it one.
+        derived_id: bool,
     },
     /// A diagnostic record of another category (AuditLogs, RiskyUsers, ...): not a sign-in.
     Other {
@@ -55,10 +73,7 @@ type Res<T> = Result<T, FieldError>;
 
 impl<'a> Record<'a> {
     fn err(&self, field: &str, reason: impl Into<String>) -> FieldError {
-        FieldError {
-            field: format!("{}{field}", self.prefix),
-            reason: reason.into(),
-        }
+        FieldError::new(format!("{}{field}", self.prefix), reason)
     }
 
     /// A signIn member (PowerShell SDK objects keep unmodeled members in `AdditionalProperties`).
@@ -248,20 +263,19 @@ fn kind_of_event_type(t: &str) -> Option<SignInKind> {
     }
 }
 
-/// Maps one record. `line_mode`: the file is NDJSON (affects only `source_variant`).
+/// Maps one record. `line_mode`: the file is NDJSON (affects only `source_variant`);
+/// `order`: how locale dates (`3/4/2026 1:00 PM`) are read.
 pub(crate) fn map_record(
     top: &Map<String, Value>,
     container: Container,
     line_mode: bool,
+    order: DateOrder,
 ) -> Result<Mapped, FieldError> {
     // Some Event Hub consumers store `properties` as a string holding the JSON object.
     let properties: Option<Cow<Map<String, Value>>> = match top.get("properties") {
         Some(Value::Object(p)) => Some(Cow::Borrowed(p)),
         Some(v @ Value::String(s)) if s.trim_start().starts_with('{') => {
-            match nested(Some(v)).map_err(|reason| FieldError {
-                field: "properties".to_string(),
-                reason,
-            })? {
+            match nested(Some(v)).map_err(|reason| FieldError::new("properties", reason))? {
                 Some(Cow::Owned(Value::Object(p))) => Some(Cow::Owned(p)),
                 _ => None,
             }
@@ -278,10 +292,7 @@ pub(crate) fn map_record(
         },
     };
     let env_text = |key: &str, field: &str| {
-        text(rec.env.get(key)).map_err(|reason| FieldError {
-            field: field.to_string(),
-            reason,
-        })
+        text(rec.env.get(key)).map_err(|reason| FieldError::new(field, reason))
     };
 
     // Kind first: a diagnostic record of another category is not a sign-in at all.
@@ -313,10 +324,11 @@ pub(crate) fn map_record(
         kind = Some(SignInKind::InteractiveUser);
     }
 
-    let id = rec
-        .text("id", "id")?
-        .ok_or_else(|| rec.err("id", "missing (every sign-in needs its request id)"))?;
-    let (created_date_time, assumed_utc) = created(&rec)?;
+    let (id, derived_id) = match rec.text("id", "id")? {
+        Some(id) => (id, false),
+        None => (derived_id(top), true),
+    };
+    let created = created(&rec, order)?;
 
     let status = rec.object("status", "status")?;
     let status_get = |k: &str| status.as_deref().and_then(|m| m.get(k));
@@ -392,7 +404,7 @@ pub(crate) fn map_record(
 
     let signin = SignIn {
         id,
-        created_date_time,
+        created_date_time: created.text,
         correlation_id,
         kind,
         user_id: not_nil(rec.text("userid", "userId")?),
@@ -447,12 +459,33 @@ pub(crate) fn map_record(
     };
     Ok(Mapped::SignIn {
         signin: Box::new(signin),
-        assumed_utc,
+        assumed_utc: created.assumed_utc,
+        locale_confirmed: created.locale_confirmed,
+        derived_id,
     })
 }
 
+/// The prefix of an id vigil derived for a record that has none.
+pub(crate) const DERIVED_ID_PREFIX: &str = "derived-";
+
+/// An id for a record without one: `derived-` and the first 128 bits (hex) of the SHA-256 of
+/// the record as read (compact JSON, keys folded to lowercase). The same record always gets
+/// the same id, so a record repeated across files is still read once; the prefix keeps it
+/// apart from every request id Entra writes.
+fn derived_id(top: &Map<String, Value>) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(top).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    let mut id = String::with_capacity(DERIVED_ID_PREFIX.len() + 32);
+    id.push_str(DERIVED_ID_PREFIX);
+    for b in &digest[..16] {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
 /// `createdDateTime`, else the diagnostic envelope's `time`, else Log Analytics `TimeGenerated`.
-fn created(rec: &Record) -> Res<(String, bool)> {
+fn created(rec: &Record, order: DateOrder) -> Res<time::Normalized> {
     let candidates = [
         (
             rec.get("createddatetime"),
@@ -465,26 +498,50 @@ fn created(rec: &Record) -> Res<(String, bool)> {
         ),
     ];
     for (value, field) in candidates {
-        let raw = text(value).map_err(|reason| FieldError {
-            field: field.clone(),
-            reason,
-        })?;
+        let raw = text(value).map_err(|reason| FieldError::new(field.clone(), reason))?;
         if let Some(raw) = raw {
-            return time::normalize(&raw)
-                .map(|n| (n.text, n.assumed_utc))
-                .ok_or_else(|| FieldError {
-                    field,
-                    reason: format!(
-                        "unrecognized date-time {raw:?} (expected RFC 3339, e.g. \
-                         2026-01-05T14:23:45.123Z, or month-first 1/5/2026 2:23:45 PM)"
-                    ),
-                });
+            return time::normalize_with(&raw, order)
+                .map_err(|e| date_error(&field, &raw, order, &e));
         }
     }
     Err(rec.err(
         "createdDateTime",
         "missing, and the record has no `time` to fall back on",
     ))
+}
+
+/// The error for a date-time that cannot be read in `order`.
+pub(crate) fn date_error(
+    field: &str,
+    raw: &str,
+    order: DateOrder,
+    e: &time::TimeError,
+) -> FieldError {
+    match e {
+        time::TimeError::ContradictsOrder => {
+            let (read, other) = match order {
+                DateOrder::MonthFirst => ("month first", DateOrder::DayFirst),
+                DateOrder::DayFirst => ("day first", DateOrder::MonthFirst),
+            };
+            FieldError {
+                field: field.to_string(),
+                reason: format!(
+                    "date {raw:?} cannot be read {read} (--date-order {}): the file writes \
+                     dates the other way round; run again with --date-order {}",
+                    order.flag(),
+                    other.flag()
+                ),
+                fatal: true,
+            }
+        }
+        time::TimeError::Unrecognized => FieldError::new(
+            field,
+            format!(
+                "unrecognized date-time {raw:?} (expected RFC 3339, e.g. \
+                 2026-01-05T14:23:45.123Z, or a locale date such as 1/5/2026 2:23:45 PM)"
+            ),
+        ),
+    }
 }
 
 /// `networkLocationDetails`: (every network name, whether any entry is a trusted location).
@@ -740,7 +797,12 @@ mod tests {
     }
 
     fn signin(json: &str) -> SignIn {
-        match map_record(&record(json), Container::Single, true) {
+        match map_record(
+            &record(json),
+            Container::Single,
+            true,
+            DateOrder::MonthFirst,
+        ) {
             Ok(Mapped::SignIn { signin, .. }) => *signin,
             other => panic!("{json}: {other:?}"),
         }
@@ -947,6 +1009,7 @@ mod tests {
             ),
             Container::Single,
             true,
+            DateOrder::MonthFirst,
         );
         let Ok(Mapped::SignIn { signin, .. }) = r else {
             panic!("{r:?}");
@@ -959,24 +1022,46 @@ mod tests {
     }
 
     #[test]
+    fn a_record_without_id_gets_one_from_its_content() {
+        let id = |json: &str| signin(json).id;
+        let a = id(r#"{"createdDateTime":"2026-01-05T00:00:00Z","userId":"u"}"#);
+        assert!(a.starts_with(DERIVED_ID_PREFIX) && a.len() == 40, "{a}");
+        assert_eq!(
+            a,
+            id(r#"{"createdDateTime":"2026-01-05T00:00:00Z","userId":"u"}"#)
+        );
+        assert_ne!(
+            a,
+            id(r#"{"createdDateTime":"2026-01-05T00:00:00Z","userId":"v"}"#)
+        );
+        assert_eq!(id(&format!("{{{BASE}}}")), "a", "an id is kept as written");
+    }
+
+    #[test]
     fn other_categories_are_not_sign_ins() {
         let r = map_record(
             &record(r#"{"category":"AuditLogs","properties":{"id":"x"}}"#),
             Container::Records,
             false,
+            DateOrder::MonthFirst,
         );
         assert!(matches!(r, Ok(Mapped::Other { category }) if category == "AuditLogs"));
     }
 
     #[test]
     fn field_errors_name_the_field() {
-        let err = |json: &str| match map_record(&record(json), Container::Records, false) {
+        let err = |json: &str| match map_record(
+            &record(json),
+            Container::Records,
+            false,
+            DateOrder::MonthFirst,
+        ) {
             Err(e) => (e.field, e.reason),
             Ok(m) => panic!("{json}: {m:?}"),
         };
         assert_eq!(
-            err(r#"{"category":"SignInLogs","time":"2026-01-05T00:00:00Z","properties":{}}"#).0,
-            "properties.id"
+            err(r#"{"category":"SignInLogs","properties":{"id":"x"}}"#).0,
+            "properties.createdDateTime"
         );
         assert_eq!(
             err(r#"{"properties":{"id":"x","createdDateTime":"soon"}}"#).0,

@@ -5,9 +5,12 @@
 //! - RFC 3339 / ISO 8601 with `Z` or an offset, 0–9 fractional digits
 //!   (`2019-10-18T04:45:48.0729893-05:00`);
 //! - ISO 8601 without a zone (`2007-01-09T09:41:00`), read as UTC and flagged;
-//! - US locale, month first, 12- or 24-hour clock, optional comma, fraction and offset
-//!   (`11/14/2025 1:48:53 AM`, `9/19/2023, 1:45:17.287 PM`, `1/9/2007 10:41:00 AM +01:00`),
-//!   read as UTC and flagged when there is no offset;
+//! - locale dates with slashes, month first (`11/14/2025 1:48:53 AM`, `9/19/2023, 1:45:17.287
+//!   PM`, `1/9/2007 10:41:00 AM +01:00`) or, with [`DateOrder::DayFirst`], day first
+//!   (`14/11/2025 01:48:53`), 12- or 24-hour clock, optional comma, fraction and offset; read as
+//!   UTC and flagged when there is no offset. A date whose month position holds a number above
+//!   12 while its day position does not (`14/11/2025` read month first) contradicts the order:
+//!   [`TimeError::ContradictsOrder`], never a silent swap;
 //! - .NET JSON dates written by Windows PowerShell 5.1 (`/Date(1704464625000)/`).
 //!
 //! Fractions beyond milliseconds are truncated, never rounded, so a sign-in never moves into
@@ -17,6 +20,26 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::Offset;
 
+/// Which number comes first in a locale date with slashes (`3/4/2026`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum DateOrder {
+    /// `month/day/year` (en-US, the portal's and Log Analytics' default).
+    #[default]
+    MonthFirst,
+    /// `day/month/year` (en-GB, fr-FR, ...).
+    DayFirst,
+}
+
+impl DateOrder {
+    /// The flag value that selects this order (`mdy`, `dmy`).
+    pub fn flag(self) -> &'static str {
+        match self {
+            DateOrder::MonthFirst => "mdy",
+            DateOrder::DayFirst => "dmy",
+        }
+    }
+}
+
 /// A normalized instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Normalized {
@@ -24,32 +47,58 @@ pub(crate) struct Normalized {
     pub(crate) text: String,
     /// The input had no zone or offset and was read as UTC.
     pub(crate) assumed_utc: bool,
+    /// A locale date with slashes: `Some(true)` when its day was above 12, so the date itself
+    /// confirms the order; `Some(false)` when either order would have read it.
+    pub(crate) locale_confirmed: Option<bool>,
 }
 
-/// Parses a timestamp as exports write it; `None` when the text is in no known shape.
+/// Why a timestamp could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TimeError {
+    /// In no known shape.
+    Unrecognized,
+    /// A locale date that can only be read in the other order (`14/11/2025` month first).
+    ContradictsOrder,
+}
+
+/// Parses a timestamp as exports write it, locale dates month first; `None` when the text is
+/// in no known shape or is a locale date that cannot be month first.
 pub(crate) fn normalize(raw: &str) -> Option<Normalized> {
+    normalize_with(raw, DateOrder::MonthFirst).ok()
+}
+
+/// Parses a timestamp as exports write it, locale dates in `order`.
+pub(crate) fn normalize_with(raw: &str, order: DateOrder) -> Result<Normalized, TimeError> {
     let s = raw.trim();
     if s.is_empty() {
-        return None;
+        return Err(TimeError::Unrecognized);
     }
+    let bad = |_| TimeError::Unrecognized;
+    let mut locale_confirmed = None;
     let (ts, assumed_utc) = if let Ok(ts) = s.parse::<Timestamp>() {
         (ts, false)
     } else if let Some(ts) = dotnet_json_date(s) {
         (ts, false)
     } else if s.as_bytes().get(4) == Some(&b'-') {
-        let dt = s.parse::<DateTime>().ok()?;
-        (Offset::UTC.to_timestamp(dt).ok()?, true)
+        let dt = s.parse::<DateTime>().map_err(bad)?;
+        (Offset::UTC.to_timestamp(dt).map_err(bad)?, true)
     } else {
-        let (dt, offset) = us_locale(s)?;
-        let assumed = offset.is_none();
+        let parsed = locale(s, order)?;
+        locale_confirmed = Some(parsed.confirmed);
+        let assumed = parsed.offset.is_none();
         (
-            offset.unwrap_or(Offset::UTC).to_timestamp(dt).ok()?,
+            parsed
+                .offset
+                .unwrap_or(Offset::UTC)
+                .to_timestamp(parsed.datetime)
+                .map_err(bad)?,
             assumed,
         )
     };
-    Some(Normalized {
+    Ok(Normalized {
         text: format_utc(ts),
         assumed_utc,
+        locale_confirmed,
     })
 }
 
@@ -80,18 +129,58 @@ fn dotnet_json_date(s: &str) -> Option<Timestamp> {
     Timestamp::from_millisecond(ms).ok()
 }
 
-/// Month-first US locale date and time, with an optional trailing offset.
-fn us_locale(s: &str) -> Option<(DateTime, Option<Offset>)> {
-    let (date, rest) = s.split_once([' ', ','])?;
-    let mut parts = date.split('/');
-    let month: i8 = small_number(parts.next()?, 2)?;
-    let day: i8 = small_number(parts.next()?, 2)?;
-    let year_text = parts.next()?;
-    if parts.next().is_some() || year_text.len() != 4 {
-        return None;
-    }
-    let year: i16 = year_text.parse().ok()?;
+/// A locale date and time.
+struct Locale {
+    datetime: DateTime,
+    offset: Option<Offset>,
+    /// The day was above 12: only `order` reads this date.
+    confirmed: bool,
+}
 
+/// A locale date and time with slashes, in `order`, with an optional trailing offset.
+fn locale(s: &str, order: DateOrder) -> Result<Locale, TimeError> {
+    let (date, rest) = s.split_once([' ', ',']).ok_or(TimeError::Unrecognized)?;
+    let mut parts = date.split('/');
+    let mut number = || -> Result<i8, TimeError> {
+        parts
+            .next()
+            .and_then(|p| small_number(p, 2))
+            .ok_or(TimeError::Unrecognized)
+    };
+    let (first, second) = (number()?, number()?);
+    let year_text = parts.next().ok_or(TimeError::Unrecognized)?;
+    if parts.next().is_some() || year_text.len() != 4 {
+        return Err(TimeError::Unrecognized);
+    }
+    let year: i16 = year_text.parse().map_err(|_| TimeError::Unrecognized)?;
+    let (month, day) = match order {
+        DateOrder::MonthFirst => (first, second),
+        DateOrder::DayFirst => (second, first),
+    };
+    if month > 12 {
+        // Read the other way round the date would be valid: the file is in the other order.
+        return Err(if (1..=12).contains(&day) {
+            TimeError::ContradictsOrder
+        } else {
+            TimeError::Unrecognized
+        });
+    }
+    let (datetime, offset) =
+        clock_and_offset(rest, year, month, day).ok_or(TimeError::Unrecognized)?;
+    Ok(Locale {
+        datetime,
+        offset,
+        confirmed: day > 12,
+    })
+}
+
+/// The time-of-day part of a locale date and time (`1:48:53 AM`, `13:45:17.287 +01:00`).
+fn clock_and_offset(
+    rest: &str,
+    year: i16,
+    month: i8,
+    day: i8,
+) -> Option<(DateTime, Option<Offset>)> {
     let mut tokens = rest
         .trim_start_matches([',', ' '])
         .split_whitespace()
@@ -282,6 +371,107 @@ mod tests {
             utc("/Date(1704464625000+0100)/"),
             Some(("2024-01-05T14:23:45.000Z".to_string(), false))
         );
+    }
+
+    #[test]
+    fn day_first_order_and_contradictions() {
+        let read = |s: &str, order| normalize_with(s, order).map(|n| (n.text, n.locale_confirmed));
+        // The same instant in either order.
+        assert_eq!(
+            read("14/11/2025 1:48:53 AM", DateOrder::DayFirst),
+            Ok(("2025-11-14T01:48:53.000Z".to_string(), Some(true)))
+        );
+        assert_eq!(
+            read("11/14/2025 1:48:53 AM", DateOrder::MonthFirst),
+            Ok(("2025-11-14T01:48:53.000Z".to_string(), Some(true)))
+        );
+        // Ambiguous dates follow the order and say that they did not confirm it.
+        assert_eq!(
+            read("3/4/2026, 14:05:00", DateOrder::MonthFirst),
+            Ok(("2026-03-04T14:05:00.000Z".to_string(), Some(false)))
+        );
+        assert_eq!(
+            read("3/4/2026, 14:05:00", DateOrder::DayFirst),
+            Ok(("2026-04-03T14:05:00.000Z".to_string(), Some(false)))
+        );
+        // A day above 12 in the month position contradicts the order, either way round.
+        assert_eq!(
+            read("14/11/2025 1:48:53 AM", DateOrder::MonthFirst),
+            Err(TimeError::ContradictsOrder)
+        );
+        assert_eq!(
+            read("11/14/2025 1:48:53 AM", DateOrder::DayFirst),
+            Err(TimeError::ContradictsOrder)
+        );
+        // Neither order reads it: not a contradiction, just not a date.
+        assert_eq!(
+            read("14/14/2025 1:48:53 AM", DateOrder::MonthFirst),
+            Err(TimeError::Unrecognized)
+        );
+        assert_eq!(
+            read("31/0/2025 1:48:53 AM", DateOrder::DayFirst),
+            Err(TimeError::Unrecognized)
+        );
+        // ISO dates are not locale dates.
+        assert_eq!(
+            read("2025-11-14T01:48:53Z", DateOrder::DayFirst),
+            Ok(("2025-11-14T01:48:53.000Z".to_string(), None))
+        );
+        // 31 February does not exist in any order.
+        assert_eq!(
+            read("2/31/2025 1:00:00 AM", DateOrder::MonthFirst),
+            Err(TimeError::Unrecognized)
+        );
+    }
+
+    proptest::proptest! {
+        /// Any instant written as a locale date in either order reads back in that order; the
+        /// other order reads it as the swapped date when that exists, and reports a
+        /// contradiction when the day is above 12.
+        #[test]
+        fn locale_dates_round_trip_in_their_order(
+            year in 1990i16..2100,
+            month in 1i8..=12,
+            day in 1i8..=28,
+            hour in 0i8..24,
+            minute in 0i8..60,
+            second in 0i8..60,
+            millis in 0i32..1000,
+            pm_clock in proptest::bool::ANY,
+        ) {
+            let clock = if pm_clock {
+                let h12 = if hour % 12 == 0 { 12 } else { hour % 12 };
+                let ampm = if hour < 12 { "AM" } else { "PM" };
+                format!("{h12}:{minute:02}:{second:02}.{millis:03} {ampm}")
+            } else {
+                format!("{hour:02}:{minute:02}:{second:02}.{millis:03}")
+            };
+            let want = format!(
+                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
+            );
+            let mdy = format!("{month}/{day}/{year} {clock}");
+            let dmy = format!("{day}/{month}/{year}, {clock}");
+            for (text, order, other) in [
+                (&mdy, DateOrder::MonthFirst, DateOrder::DayFirst),
+                (&dmy, DateOrder::DayFirst, DateOrder::MonthFirst),
+            ] {
+                let n = normalize_with(text, order);
+                proptest::prop_assert_eq!(n.as_ref().map(|n| n.text.as_str()), Ok(want.as_str()));
+                proptest::prop_assert_eq!(n.map(|n| n.locale_confirmed), Ok(Some(day > 12)));
+                let swapped = normalize_with(text, other);
+                if day > 12 {
+                    proptest::prop_assert_eq!(swapped, Err(TimeError::ContradictsOrder));
+                } else {
+                    let swapped_want = format!(
+                        "{year:04}-{day:02}-{month:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z"
+                    );
+                    proptest::prop_assert_eq!(
+                        swapped.map(|n| n.text),
+                        Ok(swapped_want)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
