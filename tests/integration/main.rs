@@ -3,6 +3,7 @@
 mod cli;
 mod directory_import;
 mod durability;
+mod record;
 mod scenarios;
 mod simulate;
 mod tamper;
