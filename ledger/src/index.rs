@@ -120,6 +120,16 @@ pub(crate) fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
     catch_up(conn)
 }
 
+/// Seq of the first entry of `kind` indexed under `id`.
+pub(crate) fn first(conn: &Connection, kind: Kind, id: &str) -> rusqlite::Result<Option<u64>> {
+    conn.prepare_cached(
+        "SELECT seq FROM subject_index WHERE kind = ?1 AND id = ?2 ORDER BY seq LIMIT 1",
+    )?
+    .query_row(params![kind.as_str(), id], |r| r.get::<_, i64>(0))
+    .optional()
+    .map(|s| s.map(to_u64))
+}
+
 /// Seqs of the entries of `kind` indexed under `id`, lowest first.
 pub(crate) fn lookup(conn: &Connection, kind: Kind, id: &str) -> rusqlite::Result<Vec<u64>> {
     let mut stmt = conn

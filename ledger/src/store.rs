@@ -629,9 +629,9 @@ impl Ledger {
         let ts = entry::format_ts(ts);
         let first_seq = seq;
         let mut batch_hashes: Vec<Hash> = Vec::with_capacity(prepared.len());
-        // Per item: `Ok(index into batch_hashes)` when appended now, `Err(entry)` when it was
-        // already on the ledger (append_once only).
-        let mut placed: Vec<Result<usize, Appended>> = Vec::with_capacity(prepared.len());
+        // Per item: `Ok((index into batch_hashes, appended by this item))` when it is in this
+        // batch, `Err(entry)` when it was already on the ledger (append_once only).
+        let mut placed: Vec<Result<(usize, bool), Appended>> = Vec::with_capacity(prepared.len());
         // append_once: the subject ids appended in this batch, and the index rows to add.
         let mut batch_ids: std::collections::HashMap<(Kind, String), usize> =
             std::collections::HashMap::new();
@@ -671,7 +671,7 @@ impl Ledger {
                             ))
                         })?;
                     if let Some(&i) = batch_ids.get(&(kind, id.clone())) {
-                        placed.push(Ok(i));
+                        placed.push(Ok((i, false)));
                         continue;
                     }
                     if let Some(existing) = existing_entry(&tx, kind, &id).map_err(db_err)? {
@@ -731,7 +731,7 @@ impl Ledger {
                 };
                 let canonical = env.canonical_bytes();
                 let hash = merkle::leaf_hash(&canonical);
-                placed.push(Ok(batch_hashes.len()));
+                placed.push(Ok((batch_hashes.len(), true)));
                 batch_hashes.push(hash);
                 chunk.push((seq, hash, canonical, kind, salt, payload));
                 if chunk.len() == SIGN_CHUNK {
@@ -809,12 +809,12 @@ impl Ledger {
         Ok(placed
             .into_iter()
             .map(|p| match p {
-                Ok(i) => Recorded {
+                Ok((i, new)) => Recorded {
                     entry: Appended {
                         seq: first_seq + i as u64,
                         hash: batch_hashes[i],
                     },
-                    new: true,
+                    new,
                 },
                 Err(entry) => Recorded { entry, new: false },
             })
@@ -1243,7 +1243,7 @@ impl Ledger {
 /// aid, never evidence). Runs inside the append transaction.
 fn existing_entry(conn: &Connection, kind: Kind, id: &str) -> rusqlite::Result<Option<Appended>> {
     for attempt in 0..2 {
-        let Some(&seq) = index::lookup(conn, kind, id)?.first() else {
+        let Some(seq) = index::first(conn, kind, id)? else {
             return Ok(None);
         };
         if let Some(hash) = index::confirm(conn, kind, id, seq)? {
