@@ -818,3 +818,90 @@ fn policy_snapshots_are_recorded_when_the_set_changes() {
     assert!(out.stderr.contains("broken.json"), "{}", out.stderr);
     assert_eq!(ws.of_kind("policy").len(), 3);
 }
+
+/// The numbers of a `recorded N signals, M inferences, K actions; skipped X ...` line.
+fn summary_numbers(stderr: &str) -> [u64; 4] {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("recorded "))
+        .unwrap_or_else(|| panic!("no summary line in:\n{stderr}"));
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    nums.try_into().unwrap()
+}
+
+#[test]
+fn two_producers_recording_the_same_export_at_once_record_it_once() {
+    let ws = Ws::new();
+    let tenant = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/tenant");
+    let signins = tenant.join("signins.json");
+    let scores = tenant.join("scores.csv");
+    let spawn = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("vigil"))
+            .current_dir(ws.p("."))
+            .args(["ledger", "record", "--db", "audit.db", "--batch", "16"])
+            .arg("--signins")
+            .arg(&signins)
+            .arg("--scores")
+            .arg(&scores)
+            .args([
+                "--signal-key",
+                "ingest.key",
+                "--inference-key",
+                "ai-engine.key",
+                "--action-key",
+                "ingest.key",
+            ])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut added = 0;
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.success(), "{stderr}");
+        let [s, i, act, skipped] = summary_numbers(&stderr);
+        assert_eq!(s + i + act + skipped, 900, "{stderr}");
+        added += s + i + act;
+    }
+    assert_eq!(added, 900, "between them, every entry once");
+    assert_eq!(ws.entries().len(), 4 + 900);
+    assert_eq!(ws.verify().0, 0);
+}
+
+#[test]
+fn help_names_the_recording_commands() {
+    let ws = Ws::new();
+    let ledger = ws.run(&["ledger", "--help"]).ok().stdout;
+    for cmd in ["record ", "record-policies "] {
+        assert!(ledger.contains(cmd), "{cmd}: {ledger}");
+    }
+    assert!(ws.run(&["--help"]).ok().stdout.contains("review "));
+    let record = ws.run(&["ledger", "record", "--help"]).ok().stdout;
+    for flag in [
+        "--signins",
+        "--scores",
+        "--signal-key",
+        "--inference-key",
+        "--action-key",
+        "--batch",
+    ] {
+        assert!(record.contains(flag), "{flag}: {record}");
+    }
+    let review = ws.run(&["review", "--help"]).ok().stdout;
+    for word in [
+        "confirmed",
+        "dismissed",
+        "approved",
+        "rejected",
+        "override",
+        "--reviewer",
+    ] {
+        assert!(review.contains(word), "{word}: {review}");
+    }
+}
