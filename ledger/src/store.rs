@@ -438,8 +438,8 @@ impl Ledger {
         self.append_inner(signer, items, false, None, true)
     }
 
-    /// Seqs of the entries of `kind` whose subject id (see [`Ledger::append_once`]) is `id`,
-    /// lowest first, each checked against its envelope. Brings the subject index up to date
+    /// The entries of `kind` whose subject id (see [`Ledger::append_once`]) is `id`, lowest
+    /// seq first, each checked against its envelope. Brings the subject index up to date
     /// first (a short write transaction).
     pub fn recorded(&mut self, kind: Kind, id: &str) -> Result<Vec<Appended>, LedgerError> {
         let id = id.to_ascii_lowercase();

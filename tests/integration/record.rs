@@ -905,3 +905,23 @@ fn help_names_the_recording_commands() {
         assert!(review.contains(word), "{word}: {review}");
     }
 }
+
+#[test]
+fn a_score_for_no_signin_of_the_export_is_a_warning_and_is_not_recorded() {
+    let ws = Ws::new();
+    three_signins(&ws);
+    ws.write(
+        "scores.csv",
+        &format!("signInId,score\n{},0.4\n{},0.7\n", sid(1), sid(77)),
+    );
+    let out = ws.record(&["signins.json"], Some("scores.csv"), &[]).ok();
+    assert!(
+        out.stderr
+            .contains("scores.csv: 1 score(s) name no sign-in"),
+        "{}",
+        out.stderr
+    );
+    let inferences = ws.of_kind("inference");
+    assert_eq!(inferences.len(), 1);
+    assert_eq!(signin_id(&inferences[0]), sid(1));
+}
