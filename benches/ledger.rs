@@ -17,6 +17,12 @@
 //!    (`Ledger::bench_append_synthetic`, same schema and node logic as `append`), which
 //!    takes a few minutes at 10M; `VIGIL_BENCH_PROOF_N=0` skips the section.
 //!
+//! 5. `vigil ledger record` end to end, the real binary on `VIGIL_BENCH_RECORD_N` synthetic
+//!    Graph sign-ins (default 50,000, NDJSON, about 1 KB each) with a score each: reading,
+//!    normalizing, three signed entries per sign-in (signal, inference, action) and the
+//!    subject index, then the same export again (everything skipped). `VIGIL_BENCH_RECORD_N=0`
+//!    skips the section.
+//!
 //! `VIGIL_BENCH_SECTIONS` (e.g. `2,3`) runs only some sections (for profiling); the
 //! reference rates (section 1) always run, since every ratio needs them.
 //!
@@ -239,7 +245,7 @@ fn new_ledger(dir: &Path, name: &str, ledger_key: &SignerKey, producer: &SignerK
 fn main() {
     let n_verify = env_u64("VIGIL_BENCH_N", 200_000);
     let n_proof = env_u64("VIGIL_BENCH_PROOF_N", 10_000_000);
-    let sections = std::env::var("VIGIL_BENCH_SECTIONS").unwrap_or_else(|_| "1,2,3,4".into());
+    let sections = std::env::var("VIGIL_BENCH_SECTIONS").unwrap_or_else(|_| "1,2,3,4,5".into());
     let run = |n: &str| sections.split(',').any(|s| s.trim() == n);
     let threads = rayon::current_num_threads();
     let dir = tempfile::Builder::new()
@@ -569,5 +575,277 @@ fn main() {
         }
         t.print();
     }
+
+    // ---- 5. vigil ledger record, end to end ---------------------------------------------
+    let n_record = env_u64("VIGIL_BENCH_RECORD_N", 50_000);
+    if run("5") && n_record > 0 {
+        let ledger_side = record_in_process(dir.path(), n_record, &mut rng, &ledger_key);
+        let (first, again) = record_end_to_end(dir.path(), n_record, &mut rng);
+        let mut t = Table::new(
+            "5. vigil ledger record (real binary: read + normalize + 3 signed entries per sign-in)",
+        );
+        let rate0 = n_record as f64 / ledger_side.as_secs_f64();
+        t.row(
+            "ledger side only: Ledger::append_once x3 per sign-in, batches of 4096",
+            format!("{} sign-ins/s", per_s(rate0)),
+            format!(
+                "{} entries/s = {:.0}% of raw {threads}-core signing",
+                per_s(rate0 * 3.0),
+                100.0 * rate0 * 3.0 / sign_n
+            ),
+        );
+        let rate1 = n_record as f64 / first.as_secs_f64();
+        t.row(
+            format!("{n_record} sign-ins with scores, first run"),
+            format!("{} sign-ins/s", per_s(rate1)),
+            format!(
+                "{} entries/s = {:.0}% of raw {threads}-core signing",
+                per_s(rate1 * 3.0),
+                100.0 * rate1 * 3.0 / sign_n
+            ),
+        );
+        t.row(
+            "target >= 15,000 sign-ins/s",
+            "",
+            if rate1 >= 15_000.0 { "met" } else { "MISSED" },
+        );
+        let rate2 = n_record as f64 / again.as_secs_f64();
+        t.row(
+            "the same export again (all skipped)",
+            format!("{} sign-ins/s", per_s(rate2)),
+            "",
+        );
+        t.print();
+    }
     println!();
+}
+
+/// What `vigil ledger record` asks of the ledger for `n` sign-ins, in process: per batch of
+/// 4096, `append_once` of the signals, then of the inferences that ref them, then of the
+/// actions that ref both (payloads built beforehand, refs and subjects inside the timing).
+fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) -> Duration {
+    use vigil_ledger::Ref;
+    let ingest = SignerKey::generate("ingest", ALG_ED25519).unwrap();
+    let engine = SignerKey::generate("engine", ALG_ED25519).unwrap();
+    let mut l = Ledger::create(&dir.join("record-in-process.db"), ledger_key).unwrap();
+    l.add_key(
+        ledger_key,
+        &ingest.verifier(),
+        vec![Kind::Signal, Kind::Action],
+    )
+    .unwrap();
+    l.add_key(ledger_key, &engine.verifier(), vec![Kind::Inference])
+        .unwrap();
+    let mut total = Duration::ZERO;
+    let mut done = 0u64;
+    while done < n {
+        let m = (n - done).min(4096);
+        let batch: Vec<(NewEntry, serde_json::Value, serde_json::Value)> = (0..m)
+            .map(|_| {
+                let mut inference = new_entry(rng);
+                let subject = inference.subject.clone();
+                let user = rng.range(0, 4999);
+                let signal = NewEntry {
+                    kind: Kind::Signal,
+                    subject,
+                    refs: vec![],
+                    payload: serde_json::json!({
+                        "id": inference.subject["signInId"],
+                        "createdDateTime": "2026-01-05T11:04:30.398Z",
+                        "correlationId": uuid(rng),
+                        "kind": "interactiveUser",
+                        "userId": inference.subject["userId"],
+                        "userPrincipalName": format!("user{user}@contoso.example"),
+                        "userType": "Member",
+                        "resourceTenantId": inference.subject["tenantId"],
+                        "appId": "00000003-0000-0ff1-ce00-000000000000",
+                        "appDisplayName": "Office 365 SharePoint Online",
+                        "resourceId": "00000003-0000-0ff1-ce00-000000000000",
+                        "ipAddress": "203.0.113.181",
+                        "country": "DE",
+                        "city": "Berlin",
+                        "clientAppUsed": "Browser",
+                        "operatingSystem": "Windows10",
+                        "browser": "Edge 131.0.0",
+                        "deviceCompliant": true,
+                        "deviceManaged": true,
+                        "signInRiskLevel": "none",
+                        "authenticationRequirement": "multiFactorAuthentication",
+                        "mfaSatisfied": true,
+                        "authenticationMethods": ["Password", "Mobile app notification"],
+                        "errorCode": 0,
+                        "conditionalAccessStatus": "success",
+                        "appliedPolicies": [{"id": "7c1b4e86-0000-4000-8000-000000000001", "displayName": "Require MFA for all users", "result": "success", "enforcedGrantControls": ["Mfa"], "enforcedSessionControls": []}],
+                        "isInteractive": true,
+                        "sourceVariant": "ndjson",
+                    }),
+                };
+                let action = serde_json::json!({
+                    "source": "log",
+                    "status": "applied",
+                    "conditionalAccessStatus": "success",
+                    "errorCode": 0,
+                    "appliedConditionalAccessPolicies": [{"id": "7c1b4e86-0000-4000-8000-000000000001", "displayName": "Require MFA for all users", "result": "success", "enforcedGrantControls": ["Mfa"], "enforcedSessionControls": []}],
+                });
+                inference.refs.clear();
+                (signal, std::mem::take(&mut inference.payload), action)
+            })
+            .collect();
+        let start = Instant::now();
+        let (signals, rest): (Vec<NewEntry>, Vec<(serde_json::Value, serde_json::Value)>) =
+            batch.into_iter().map(|(s, i, a)| (s, (i, a))).unzip();
+        let subjects: Vec<_> = signals.iter().map(|s| s.subject.clone()).collect();
+        let s = l.append_once(&ingest, signals).unwrap();
+        let (inferences, actions): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+        let inferences = inferences
+            .into_iter()
+            .zip(&subjects)
+            .zip(&s)
+            .map(|((payload, subject), s)| NewEntry {
+                kind: Kind::Inference,
+                subject: subject.clone(),
+                refs: vec![Ref {
+                    seq: s.entry.seq,
+                    hash: s.entry.hash,
+                }],
+                payload,
+            })
+            .collect();
+        let i = l.append_once(&engine, inferences).unwrap();
+        let actions = actions
+            .into_iter()
+            .zip(&subjects)
+            .zip(s.iter().zip(&i))
+            .map(|((payload, subject), (s, i))| NewEntry {
+                kind: Kind::Action,
+                subject: subject.clone(),
+                refs: vec![
+                    Ref {
+                        seq: s.entry.seq,
+                        hash: s.entry.hash,
+                    },
+                    Ref {
+                        seq: i.entry.seq,
+                        hash: i.entry.hash,
+                    },
+                ],
+                payload,
+            })
+            .collect();
+        l.append_once(&ingest, actions).unwrap();
+        total += start.elapsed();
+        done += m;
+    }
+    total
+}
+
+/// Writes `n` Graph sign-ins (NDJSON) and a score for each, records them with the `vigil`
+/// binary, then records them again; returns both wall-clock times.
+fn record_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> (Duration, Duration) {
+    use std::io::Write as _;
+    let vigil = env!("CARGO_BIN_EXE_vigil");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(vigil)
+            .current_dir(dir)
+            .arg("--quiet")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "vigil {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    {
+        let mut signins = std::io::BufWriter::new(
+            std::fs::File::create(dir.join("record-signins.ndjson")).unwrap(),
+        );
+        let mut scores =
+            std::io::BufWriter::new(std::fs::File::create(dir.join("record-scores.csv")).unwrap());
+        writeln!(
+            scores,
+            "signInId,score,riskLevel,reasoning,model,modelVersion"
+        )
+        .unwrap();
+        for i in 0..n {
+            let id = uuid(rng);
+            let user = rng.range(0, 5_000);
+            let failed = rng.range(0, 19) == 0;
+            let s = serde_json::json!({
+                "id": id,
+                "createdDateTime": format!("2026-01-{:02}T{:02}:{:02}:{:02}Z", 1 + i % 28, rng.range(0, 23), rng.range(0, 59), rng.range(0, 59)),
+                "userId": format!("a0000000-0000-4000-8000-{user:012}"),
+                "userPrincipalName": format!("user{user}@contoso.example"),
+                "userType": "member",
+                "appId": "00000003-0000-0ff1-ce00-000000000000",
+                "appDisplayName": "Office 365 SharePoint Online",
+                "resourceId": "00000003-0000-0ff1-ce00-000000000000",
+                "ipAddress": format!("203.0.113.{}", rng.range(1, 254)),
+                "clientAppUsed": "Browser",
+                "correlationId": uuid(rng),
+                "resourceTenantId": "5d2a0e4f-7c1b-4e86-9a3d-2f6b8c0e1a47",
+                "conditionalAccessStatus": if failed { "failure" } else { "success" },
+                "isInteractive": true,
+                "authenticationRequirement": "multiFactorAuthentication",
+                "riskLevelDuringSignIn": "none",
+                "status": {"errorCode": if failed { 53003 } else { 0 }},
+                "deviceDetail": {"operatingSystem": "Windows10", "browser": "Edge 131.0.0", "isCompliant": true, "isManaged": true, "trustType": "Azure AD joined"},
+                "location": {"city": "Berlin", "countryOrRegion": "DE"},
+                "authenticationDetails": [{"authenticationMethod": "Password", "succeeded": true}, {"authenticationMethod": "Mobile app notification", "succeeded": true}],
+                "appliedConditionalAccessPolicies": [{"id": "7c1b4e86-0000-4000-8000-000000000001", "displayName": "Require MFA for all users", "result": if failed { "failure" } else { "success" }, "enforcedGrantControls": ["Mfa"], "enforcedSessionControls": []}],
+            });
+            writeln!(signins, "{s}").unwrap();
+            writeln!(
+                scores,
+                "{id},{:.3},low,usual country and device for this user,contoso-risk,2.3",
+                rng.range(0, 999) as f64 / 1000.0
+            )
+            .unwrap();
+        }
+    }
+    run(&["ledger", "init", "--db", "record.db", "--origin", ORIGIN]);
+    for (name, kinds) in [("ingest", "signal,action"), ("engine", "inference")] {
+        run(&[
+            "key",
+            "generate",
+            "--name",
+            name,
+            "--out",
+            &format!("record-{name}.key"),
+        ]);
+        run(&[
+            "ledger",
+            "key",
+            "add",
+            "--db",
+            "record.db",
+            "--key",
+            &format!("record-{name}.pub"),
+            "--kinds",
+            kinds,
+        ]);
+    }
+    let record = [
+        "ledger",
+        "record",
+        "--db",
+        "record.db",
+        "--signins",
+        "record-signins.ndjson",
+        "--scores",
+        "record-scores.csv",
+        "--signal-key",
+        "record-ingest.key",
+        "--inference-key",
+        "record-engine.key",
+        "--action-key",
+        "record-ingest.key",
+    ];
+    let start = Instant::now();
+    run(&record);
+    let first = start.elapsed();
+    let start = Instant::now();
+    run(&record);
+    (first, start.elapsed())
 }

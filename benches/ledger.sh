@@ -10,6 +10,8 @@
 #   VIGIL_BENCH_PROOF_N=10000000  entries in the (synthetic, unsigned) proof database;
 #                                 building 10M rows takes a few minutes and ~2 GB of disk
 #                                 under $TMPDIR; 0 skips the proof section
+#   VIGIL_BENCH_RECORD_N=50000    sign-ins `vigil ledger record` records end to end (about
+#                                 1 KB of NDJSON each under $TMPDIR); 0 skips the section
 #
 # A cold release build of the workspace takes a few minutes. Run on an otherwise idle
 # machine: the reference rates and the measured paths share the same cores.

@@ -41,6 +41,8 @@ pub enum Command {
     Directory(crate::cmd::directory::DirectoryCommand),
     /// What each AI risk-score threshold would prompt or block, and how well against labels.
     Sweep(crate::cmd::sweep::SweepArgs),
+    /// Record a human verdict on an AI inference or an action (a signed `review` entry).
+    Review(crate::cmd::review::ReviewArgs),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).
@@ -244,6 +246,10 @@ pub enum LedgerCommand {
         #[arg(long, default_value_t = 4096)]
         batch: usize,
     },
+    /// Record sign-in exports and AI scores: signal, inference and action entries, each once.
+    Record(crate::cmd::record::RecordArgs),
+    /// Record a snapshot of the Conditional Access policy set (a `policy` entry), unless unchanged.
+    RecordPolicies(crate::cmd::policies::RecordPoliciesArgs),
     /// Sign a checkpoint (C2SP signed note) of the current tree and print it.
     Checkpoint {
         #[command(flatten)]
@@ -269,7 +275,7 @@ pub enum LedgerCommand {
     },
     /// Print entries with their payloads (NDJSON).
     Show(ShowArgs),
-    /// Follow one event: signal -> inference -> action -> review.
+    /// Follow one sign-in or event: signal -> inference(s) -> action -> review(s) -> runs that used them.
     Trace(TraceArgs),
     /// Erase an entry's payload on a lawful request; the chain and proofs still verify.
     Redact {
@@ -402,7 +408,8 @@ pub struct ShowArgs {
     pub kind: Option<String>,
 }
 
-/// `ledger trace`.
+/// `ledger trace`: the entries whose subject matches, everything they ref (followed back) and
+/// everything that refs them (followed forward: actions, reviews, runs), in seq order.
 #[derive(Args)]
 pub struct TraceArgs {
     /// Ledger database file.
@@ -411,8 +418,8 @@ pub struct TraceArgs {
     /// Entries whose subject has this correlationId.
     #[arg(long)]
     pub correlation_id: Option<String>,
-    /// Entries whose subject has this signInId.
-    #[arg(long)]
+    /// Entries whose subject has this signInId (as `vigil ledger record` writes them).
+    #[arg(long, value_name = "ID")]
     pub signin: Option<String>,
     /// Entries whose subject has this userId.
     #[arg(long)]
@@ -420,7 +427,7 @@ pub struct TraceArgs {
     /// Start from this entry.
     #[arg(long)]
     pub seq: Option<u64>,
-    /// NDJSON output instead of a table.
+    /// NDJSON output instead of a table: one entry per line with its envelope and payload.
     #[arg(long)]
     pub json: bool,
 }

@@ -47,6 +47,20 @@ pub fn progress_bytes(total: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// A running count of items whose total is not known in advance, hidden like [`progress`].
+pub fn counter(what: &str) -> ProgressBar {
+    if quiet() || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    let style = ProgressStyle::with_template("{spinner} {msg}: {pos} ({per_sec}, {elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    pb.set_style(style);
+    pb.set_message(what.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
+}
+
 /// Prints an informational line on stderr unless quiet.
 pub fn info(msg: impl AsRef<str>) {
     if !quiet() {

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod entry;
+pub mod index;
 pub mod input;
 pub mod jcs;
 pub mod keyfile;
@@ -18,5 +19,5 @@ pub mod verify;
 pub use entry::{Envelope, Kind, Ref};
 pub use merkle::Hash;
 pub use note::{SignedCheckpoint, SignerKey, VerifierKey};
-pub use store::{Appended, Ledger, LedgerError, NewEntry};
+pub use store::{Appended, Ledger, LedgerError, NewEntry, Recorded};
 pub use verify::{Finding, Report};

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::entry::{self, Envelope, Kind, Ref};
+use crate::index;
 use crate::merkle::{self, Frontier, Hash, NodeSource};
 use crate::note::{Checkpoint, SignedCheckpoint, SignerKey};
 use crate::registry::{KeyOp, Registry};
@@ -66,6 +67,16 @@ pub struct Appended {
     pub seq: u64,
     /// Its leaf hash.
     pub hash: Hash,
+}
+
+/// Where an entry given to [`Ledger::append_once`] is on the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// Its position and leaf hash.
+    pub entry: Appended,
+    /// `true` when this call appended it; `false` when an entry of the same kind about the
+    /// same subject id was already on the ledger (and `entry` is that one).
+    pub new: bool,
 }
 
 /// One stored entry row.
@@ -267,6 +278,7 @@ impl Ledger {
             }],
             true,
             None,
+            false,
         )?;
         Ok(ledger)
     }
@@ -395,7 +407,107 @@ impl Ledger {
                 e.kind
             )));
         }
-        self.append_inner(signer, items, false, None)
+        Ok(self
+            .append_inner(signer, items, false, None, false)?
+            .into_iter()
+            .map(|r| r.entry)
+            .collect())
+    }
+
+    /// Appends each entry unless an entry of the same kind about the same subject id is
+    /// already on the ledger, in one durable transaction (all new entries or none).
+    ///
+    /// The subject id is the entry's `signInId` subject member (for `policy` entries,
+    /// `policySetSha256`), compared without regard to ASCII case; an entry without it is
+    /// refused. Existing entries are found through the subject index (see [`crate::index`]),
+    /// which is brought up to date and checked against the envelopes inside the same
+    /// transaction, so two producers recording the same export at once add it once. The
+    /// result is in item order; a later item about the same id as an earlier one in this
+    /// batch resolves to the earlier one.
+    pub fn append_once(
+        &mut self,
+        signer: &SignerKey,
+        items: Vec<NewEntry>,
+    ) -> Result<Vec<Recorded>, LedgerError> {
+        if let Some(e) = items.iter().find(|e| e.kind.is_ledger_only()) {
+            return Err(LedgerError::Invalid(format!(
+                "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
+                e.kind
+            )));
+        }
+        self.append_inner(signer, items, false, None, true)
+    }
+
+    /// The entries of `kind` whose subject id (see [`Ledger::append_once`]) is `id`, lowest
+    /// seq first, each checked against its envelope. Brings the subject index up to date
+    /// first (a short write transaction).
+    pub fn recorded(&mut self, kind: Kind, id: &str) -> Result<Vec<Appended>, LedgerError> {
+        let id = id.to_ascii_lowercase();
+        let path = self.path.clone();
+        let db_err = |source| LedgerError::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        index::ensure(&tx).map_err(db_err)?;
+        index::catch_up(&tx).map_err(db_err)?;
+        let mut out = Vec::new();
+        for seq in index::lookup(&tx, kind, &id).map_err(db_err)? {
+            match index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
+                Some(hash) => out.push(Appended { seq, hash }),
+                None => {
+                    index::rebuild(&tx).map_err(db_err)?;
+                    out.clear();
+                    for seq in index::lookup(&tx, kind, &id).map_err(db_err)? {
+                        if let Some(hash) = index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
+                            out.push(Appended { seq, hash });
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// The latest entry of `kind` that has a subject id (see [`Ledger::append_once`]), with
+    /// that id, checked against its envelope.
+    pub fn latest_recorded(
+        &mut self,
+        kind: Kind,
+    ) -> Result<Option<(Appended, String)>, LedgerError> {
+        let path = self.path.clone();
+        let db_err = |source| LedgerError::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        index::ensure(&tx).map_err(db_err)?;
+        index::catch_up(&tx).map_err(db_err)?;
+        let mut out = None;
+        for attempt in 0..2 {
+            out = None;
+            if let Some((seq, id)) = index::latest(&tx, kind).map_err(db_err)? {
+                match index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
+                    Some(hash) => out = Some((Appended { seq, hash }, id)),
+                    None if attempt == 0 => {
+                        index::rebuild(&tx).map_err(db_err)?;
+                        continue;
+                    }
+                    None => {}
+                }
+            }
+            break;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(out)
     }
 
     fn append_inner(
@@ -404,7 +516,8 @@ impl Ledger {
         items: Vec<NewEntry>,
         genesis: bool,
         redaction_of: Option<u64>,
-    ) -> Result<Vec<Appended>, LedgerError> {
+        once: bool,
+    ) -> Result<Vec<Recorded>, LedgerError> {
         if items.is_empty() {
             return Ok(vec![]);
         }
@@ -450,6 +563,10 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db_err)?;
+        if once {
+            index::ensure(&tx).map_err(db_err)?;
+            index::catch_up(&tx).map_err(db_err)?;
+        }
         // Another process may have appended since the registry was cached.
         if let Some(reg) = registry.as_mut() {
             let last_key: Option<i64> = tx
@@ -512,6 +629,13 @@ impl Ledger {
         let ts = entry::format_ts(ts);
         let first_seq = seq;
         let mut batch_hashes: Vec<Hash> = Vec::with_capacity(prepared.len());
+        // Per item: `Ok((index into batch_hashes, appended by this item))` when it is in this
+        // batch, `Err(entry)` when it was already on the ledger (append_once only).
+        let mut placed: Vec<Result<(usize, bool), Appended>> = Vec::with_capacity(prepared.len());
+        // append_once: the subject ids appended in this batch, and the index rows to add.
+        let mut batch_ids: std::collections::HashMap<(Kind, String), usize> =
+            std::collections::HashMap::new();
+        let mut index_rows: Vec<(Kind, String, u64)> = Vec::new();
         let key_id = signer.key_id();
         // Entries are built in order (each hashes its predecessor) and handed to the signing
         // thread a chunk at a time, which signs on every core while the next chunk is built and
@@ -536,6 +660,27 @@ impl Ledger {
             });
             let mut chunk: Vec<Row> = Vec::with_capacity(SIGN_CHUNK);
             for (kind, subject, refs, key_op, salt, payload, commitment) in prepared {
+                if once {
+                    let member = index::id_member(kind);
+                    let id = subject
+                        .get(member)
+                        .map(|v| v.to_ascii_lowercase())
+                        .ok_or_else(|| {
+                            LedgerError::Invalid(format!(
+                                "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
+                            ))
+                        })?;
+                    if let Some(&i) = batch_ids.get(&(kind, id.clone())) {
+                        placed.push(Ok((i, false)));
+                        continue;
+                    }
+                    if let Some(existing) = existing_entry(&tx, kind, &id).map_err(db_err)? {
+                        placed.push(Err(existing));
+                        continue;
+                    }
+                    batch_ids.insert((kind, id.clone()), batch_hashes.len());
+                    index_rows.push((kind, id, seq));
+                }
                 if let Some(reg) = registry.as_mut() {
                     reg.signer_for(signer.name(), kind, signer.key_id())
                         .map_err(|e| {
@@ -586,6 +731,7 @@ impl Ledger {
                 };
                 let canonical = env.canonical_bytes();
                 let hash = merkle::leaf_hash(&canonical);
+                placed.push(Ok((batch_hashes.len(), true)));
                 batch_hashes.push(hash);
                 chunk.push((seq, hash, canonical, kind, salt, payload));
                 if chunk.len() == SIGN_CHUNK {
@@ -641,6 +787,12 @@ impl Ledger {
             }
             Ok(())
         })?;
+        if once {
+            for (kind, id, s) in &index_rows {
+                index::insert(&tx, *kind, id, *s).map_err(db_err)?;
+            }
+            index::set_next_seq(&tx, seq).map_err(db_err)?;
+        }
         // A redaction entry and the payload removal commit together: after a crash either
         // both happened or neither did.
         if let Some(target) = redaction_of {
@@ -654,9 +806,18 @@ impl Ledger {
                 .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)?;
-        Ok((first_seq..)
-            .zip(batch_hashes)
-            .map(|(seq, hash)| Appended { seq, hash })
+        Ok(placed
+            .into_iter()
+            .map(|p| match p {
+                Ok((i, new)) => Recorded {
+                    entry: Appended {
+                        seq: first_seq + i as u64,
+                        hash: batch_hashes[i],
+                    },
+                    new,
+                },
+                Err(entry) => Recorded { entry, new: false },
+            })
             .collect())
     }
 
@@ -679,9 +840,11 @@ impl Ledger {
             }],
             false,
             None,
+            false,
         )?;
         out.into_iter()
             .next()
+            .map(|r| r.entry)
             .ok_or_else(|| self.state_err("append returned nothing"))
     }
 
@@ -1055,9 +1218,10 @@ impl Ledger {
             refs: vec![Ref { seq, hash }],
             payload,
         };
-        let out = self.append_inner(ledger_key, vec![item], false, Some(seq))?;
+        let out = self.append_inner(ledger_key, vec![item], false, Some(seq), false)?;
         out.into_iter()
             .next()
+            .map(|r| r.entry)
             .ok_or_else(|| self.state_err("append returned nothing"))
     }
 
@@ -1072,6 +1236,24 @@ impl Ledger {
             .map_err(self.db_err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
     }
+}
+
+/// The first entry of `kind` with subject id `id`, found through the subject index and
+/// checked against its envelope; a hit that does not match rebuilds the index (it is a lookup
+/// aid, never evidence). Runs inside the append transaction.
+fn existing_entry(conn: &Connection, kind: Kind, id: &str) -> rusqlite::Result<Option<Appended>> {
+    for attempt in 0..2 {
+        let Some(seq) = index::first(conn, kind, id)? else {
+            return Ok(None);
+        };
+        if let Some(hash) = index::confirm(conn, kind, id, seq)? {
+            return Ok(Some(Appended { seq, hash }));
+        }
+        if attempt == 0 {
+            index::rebuild(conn)?;
+        }
+    }
+    Ok(None)
 }
 
 /// Rebuilds the registry from the stored `key` entries (trusting storage; `verify` checks it).

@@ -125,12 +125,12 @@ pub(crate) fn source_name(root: &Path, file: &Path, is_dir: bool) -> String {
 }
 
 /// Record objects of a document with their array index (`None` for a lone object).
-pub(crate) type Records<'v> = Vec<(Option<usize>, &'v Map<String, Value>)>;
+pub type Records<'v> = Vec<(Option<usize>, &'v Map<String, Value>)>;
 
 /// Splits a document into record objects: an array (whose elements may themselves be Graph
 /// list pages), a Graph list `{"value":[...]}`, or one object. Returns each object with its
 /// index in the (flattened) array, `None` for a lone object.
-pub(crate) fn records<'v>(
+pub fn records<'v>(
     value: &'v Value,
     file: &Path,
     kind: &str,

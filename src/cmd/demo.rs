@@ -4,8 +4,9 @@
 //! checkpoints and verifies the ledger, traces one sign-in, erases one payload on a
 //! (simulated) lawful request, exports and verifies a bundle, then tampers with copies
 //! and shows that verification names the first bad entry. Then the policy simulator: 300
-//! sample sign-ins replayed against candidate policies and AI risk thresholds, and a sweep of
-//! the AI score threshold against the sign-ins' labels.
+//! sample sign-ins replayed against candidate policies and AI risk thresholds, a sweep of
+//! the AI score threshold against the sign-ins' labels, and those sign-ins and scores recorded
+//! on the ledger (twice, adding nothing the second time), one reviewed and traced.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -442,5 +443,71 @@ fn simulate_steps(dir: &Path) -> Result<()> {
     };
     crate::cmd::sweep::run(&sweep)?;
     println!("charts: {}", dir.join("sweep").join("sweep.html").display());
+    record_step(dir, &tenant)
+}
+
+/// Step 10: the sample tenant's sign-ins and AI scores onto the demo's ledger (twice: the
+/// second run adds nothing), a human review of the riskiest inference, and its trace.
+fn record_step(dir: &Path, tenant: &Path) -> Result<()> {
+    step(
+        10,
+        "Record the 300 sign-ins and their AI scores on the ledger, review one, trace it",
+    );
+    let db = dir.join("audit.db");
+    let record = crate::cmd::record::RecordArgs {
+        db: db.clone(),
+        signins: vec![tenant.join("signins.json")],
+        scores: Some(tenant.join("scores.csv")),
+        signal_key: dir.join("signin-ingest.key"),
+        inference_key: Some(dir.join("ai-engine.key")),
+        action_key: dir.join("signin-ingest.key"),
+        batch: 4096,
+        skip_bad_records: false,
+        date_order: crate::cli::DateOrderArg::Mdy,
+    };
+    crate::cmd::record::run(&record)?;
+    let before = Ledger::open_readonly(&db)?.size()?;
+    crate::cmd::record::run(&record)?;
+    let after = Ledger::open_readonly(&db)?.size()?;
+    println!(
+        "recorded signal, inference and action entries for every sign-in; recording the same export again added {} entries",
+        after - before
+    );
+    if after != before {
+        bail!("recording the sample tenant twice added entries");
+    }
+    let scores = vigil_simulator::airisk::Scores::load(&tenant.join("scores.csv"))?;
+    let riskiest = scores
+        .records()
+        .filter(|(by_correlation, _)| !by_correlation)
+        .map(|(_, s)| s)
+        .max_by(|a, b| a.score.total_cmp(&b.score).then_with(|| b.key.cmp(&a.key)))
+        .context("the sample tenant has no scores")?;
+    let inference = Ledger::open(&db)?
+        .recorded(Kind::Inference, &riskiest.key)?
+        .first()
+        .copied()
+        .context("the riskiest sign-in's inference was not recorded")?;
+    crate::cmd::review::run(&crate::cmd::review::ReviewArgs {
+        db: db.clone(),
+        key: dir.join("analyst-kim.key"),
+        seq: inference.seq,
+        verdict: crate::cmd::review::Verdict::Confirmed,
+        reason: "user confirmed the sign-in was not theirs".into(),
+        action: None,
+        reviewer: Some("kim@contoso.example".into()),
+    })?;
+    println!(
+        "analyst-kim confirmed the riskiest inference (#{}); the trace of sign-in {}:",
+        inference.seq, riskiest.key
+    );
+    crate::cmd::show::trace(&crate::cli::TraceArgs {
+        db,
+        correlation_id: None,
+        signin: Some(riskiest.key.clone()),
+        user: None,
+        seq: None,
+        json: false,
+    })?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use vigil_ledger::note::SignerKey;
-use vigil_ledger::{Ledger, keyfile};
+use vigil_ledger::{Kind, Ledger, keyfile};
 
 use crate::Outcome;
 use crate::cli::{Command, DbArgs, KeyCommand, LedgerCommand, LedgerKeyCommand};
@@ -18,8 +18,11 @@ pub(crate) mod fidelity;
 mod ingest;
 mod init;
 mod key;
+pub(crate) mod policies;
 mod prove;
-mod show;
+pub(crate) mod record;
+pub(crate) mod review;
+pub(crate) mod show;
 pub(crate) mod simulate;
 pub(crate) mod sweep;
 mod verify;
@@ -35,6 +38,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
         Command::Fidelity(a) => fidelity::run(&a),
         Command::Sweep(a) => sweep::run(&a),
         Command::Directory(d) => directory::run(&d),
+        Command::Review(a) => review::run(&a),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
             KeyCommand::Show { key } => key::show(&key),
@@ -60,6 +64,8 @@ pub fn run(cmd: Command) -> Result<Outcome> {
                 input,
                 batch,
             } => append::run(&db, &key, kind.as_deref(), input.as_deref(), batch),
+            LedgerCommand::Record(a) => record::run(&a),
+            LedgerCommand::RecordPolicies(a) => policies::run(&a),
             LedgerCommand::Checkpoint { db, publish } => init::checkpoint(&db, publish.as_deref()),
             LedgerCommand::Verify(a) => verify::run(&a),
             LedgerCommand::Prove(a) => prove::prove(&a),
@@ -71,6 +77,16 @@ pub fn run(cmd: Command) -> Result<Outcome> {
             LedgerCommand::Cosign(a) => cosign::run(&a),
         },
     }
+}
+
+/// Checks that the ledger's key registry lets `key` sign `kind` now: registered under its
+/// name with this key id, not revoked, and allowed that kind.
+pub fn require_kind(ledger: &mut Ledger, key: &SignerKey, kind: Kind) -> Result<()> {
+    ledger
+        .registry()?
+        .signer_for(key.name(), kind, key.key_id())
+        .map_err(|e| anyhow::anyhow!("{e}; this ledger refuses `{kind}` entries signed by it"))?;
+    Ok(())
 }
 
 /// Default location of a ledger's secret key: beside the database, extension `.ledger.key`.

@@ -100,37 +100,50 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
     let mut start: BTreeSet<u64> = all
         .iter()
         .filter(|(_, env)| {
-            criteria
-                .iter()
-                .any(|(k, v)| env.subject.get(*k).map(String::as_str) == Some(*v))
+            criteria.iter().any(|(k, v)| {
+                env.subject
+                    .get(*k)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(v))
+            })
         })
         .map(|(s, _)| *s)
         .collect();
     if let Some(s) = a.seq {
         start.insert(s);
     }
-    // Walk refs both ways, but not through key entries (everything refs the registry).
-    let mut found = BTreeSet::new();
-    let mut stack: Vec<u64> = start.into_iter().collect();
+    // What the matching entries rest on (refs, followed back: the signal an inference scored)
+    // and what rests on them (referrers, followed forward: actions, reviews, runs), but not
+    // sideways: a run that used this signal also refs thousands of others, which are not part
+    // of this trace. Key entries are not followed (everything rests on the registry).
+    let mut found = start.clone();
+    let mut stack: Vec<u64> = start.iter().copied().collect();
     while let Some(s) = stack.pop() {
-        if !found.insert(s) {
-            continue;
-        }
         let Some(env) = all.get(&s) else { continue };
-        if env.kind == Kind::Key {
-            continue;
-        }
-        stack.extend(env.refs.iter().map(|r| r.seq));
-        if let Some(rs) = referrers.get(&s) {
-            stack.extend(rs);
+        for r in &env.refs {
+            if all.get(&r.seq).is_some_and(|e| e.kind != Kind::Key) && found.insert(r.seq) {
+                stack.push(r.seq);
+            }
         }
     }
+    let mut stack: Vec<u64> = start.into_iter().collect();
+    let mut down = BTreeSet::new();
+    while let Some(s) = stack.pop() {
+        if all.get(&s).is_some_and(|e| e.kind == Kind::Key) {
+            continue;
+        }
+        for r in referrers.get(&s).into_iter().flatten() {
+            if down.insert(*r) {
+                stack.push(*r);
+            }
+        }
+    }
+    found.extend(down);
     if found.is_empty() {
         eprintln!("vigil: no entries match");
         return Ok(Outcome::Ok);
     }
     let mut table = Table::new();
-    table.set_header(["seq", "time", "kind", "actor", "subject", "refs", "payload"]);
+    table.set_header(["seq", "time", "kind", "actor", "subject", "refs", "what"]);
     for s in &found {
         let Some(e) = ledger.entry(*s)? else { continue };
         if a.json {
@@ -140,14 +153,7 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
         let Some(env) = all.get(s) else { continue };
         let payload = match &e.payload {
             None => "(redacted)".to_string(),
-            Some((_, p)) => {
-                let t = String::from_utf8_lossy(p);
-                if t.chars().count() > 80 {
-                    format!("{}…", t.chars().take(80).collect::<String>())
-                } else {
-                    t.into_owned()
-                }
-            }
+            Some((_, p)) => summarize(env.kind, p),
         };
         table.add_row([
             s.to_string(),
@@ -171,4 +177,138 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
         println!("{table}");
     }
     Ok(Outcome::Ok)
+}
+
+/// At most `n` characters of `t`, with an ellipsis when cut.
+fn cut(t: &str, n: usize) -> String {
+    if t.chars().count() > n {
+        format!("{}…", t.chars().take(n).collect::<String>())
+    } else {
+        t.to_string()
+    }
+}
+
+/// One line saying what a payload records, in the words of its kind; the raw payload (cut)
+/// when it is not in the shape vigil's producers write.
+fn summarize(kind: Kind, payload: &[u8]) -> String {
+    let raw = || cut(&String::from_utf8_lossy(payload), 80);
+    let Ok(serde_json::Value::Object(p)) = serde_json::from_slice::<serde_json::Value>(payload)
+    else {
+        return raw();
+    };
+    let text = |k: &str| -> Option<String> {
+        p.get(k).and_then(|v| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
+    };
+    let parts: Vec<String> = match kind {
+        Kind::Signal => {
+            let mut v = Vec::new();
+            if let Some(who) = text("userPrincipalName").or_else(|| text("userId")) {
+                v.push(who);
+            }
+            if let Some(app) = text("appDisplayName").or_else(|| text("appId")) {
+                v.push(format!("-> {app}"));
+            }
+            if let Some(ip) = text("ipAddress") {
+                v.push(format!("from {ip}"));
+            }
+            if let Some(c) = text("country") {
+                v.push(format!("({c})"));
+            }
+            if let Some(e) = text("errorCode") {
+                v.push(format!("error {e}"));
+            }
+            v
+        }
+        Kind::Inference => {
+            let mut v = Vec::new();
+            if let Some(s) = text("score") {
+                v.push(format!("score {s}"));
+            }
+            v.extend(text("riskLevel"));
+            if let Some(a) = text("recommendedAction") {
+                v.push(format!("recommends {a}"));
+            }
+            if let Some(r) = text("reasoning") {
+                v.push(format!("\"{r}\""));
+            }
+            if let Some(m) = text("model") {
+                v.push(format!("[{m}]"));
+            }
+            v
+        }
+        Kind::Action => {
+            let mut v = Vec::new();
+            if let Some(s) = text("conditionalAccessStatus") {
+                v.push(format!("Conditional Access {s}"));
+            }
+            // Logged outcomes were applied; say so only when an action awaits approval.
+            if let Some(s) = text("status").filter(|s| s != "applied") {
+                v.push(format!("({s})"));
+            }
+            if let Some(e) = text("errorCode") {
+                v.push(format!("error {e}"));
+            }
+            let applied: Vec<String> = p
+                .get("appliedConditionalAccessPolicies")
+                .and_then(|a| a.as_array())
+                .into_iter()
+                .flatten()
+                .filter(|x| {
+                    matches!(
+                        x.get("result").and_then(|r| r.as_str()),
+                        Some("success" | "failure")
+                    )
+                })
+                .map(|x| {
+                    format!(
+                        "{}={}",
+                        x.get("displayName")
+                            .or_else(|| x.get("id"))
+                            .and_then(|n| n.as_str())
+                            .unwrap_or("?"),
+                        x.get("result").and_then(|r| r.as_str()).unwrap_or("?")
+                    )
+                })
+                .collect();
+            if !applied.is_empty() {
+                v.push(applied.join(", "));
+            }
+            v
+        }
+        Kind::Review => {
+            let mut v = Vec::new();
+            v.extend(text("verdict"));
+            if let Some(a) = text("action") {
+                v.push(format!("-> {a}"));
+            }
+            if let Some(r) = text("reason") {
+                v.push(format!("\"{r}\""));
+            }
+            if let Some(r) = text("reviewer") {
+                v.push(format!("by {r}"));
+            }
+            v
+        }
+        Kind::Policy => {
+            let n = p.get("policies").and_then(|x| x.as_array()).map(Vec::len);
+            let mut v = Vec::new();
+            if let Some(n) = n {
+                v.push(format!("{n} policies"));
+            }
+            if let Some(t) = text("effectiveFrom") {
+                v.push(format!("effective from {t}"));
+            }
+            v
+        }
+        _ => Vec::new(),
+    };
+    if parts.is_empty() {
+        raw()
+    } else {
+        cut(&parts.join(" "), 100)
+    }
 }

@@ -4,6 +4,7 @@ mod cli;
 mod directory_import;
 mod durability;
 mod ingest;
+mod record;
 mod scenarios;
 mod simulate;
 mod tamper;

@@ -1,0 +1,102 @@
+//! `Ledger::append_once`: an entry of a kind about a sign-in is appended once, whether the
+//! earlier one came from an earlier call, the same batch, or a plain `append`; and the subject
+//! index it relies on is never trusted over the entries themselves.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use vigil_ledger::audit::{VerifyOptions, verify_database};
+use vigil_ledger::note::{ALG_ED25519, SignerKey};
+use vigil_ledger::{Kind, Ledger, NewEntry};
+
+fn signal(id: &str) -> NewEntry {
+    let mut subject = BTreeMap::new();
+    subject.insert("signInId".to_string(), id.to_string());
+    NewEntry {
+        kind: Kind::Signal,
+        subject,
+        refs: vec![],
+        payload: serde_json::json!({"id": id}),
+    }
+}
+
+fn setup(dir: &std::path::Path) -> (Ledger, SignerKey) {
+    let ledger_key = SignerKey::generate("once.vigil.example/ledger", ALG_ED25519).unwrap();
+    let producer = SignerKey::generate("ingest", ALG_ED25519).unwrap();
+    let mut l = Ledger::create(&dir.join("audit.db"), &ledger_key).unwrap();
+    l.add_key(
+        &ledger_key,
+        &producer.verifier(),
+        vec![Kind::Signal, Kind::Action],
+    )
+    .unwrap();
+    (l, producer)
+}
+
+#[test]
+fn each_signin_is_appended_once_per_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, producer) = setup(dir.path());
+    // One entry came in through a plain append before the index existed.
+    let plain = l.append(&producer, vec![signal("S-0")]).unwrap()[0];
+    let first = l
+        .append_once(
+            &producer,
+            vec![signal("s-0"), signal("s-1"), signal("s-2"), signal("S-1")],
+        )
+        .unwrap();
+    let new: Vec<bool> = first.iter().map(|r| r.new).collect();
+    assert_eq!(new, [false, true, true, false]);
+    assert_eq!(first[0].entry, plain, "ids are compared without case");
+    assert_eq!(first[3].entry, first[1].entry, "same id, same batch");
+    let size = l.size().unwrap();
+    let again = l
+        .append_once(&producer, vec![signal("s-2"), signal("s-3")])
+        .unwrap();
+    assert_eq!(again[0].entry, first[2].entry);
+    assert!(!again[0].new && again[1].new);
+    assert_eq!(l.size().unwrap(), size + 1);
+    // Another kind about the same sign-in is a different entry.
+    let mut action = signal("s-1");
+    action.kind = Kind::Action;
+    assert!(l.append_once(&producer, vec![action]).unwrap()[0].new);
+    assert_eq!(l.recorded(Kind::Signal, "S-1").unwrap(), [first[1].entry]);
+    // Without the subject id there is nothing to record once.
+    let mut anonymous = signal("x");
+    anonymous.subject.clear();
+    assert!(l.append_once(&producer, vec![anonymous]).is_err());
+    let report = verify_database(&l, VerifyOptions::default()).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+}
+
+#[test]
+fn a_lying_index_is_rebuilt_from_the_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, producer) = setup(dir.path());
+    let first = l
+        .append_once(&producer, vec![signal("s-1"), signal("s-2")])
+        .unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("audit.db")).unwrap();
+        // Point s-3 at s-1's entry and forget s-2.
+        conn.execute_batch(&format!(
+            "INSERT INTO subject_index(kind, id, seq) VALUES ('signal', 's-3', {});
+             DELETE FROM subject_index WHERE id = 's-2';",
+            first[0].entry.seq
+        ))
+        .unwrap();
+    }
+    let size = l.size().unwrap();
+    let out = l
+        .append_once(&producer, vec![signal("s-3"), signal("s-2")])
+        .unwrap();
+    assert!(
+        out[0].new,
+        "s-3 was never recorded, whatever the index said"
+    );
+    // The rebuild on the bad hit also restored s-2.
+    assert!(!out[1].new);
+    assert_eq!(out[1].entry, first[1].entry);
+    assert_eq!(l.size().unwrap(), size + 1);
+}

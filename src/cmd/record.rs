@@ -1,0 +1,379 @@
+//! `vigil ledger record`: exported sign-ins and AI scores onto the ledger, each once.
+//!
+//! Every sign-in becomes a `signal` entry (the normalized record), its AI score an `inference`
+//! entry that refs the signal, and the Conditional Access outcome the log recorded an `action`
+//! entry that refs both. Sign-ins are read on one thread and recorded on another, a batch at a
+//! time: per batch one durable transaction for the signals, one for the inferences and one for
+//! the actions, each through [`Ledger::append_once`], so recording an export again (or after a
+//! failed run) adds only what is missing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
+use serde_json::{Map, Value, json};
+use vigil_ledger::{Appended, Kind, Ledger, NewEntry, Ref, SignerKey, keyfile};
+use vigil_simulator::airisk::Scores;
+use vigil_simulator::model::SignIn;
+use vigil_simulator::signin::{self, ReadOptions};
+
+use super::open;
+use crate::Outcome;
+use crate::output::{counter, info};
+
+/// `vigil ledger record`.
+#[derive(Args)]
+pub struct RecordArgs {
+    /// Ledger database file.
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Sign-in exports in any variant `simulate` reads, including normalized Parquet (files or
+    /// folders, read recursively in bytewise path order; repeatable). Each sign-in becomes a
+    /// `signal` entry, and the Conditional Access outcome its log recorded an `action` entry.
+    #[arg(long, required = true)]
+    pub signins: Vec<PathBuf>,
+    /// AI risk scores, as `simulate --scores` reads them (CSV, NDJSON, JSON array or Parquet
+    /// keyed by signInId or correlationId; 0-1 or 0-100). Each score becomes an `inference`
+    /// entry that refs its sign-in's signal.
+    #[arg(long, requires = "inference_key")]
+    pub scores: Option<PathBuf>,
+    /// Secret key that signs the `signal` entries (registered for signal).
+    #[arg(long)]
+    pub signal_key: PathBuf,
+    /// The AI engine's own secret key, which signs the `inference` entries: registered for
+    /// inference, and not an operator's key (one registered for action or review).
+    #[arg(long, requires = "scores")]
+    pub inference_key: Option<PathBuf>,
+    /// Secret key that signs the `action` entries (registered for action).
+    #[arg(long)]
+    pub action_key: PathBuf,
+    /// Sign-ins per durable batch (each batch commits its signals, then its inferences, then
+    /// its actions).
+    #[arg(long, default_value_t = 4096)]
+    pub batch: usize,
+    /// Skip (and count) malformed sign-in records instead of stopping.
+    #[arg(long)]
+    pub skip_bad_records: bool,
+    /// How locale dates with slashes in sign-in exports (`3/4/2026 1:48:53 AM`) are read:
+    /// `mdy` (month first, the default) or `dmy` (day first). A file whose dates contradict the
+    /// order is an input error.
+    #[arg(long, value_enum, default_value = "mdy")]
+    pub date_order: crate::cli::DateOrderArg,
+}
+
+/// Entries recorded and skipped, per kind.
+#[derive(Default, Debug, Clone, Copy)]
+struct Counts {
+    signals: u64,
+    inferences: u64,
+    actions: u64,
+    skipped: u64,
+}
+
+/// Loads a producer's secret key and checks the registry lets it sign `kind`.
+fn producer_key(ledger: &mut Ledger, flag: &str, path: &Path, kind: Kind) -> Result<SignerKey> {
+    let key = keyfile::read_secret_key(path).with_context(|| format!("--{flag}"))?;
+    super::require_kind(ledger, &key, kind)
+        .with_context(|| format!("--{flag} {}", path.display()))?;
+    Ok(key)
+}
+
+/// Runs the record command.
+pub fn run(a: &RecordArgs) -> Result<Outcome> {
+    if a.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let mut ledger = open(&a.db)?;
+    let signal_key = producer_key(&mut ledger, "signal-key", &a.signal_key, Kind::Signal)?;
+    let action_key = producer_key(&mut ledger, "action-key", &a.action_key, Kind::Action)?;
+    let inference_key = match &a.inference_key {
+        None => None,
+        Some(p) => {
+            let key = producer_key(&mut ledger, "inference-key", p, Kind::Inference)?;
+            let operator: Vec<&str> = ledger
+                .registry()?
+                .current(key.name())
+                .map(|r| {
+                    r.kinds
+                        .iter()
+                        .filter(|k| matches!(k, Kind::Action | Kind::Review))
+                        .map(|k| k.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !operator.is_empty() {
+                bail!(
+                    "--inference-key {}: key {} is an operator's key (registered for {}); an inference is signed only by the AI engine's own key",
+                    p.display(),
+                    key.name(),
+                    operator.join(", ")
+                );
+            }
+            for (flag, other) in [("signal-key", &signal_key), ("action-key", &action_key)] {
+                if other.verifier().public == key.verifier().public {
+                    bail!(
+                        "--inference-key {}: the same key as --{flag}; an inference is signed only by the AI engine's own key",
+                        p.display()
+                    );
+                }
+            }
+            Some(key)
+        }
+    };
+    let scores = a.scores.as_deref().map(Scores::load).transpose()?;
+    if let Some(s) = &scores {
+        for w in &s.warnings {
+            info(format!("warning: {w}"));
+        }
+    }
+
+    // Sign-ins are parsed on their own thread while the batches before them are signed.
+    let (tx, rx) = mpsc::sync_channel::<Vec<SignIn>>(2);
+    let paths = a.signins.clone();
+    let opts = ReadOptions {
+        skip_bad_records: a.skip_bad_records,
+        date_order: a.date_order.into(),
+    };
+    let batch = a.batch;
+    let reader = std::thread::spawn(move || {
+        let mut chunk = Vec::with_capacity(batch);
+        let mut stopped = false;
+        let stats = signin::read_signins(&paths, &opts, &mut |s| {
+            if stopped {
+                return;
+            }
+            chunk.push(s);
+            if chunk.len() == batch {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
+                stopped = tx.send(full).is_err();
+            }
+        });
+        // A failed read sends nothing more: only whole batches before the bad record are
+        // recorded.
+        if stats.is_ok() && !chunk.is_empty() && !stopped {
+            let _ = tx.send(chunk);
+        }
+        stats
+    });
+
+    let bar = counter("recording sign-ins");
+    let mut counts = Counts::default();
+    let mut scored: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut read = 0u64;
+    let mut failure = None;
+    for chunk in rx.iter() {
+        let first = read + 1;
+        read += chunk.len() as u64;
+        let step = record_batch(
+            &mut ledger,
+            &chunk,
+            first,
+            &signal_key,
+            inference_key.as_ref(),
+            &action_key,
+            scores.as_ref(),
+            &mut counts,
+            &mut scored,
+        );
+        if let Err(e) = step {
+            failure = Some(e);
+            break;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    drop(rx);
+    bar.finish_and_clear();
+    let stats = reader
+        .join()
+        .map_err(|_| anyhow!("the sign-in reader stopped unexpectedly"))?;
+    let done = summary(&counts);
+    if let Some(e) = failure {
+        return Err(e.context(format!(
+            "{done} (whole transactions) before this; fix the problem and rerun: recording is idempotent"
+        )));
+    }
+    let stats = stats.map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "{done} before this record (whole batches); fix the input and rerun (recording is idempotent)"
+        ))
+    })?;
+    for w in &stats.warnings {
+        info(format!("warning: {w}"));
+    }
+    if let Some(s) = &scores {
+        let unused = s.len().saturating_sub(scored.len());
+        if unused > 0 {
+            info(format!(
+                "warning: {}: {unused} score(s) name no sign-in of --signins (by signInId or correlationId) and were not recorded",
+                a.scores
+                    .as_deref()
+                    .map_or_else(String::new, |p| p.display().to_string())
+            ));
+        }
+    }
+    if stats.duplicates > 0 || stats.skipped > 0 {
+        info(format!(
+            "{} duplicate sign-ins dropped, {} bad records skipped",
+            stats.duplicates, stats.skipped
+        ));
+    }
+    info(done);
+    Ok(Outcome::Ok)
+}
+
+fn summary(c: &Counts) -> String {
+    format!(
+        "recorded {} signals, {} inferences, {} actions; skipped {} already recorded",
+        c.signals, c.inferences, c.actions, c.skipped
+    )
+}
+
+/// The entry subject of a sign-in: its opaque identifiers only.
+fn subject_of(s: &SignIn, record: u64) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let tenant = s.resource_tenant_id.as_ref().or(s.home_tenant_id.as_ref());
+    for (member, value) in [
+        ("signInId", Some(&s.id)),
+        ("correlationId", s.correlation_id.as_ref()),
+        ("userId", s.user_id.as_ref()),
+        ("tenantId", tenant),
+    ] {
+        let Some(v) = value else { continue };
+        vigil_ledger::entry::validate_subject_value(member, v).map_err(|e| {
+            anyhow!(
+                "sign-in {} (record {record} of --signins): field {member}: {e}",
+                s.id
+            )
+        })?;
+        out.insert(member.to_string(), v.clone());
+    }
+    Ok(out)
+}
+
+/// A JSON object without its null members ("the log does not say" either way).
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .collect::<Map<String, Value>>(),
+        ),
+        other => other,
+    }
+}
+
+/// The `action` payload: what Conditional Access did, as the log recorded it.
+fn logged_outcome(s: &SignIn) -> Value {
+    without_nulls(json!({
+        "source": "log",
+        "status": "applied",
+        "conditionalAccessStatus": s.conditional_access_status,
+        "appliedConditionalAccessPolicies": s.applied_policies,
+        "errorCode": s.error_code,
+        "failureReason": s.failure_reason,
+    }))
+}
+
+/// Records one batch of sign-ins: signals, then inferences, then actions, each once.
+#[allow(clippy::too_many_arguments)]
+fn record_batch(
+    ledger: &mut Ledger,
+    chunk: &[SignIn],
+    first_record: u64,
+    signal_key: &SignerKey,
+    inference_key: Option<&SignerKey>,
+    action_key: &SignerKey,
+    scores: Option<&Scores>,
+    counts: &mut Counts,
+    scored: &mut std::collections::HashSet<String>,
+) -> Result<()> {
+    let mut subjects = Vec::with_capacity(chunk.len());
+    for (i, s) in chunk.iter().enumerate() {
+        subjects.push(subject_of(s, first_record + i as u64)?);
+    }
+    let signals: Vec<NewEntry> = chunk
+        .iter()
+        .zip(&subjects)
+        .map(|(s, subject)| {
+            Ok(NewEntry {
+                kind: Kind::Signal,
+                subject: subject.clone(),
+                refs: vec![],
+                payload: without_nulls(serde_json::to_value(s)?),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let signal_at = ledger.append_once(signal_key, signals)?;
+    tally(&signal_at, &mut counts.signals, &mut counts.skipped);
+    let as_ref = |a: &Appended| Ref {
+        seq: a.seq,
+        hash: a.hash,
+    };
+
+    // Inferences, for the sign-ins that have a score.
+    let mut inference_of: Vec<Option<Appended>> = vec![None; chunk.len()];
+    if let (Some(scores), Some(key)) = (scores, inference_key) {
+        let mut which = Vec::new();
+        let mut items = Vec::new();
+        for (i, s) in chunk.iter().enumerate() {
+            let Some(score) = scores.get(s) else { continue };
+            let by_correlation = !score.key.eq_ignore_ascii_case(&s.id);
+            scored.insert(format!(
+                "{}:{}",
+                if by_correlation { "c" } else { "s" },
+                score.key.to_ascii_lowercase()
+            ));
+            let payload = without_nulls(json!({
+                "score": score.score,
+                "riskLevel": score.risk_level,
+                "reasoning": score.reasoning,
+                "recommendedAction": score.recommended_action,
+                "model": score.model,
+                "scoredBy": if by_correlation { "correlationId" } else { "signInId" },
+            }));
+            which.push(i);
+            items.push(NewEntry {
+                kind: Kind::Inference,
+                subject: subjects[i].clone(),
+                refs: vec![as_ref(&signal_at[i].entry)],
+                payload,
+            });
+        }
+        let at = ledger.append_once(key, items)?;
+        tally(&at, &mut counts.inferences, &mut counts.skipped);
+        for (i, r) in which.into_iter().zip(at) {
+            inference_of[i] = Some(r.entry);
+        }
+    }
+
+    // The logged outcomes, each referring to its signal and (if scored) its inference.
+    let actions: Vec<NewEntry> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut refs = vec![as_ref(&signal_at[i].entry)];
+            refs.extend(inference_of[i].as_ref().map(as_ref));
+            NewEntry {
+                kind: Kind::Action,
+                subject: subjects[i].clone(),
+                refs,
+                payload: logged_outcome(s),
+            }
+        })
+        .collect();
+    let at = ledger.append_once(action_key, actions)?;
+    tally(&at, &mut counts.actions, &mut counts.skipped);
+    Ok(())
+}
+
+fn tally(at: &[vigil_ledger::Recorded], new: &mut u64, skipped: &mut u64) {
+    for r in at {
+        if r.new {
+            *new += 1;
+        } else {
+            *skipped += 1;
+        }
+    }
+}
