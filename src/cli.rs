@@ -98,6 +98,14 @@ pub struct SimulateArgs {
     /// Output folder (created).
     #[arg(long)]
     pub out: PathBuf,
+    /// Audit ledger database: after the outputs are written, record this simulation there as a
+    /// signed `run` entry (SHA-256 of every input, options, candidate policy ids, counts) that
+    /// refs the signals of the replayed sign-ins the ledger holds. Needs --key.
+    #[arg(long, value_name = "DB", requires = "key")]
+    pub ledger: Option<PathBuf>,
+    /// Secret key that signs the `run` entry (registered for run). Needs --ledger.
+    #[arg(long, value_name = "KEY", requires = "ledger")]
+    pub key: Option<PathBuf>,
 }
 
 /// `vigil ingest`.

@@ -474,6 +474,55 @@ impl Ledger {
         Ok(out)
     }
 
+    /// For each id in `ids`, the first entry of `kind` whose subject id (see
+    /// [`Ledger::append_once`]) is that id, checked against its envelope; `None` where the
+    /// ledger holds none. One short write transaction (it brings the subject index up to date)
+    /// for the whole list, so it suits a simulation's hundreds of thousands of sign-ins.
+    pub fn first_recorded_many(
+        &mut self,
+        kind: Kind,
+        ids: &[&str],
+    ) -> Result<Vec<Option<Appended>>, LedgerError> {
+        let path = self.path.clone();
+        let db_err = |source| LedgerError::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        index::ensure(&tx).map_err(db_err)?;
+        index::catch_up(&tx).map_err(db_err)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for attempt in 0..2 {
+            out.clear();
+            let mut stale = false;
+            for id in ids {
+                let id = id.to_ascii_lowercase();
+                let hit = match index::first(&tx, kind, &id).map_err(db_err)? {
+                    None => None,
+                    Some(seq) => match index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
+                        Some(hash) => Some(Appended { seq, hash }),
+                        None => {
+                            stale = true;
+                            None
+                        }
+                    },
+                };
+                out.push(hit);
+            }
+            if stale && attempt == 0 {
+                // A hit that does not match its envelope: rebuild the index and look again.
+                index::rebuild(&tx).map_err(db_err)?;
+                continue;
+            }
+            break;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
     /// The latest entry of `kind` that has a subject id (see [`Ledger::append_once`]), with
     /// that id, checked against its envelope.
     pub fn latest_recorded(

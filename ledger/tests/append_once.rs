@@ -100,3 +100,35 @@ fn a_lying_index_is_rebuilt_from_the_entries() {
     assert_eq!(out[1].entry, first[1].entry);
     assert_eq!(l.size().unwrap(), size + 1);
 }
+
+#[test]
+fn first_recorded_many_finds_each_id_once_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, producer) = setup(dir.path());
+    let plain = l.append(&producer, vec![signal("S-0")]).unwrap()[0];
+    let rec = l
+        .append_once(&producer, vec![signal("s-1"), signal("s-2")])
+        .unwrap();
+    // A later duplicate through a plain append: the first one is the answer.
+    l.append(&producer, vec![signal("s-1")]).unwrap();
+    let got = l
+        .first_recorded_many(Kind::Signal, &["s-0", "S-1", "s-9", "s-2"])
+        .unwrap();
+    assert_eq!(
+        got,
+        [Some(plain), Some(rec[0].entry), None, Some(rec[1].entry)]
+    );
+    assert_eq!(
+        l.first_recorded_many(Kind::Action, &["s-0"]).unwrap(),
+        [None],
+        "another kind about the same sign-in is not a hit"
+    );
+    // A forged index row is never trusted over the envelopes.
+    l.connection()
+        .execute("UPDATE subject_index SET id = 's-9' WHERE id = 's-2'", [])
+        .unwrap();
+    let got = l
+        .first_recorded_many(Kind::Signal, &["s-9", "s-2"])
+        .unwrap();
+    assert_eq!(got, [None, Some(rec[1].entry)]);
+}

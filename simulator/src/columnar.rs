@@ -2098,5 +2098,6 @@ fn replay(
         top_changed_users: simulate::top(changed_users, 10),
         top_changed_apps: simulate::top(changed_apps, 10),
         warnings: inputs.warnings.clone(),
+        ledger_run: None,
     })
 }

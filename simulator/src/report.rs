@@ -97,6 +97,22 @@ pub fn render(summary: &Summary) -> String {
         "<p>{} sign-ins simulated, {} changed, {} duplicates dropped, {} bad records skipped.</p>",
         summary.sign_ins, summary.changed, summary.duplicates, summary.skipped
     );
+    if let Some(r) = &summary.ledger_run {
+        html.push_str("<h2>Audit ledger</h2>\n<table id=\"ledger-run\">\n");
+        header(
+            &mut html,
+            &["run entry seq", "entry hash (SHA-256)", "ledger"],
+        );
+        row(
+            &mut html,
+            &[r.seq.to_string(), r.hash.clone(), r.db.clone()],
+        );
+        html.push_str(
+            "</table>\n<p>This simulation is recorded as that signed <code>run</code> entry: \
+             the SHA-256 of every input, the options and the counts above. Check it with \
+             <code>vigil ledger show --seq N</code> and <code>vigil ledger verify</code>.</p>\n",
+        );
+    }
     html.push_str("<h2>Overall status</h2>\n<table>\n");
     let count = |m: &BTreeMap<String, u64>, s: &str| m.get(s).copied().unwrap_or(0).to_string();
     match &summary.baseline {
@@ -161,7 +177,41 @@ pub fn render(summary: &Summary) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::esc;
+    use super::{esc, render};
+    use crate::simulate::{LedgerRun, SideCounts, Summary};
+
+    fn summary() -> Summary {
+        Summary {
+            sign_ins: 3,
+            skipped: 0,
+            duplicates: 0,
+            distinct_keys: 3,
+            candidate: SideCounts::default(),
+            baseline: None,
+            transitions: Default::default(),
+            changed: 0,
+            top_changed_users: vec![],
+            top_changed_apps: vec![],
+            warnings: vec![],
+            ledger_run: None,
+        }
+    }
+
+    #[test]
+    fn shows_the_ledger_run_only_when_recorded() {
+        let plain = render(&summary());
+        assert!(!plain.contains("Audit ledger"));
+        let mut s = summary();
+        s.ledger_run = Some(LedgerRun {
+            seq: 42,
+            hash: "ab".repeat(32),
+            db: "a<b>.db".into(),
+        });
+        let html = render(&s);
+        assert!(html.contains("<td>42</td>"), "{html}");
+        assert!(html.contains(&format!("<td>{}</td>", "ab".repeat(32))));
+        assert!(html.contains("<td>a&lt;b&gt;.db</td>"));
+    }
 
     #[test]
     fn escapes_markup() {

@@ -120,6 +120,20 @@ pub struct Summary {
     pub top_changed_apps: Vec<(String, u64)>,
     /// Warnings about the inputs (unknown conditions, undefined locations, ...).
     pub warnings: Vec<String>,
+    /// The `run` entry `simulate --ledger` appended for this simulation (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger_run: Option<LedgerRun>,
+}
+
+/// Where a simulation was recorded: its `run` entry on the audit ledger.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LedgerRun {
+    /// The entry's seq.
+    pub seq: u64,
+    /// The entry's leaf hash (lowercase hex).
+    pub hash: String,
+    /// The ledger database file, as given to `--ledger`.
+    pub db: String,
 }
 
 /// Everything a simulation needs.
@@ -446,6 +460,7 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
         top_changed_users: top(changed_users, 10),
         top_changed_apps: top(changed_apps, 10),
         warnings: inputs.warnings,
+        ledger_run: None,
     };
     let sp = inputs.out.join("summary.json");
     let text =

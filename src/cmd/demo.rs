@@ -416,6 +416,8 @@ fn simulate_steps(dir: &Path) -> Result<()> {
         user_risk_complete: false,
         devices: None,
         out: out.clone(),
+        ledger: None,
+        key: None,
     };
     crate::cmd::simulate::run(&args)?;
     println!(

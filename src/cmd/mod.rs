@@ -24,6 +24,7 @@ pub(crate) mod record;
 pub(crate) mod review;
 pub(crate) mod show;
 pub(crate) mod simulate;
+mod simulate_run;
 pub(crate) mod sweep;
 mod verify;
 pub(crate) mod whatif;

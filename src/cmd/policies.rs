@@ -55,6 +55,23 @@ fn graph_objects(path: &Path, kind: &str) -> Result<Vec<Value>> {
     Ok(out.into_iter().map(|(_, v)| v).collect())
 }
 
+/// The snapshot of a policy set (and its named locations): the Graph objects sorted by id and
+/// `policySetSha256`, the SHA-256 of the RFC 8785 bytes of
+/// `{"namedLocations": <list or null>, "policies": <list>}` (SPEC.md §1.1).
+pub(crate) fn snapshot(
+    policies: &Path,
+    named_locations: Option<&Path>,
+) -> Result<(Vec<Value>, Option<Vec<Value>>, String)> {
+    let policies = graph_objects(policies, "policy")?;
+    let locations = named_locations
+        .map(|p| graph_objects(p, "named location"))
+        .transpose()?;
+    let snapshot = json!({ "policies": policies.clone(), "namedLocations": locations.clone() });
+    let canonical = entry::canonical_payload(&snapshot)
+        .map_err(|e| anyhow::anyhow!("--policies: cannot canonicalize the snapshot: {e}"))?;
+    Ok((policies, locations, hex::encode(Sha256::digest(&canonical))))
+}
+
 /// Records the snapshot unless it equals the latest one on the ledger.
 pub fn run(a: &RecordPoliciesArgs) -> Result<Outcome> {
     let effective = match &a.effective_from {
@@ -73,16 +90,7 @@ pub fn run(a: &RecordPoliciesArgs) -> Result<Outcome> {
     for w in &warnings {
         info(format!("warning: {w}"));
     }
-    let policies = graph_objects(&a.policies, "policy")?;
-    let locations = a
-        .named_locations
-        .as_deref()
-        .map(|p| graph_objects(p, "named location"))
-        .transpose()?;
-    let snapshot = json!({ "policies": policies.clone(), "namedLocations": locations.clone() });
-    let canonical = entry::canonical_payload(&snapshot)
-        .map_err(|e| anyhow::anyhow!("--policies: cannot canonicalize the snapshot: {e}"))?;
-    let sha = hex::encode(Sha256::digest(&canonical));
+    let (policies, locations, sha) = snapshot(&a.policies, a.named_locations.as_deref())?;
 
     let key = keyfile::read_secret_key(&a.key).context("--key")?;
     let mut ledger = open(&a.db)?;

@@ -165,11 +165,7 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
-            env.refs
-                .iter()
-                .map(|r| r.seq.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
+            refs_cell(&env.refs),
             payload,
         ]);
     }
@@ -177,6 +173,21 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
         println!("{table}");
     }
     Ok(Outcome::Ok)
+}
+
+/// The refs column: every seq, or the first few and how many more (a run refs many signals).
+fn refs_cell(refs: &[vigil_ledger::Ref]) -> String {
+    const SHOWN: usize = 8;
+    let mut cell = refs
+        .iter()
+        .take(SHOWN)
+        .map(|r| r.seq.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    if refs.len() > SHOWN {
+        cell.push_str(&format!(",… (+{})", refs.len() - SHOWN));
+    }
+    cell
 }
 
 /// At most `n` characters of `t`, with an ellipsis when cut.
@@ -301,6 +312,24 @@ fn summarize(kind: Kind, payload: &[u8]) -> String {
             }
             if let Some(t) = text("effectiveFrom") {
                 v.push(format!("effective from {t}"));
+            }
+            v
+        }
+        Kind::Run => {
+            let mut v = vec!["simulation".to_string()];
+            let sum = p.get("summary");
+            if let Some(n) = sum.and_then(|s| s.get("signIns")) {
+                v.push(format!("of {n} sign-ins"));
+            }
+            if let Some(serde_json::Value::Object(st)) = sum
+                .and_then(|s| s.get("candidate"))
+                .and_then(|c| c.get("status"))
+            {
+                let parts: Vec<String> = st.iter().map(|(k, n)| format!("{k}={n}")).collect();
+                v.push(format!("candidate {}", parts.join(" ")));
+            }
+            if let Some(ver) = text("vigil") {
+                v.push(format!("[vigil {ver}]"));
             }
             v
         }

@@ -10,12 +10,22 @@ use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
 use vigil_simulator::snapshots::{Devices, UserRisk};
 use vigil_simulator::{airisk, columnar, directory, location, policy, signin};
 
+use super::simulate_run as run_entry;
 use crate::Outcome;
 use crate::cli::SimulateArgs;
 use crate::output::{info, progress_bytes};
 
 /// Runs a simulation and prints the terminal summary.
 pub fn run(a: &SimulateArgs) -> Result<Outcome> {
+    // With --ledger, the key is checked before anything is simulated: a key that may not sign
+    // `run` entries stops here, with nothing written and nothing appended.
+    let mut recorder = match (&a.ledger, &a.key) {
+        (Some(db), Some(key)) => Some(run_entry::Recorder::open(db, key)?),
+        (None, None) => None,
+        _ => bail!(
+            "--ledger and --key go together: the ledger to record the run on and the key that signs it"
+        ),
+    };
     let decisions = match a.decisions.as_str() {
         "all" => DecisionsFilter::All,
         "changed" => DecisionsFilter::Changed,
@@ -174,7 +184,13 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
             }
         }
     }
-    let summary = match &tables {
+    // The SHA-256 of every input, taken before the replay so the record describes what was read.
+    let input_hashes = recorder
+        .as_ref()
+        .map(|_| run_entry::input_hashes(a))
+        .transpose()?;
+    let candidate_ids: Vec<String> = candidate.policies.iter().map(|p| p.id.clone()).collect();
+    let mut summary = match &tables {
         Some(t) => columnar::run(t, inputs)?,
         None => simulate::run(inputs)?,
     };
@@ -182,6 +198,25 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
     let report = a.out.join("report.html");
     std::fs::write(&report, vigil_simulator::report::render(&summary))
         .with_context(|| format!("{}: cannot write the report", report.display()))?;
+    // The outputs are written: record the run, then point summary.json and the report at it.
+    if let (Some(rec), Some(hashes)) = (recorder.as_mut(), input_hashes) {
+        let mut ids: Vec<String> = Vec::new();
+        match &tables {
+            Some(files) => {
+                for f in files {
+                    f.read_rows(&mut |s| ids.push(s.id))?;
+                }
+            }
+            None => ids.extend(signins.iter().map(|s| s.id.clone())),
+        }
+        let run = rec.record(a, hashes, &candidate_ids, &ids, &summary)?;
+        summary.ledger_run = Some(run);
+        let sp = a.out.join("summary.json");
+        std::fs::write(&sp, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("{}: cannot write the summary", sp.display()))?;
+        std::fs::write(&report, vigil_simulator::report::render(&summary))
+            .with_context(|| format!("{}: cannot write the report", report.display()))?;
+    }
     if !crate::output::quiet() {
         let mut t = Table::new();
         let has_base = summary.baseline.is_some();

@@ -7,5 +7,6 @@ mod ingest;
 mod record;
 mod scenarios;
 mod simulate;
+mod simulate_ledger;
 mod tamper;
 mod whatif_fidelity;
