@@ -412,3 +412,70 @@ fn a_key_not_registered_for_run_is_refused_and_nothing_is_appended() {
     run_sim(&ws, "out", &["--key", "simulator.key"]).code(2);
     assert_eq!(ws.entries().len(), size, "nothing appended");
 }
+
+#[test]
+fn a_run_over_an_ingested_table_refs_the_same_signals() {
+    let ws = Ws::new();
+    let signins = tenant("signins.json");
+    ws.run(&[
+        "ledger",
+        "record",
+        "--db",
+        "audit.db",
+        "--signins",
+        &signins,
+        "--signal-key",
+        "ingest.key",
+        "--action-key",
+        "ingest.key",
+    ])
+    .ok();
+    ws.run(&["ingest", "--signins", &signins, "--out", "signins.parquet"])
+        .ok();
+    let policies = tenant("policies-candidate.json");
+    // No thresholds: the table is replayed column by column, and the ids are read for the refs.
+    ws.run(&[
+        "simulate",
+        "--signins",
+        "signins.parquet",
+        "--policies",
+        &policies,
+        "--out",
+        "out",
+        "--ledger",
+        "audit.db",
+        "--key",
+        "simulator.key",
+    ])
+    .ok();
+    let entries = ws.entries();
+    let run = entries.last().unwrap();
+    assert_eq!(kind(run), "run");
+    let want: BTreeSet<u64> = entries
+        .iter()
+        .filter(|e| kind(e) == "signal")
+        .map(seq)
+        .collect();
+    assert_eq!(want.len(), 300);
+    let got: BTreeSet<u64> = run["envelope"]["refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, want, "no policy snapshot on this ledger: signals only");
+    let p = &run["payload"];
+    assert_eq!(p["signals"]["onLedger"], 300);
+    assert_eq!(p["summary"]["signIns"], 300);
+    assert_eq!(p["inputs"]["signins"][0]["path"], "signins.parquet");
+    assert_eq!(
+        p["inputs"]["signins"][0]["sha256"],
+        hex::encode(Sha256::digest(fs::read(ws.p("signins.parquet")).unwrap()))
+    );
+    assert!(p["thresholdsSha256"].is_null());
+    assert!(p["inputs"].get("thresholds").is_none());
+    let summary: Value =
+        serde_json::from_str(&fs::read_to_string(ws.p("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["ledgerRun"]["seq"], seq(run));
+    assert_eq!(summary["ledgerRun"]["hash"], run["hash"]);
+}
