@@ -108,6 +108,7 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     let ingest = new_key(&dir, "signin-ingest")?;
     let engine = new_key(&dir, "ai-engine")?;
     let analyst = new_key(&dir, "analyst-kim")?;
+    let architect = new_key(&dir, "policy-architect")?;
     ledger.add_key(
         &ledger_key,
         &ingest.verifier(),
@@ -115,8 +116,13 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
     )?;
     ledger.add_key(&ledger_key, &engine.verifier(), vec![Kind::Inference])?;
     ledger.add_key(&ledger_key, &analyst.verifier(), vec![Kind::Review])?;
+    ledger.add_key(
+        &ledger_key,
+        &architect.verifier(),
+        vec![Kind::Policy, Kind::Run],
+    )?;
     println!(
-        "ledger {ORIGIN}: keys signin-ingest (signal, action), ai-engine (inference), analyst-kim (review)"
+        "ledger {ORIGIN}: keys signin-ingest (signal, action), ai-engine (inference), analyst-kim (review), policy-architect (policy, run)"
     );
 
     step(
@@ -401,25 +407,7 @@ fn simulate_steps(dir: &Path) -> Result<()> {
         "Replay 300 sign-ins: candidate policies and AI risk thresholds vs the policies in force",
     );
     let out = dir.join("simulation");
-    let args = crate::cli::SimulateArgs {
-        signins: vec![tenant.join("signins.json")],
-        policies: tenant.join("policies-candidate.json"),
-        named_locations: Some(tenant.join("named-locations.json")),
-        directory: Some(tenant.join("directory.json")),
-        baseline: tenant.join("policies-current.json").display().to_string(),
-        scores: Some(tenant.join("scores.csv")),
-        thresholds: Some(tenant.join("thresholds.toml")),
-        decisions: "all".into(),
-        skip_bad_records: false,
-        date_order: crate::cli::DateOrderArg::Mdy,
-        user_risk: None,
-        user_risk_complete: false,
-        devices: None,
-        out: out.clone(),
-        ledger: None,
-        key: None,
-    };
-    crate::cmd::simulate::run(&args)?;
+    crate::cmd::simulate::run(&simulate_args(&tenant, &out))?;
     println!(
         "report: {} (decisions.ndjson, decisions.parquet and summary.json beside it)",
         out.join("report.html").display()
@@ -448,12 +436,36 @@ fn simulate_steps(dir: &Path) -> Result<()> {
     record_step(dir, &tenant)
 }
 
+/// Step 8's replay: the sample tenant's candidate policies and AI thresholds against the
+/// policies in force.
+fn simulate_args(tenant: &Path, out: &Path) -> crate::cli::SimulateArgs {
+    crate::cli::SimulateArgs {
+        signins: vec![tenant.join("signins.json")],
+        policies: tenant.join("policies-candidate.json"),
+        named_locations: Some(tenant.join("named-locations.json")),
+        directory: Some(tenant.join("directory.json")),
+        baseline: tenant.join("policies-current.json").display().to_string(),
+        scores: Some(tenant.join("scores.csv")),
+        thresholds: Some(tenant.join("thresholds.toml")),
+        decisions: "all".into(),
+        skip_bad_records: false,
+        date_order: crate::cli::DateOrderArg::Mdy,
+        user_risk: None,
+        user_risk_complete: false,
+        devices: None,
+        out: out.to_path_buf(),
+        ledger: None,
+        key: None,
+    }
+}
+
 /// Step 10: the sample tenant's sign-ins and AI scores onto the demo's ledger (twice: the
-/// second run adds nothing), a human review of the riskiest inference, and its trace.
+/// second run adds nothing), a human review of the riskiest inference, the candidate policy set
+/// and the replay recorded as `policy` and `run` entries, and the sign-in's trace.
 fn record_step(dir: &Path, tenant: &Path) -> Result<()> {
     step(
         10,
-        "Record the 300 sign-ins and their AI scores on the ledger, review one, trace it",
+        "Record the 300 sign-ins and their AI scores on the ledger, review one, record the replay, trace it",
     );
     let db = dir.join("audit.db");
     let record = crate::cmd::record::RecordArgs {
@@ -500,8 +512,28 @@ fn record_step(dir: &Path, tenant: &Path) -> Result<()> {
         reviewer: Some("kim@contoso.example".into()),
     })?;
     println!(
-        "analyst-kim confirmed the riskiest inference (#{}); the trace of sign-in {}:",
-        inference.seq, riskiest.key
+        "analyst-kim confirmed the riskiest inference (#{})",
+        inference.seq
+    );
+    // The candidate set goes on the ledger, and the replay of step 8 is run again with its
+    // record: a signed run entry that refs every recorded signal and that snapshot.
+    crate::cmd::policies::run(&crate::cmd::policies::RecordPoliciesArgs {
+        db: db.clone(),
+        key: dir.join("policy-architect.key"),
+        policies: tenant.join("policies-candidate.json"),
+        named_locations: Some(tenant.join("named-locations.json")),
+        effective_from: None,
+    })?;
+    let out = dir.join("simulation");
+    crate::cmd::simulate::run(&crate::cli::SimulateArgs {
+        ledger: Some(db.clone()),
+        key: Some(dir.join("policy-architect.key")),
+        ..simulate_args(tenant, &out)
+    })?;
+    let run_seq = Ledger::open_readonly(&db)?.size()? - 1;
+    println!(
+        "policy-architect recorded the candidate policy set and the replay as run entry #{run_seq} (summary.json and report.html show it); the trace of sign-in {}:",
+        riskiest.key
     );
     crate::cmd::show::trace(&crate::cli::TraceArgs {
         db,
