@@ -13,62 +13,17 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use super::harness::Out;
 
 const ORIGIN: &str = "contoso.example/vigil";
 
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 // ---------------------------------------------------------------------------------------------
-
-/// What one run of `vigil` showed the user.
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn code(self, want: i32) -> Out {
-        assert_eq!(
-            self.code, want,
-            "expected exit {want}, got {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn ok(self) -> Out {
-        self.code(0)
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    #[track_caller]
-    fn ndjson(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
-            })
-            .collect()
-    }
-
-    /// Both streams, for "never printed" checks.
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
 
 /// A scratch folder the commands run in (relative paths, as a user types them).
 struct Ws {
@@ -98,23 +53,7 @@ impl Ws {
     }
 
     fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
-        let out = assert_cmd::Command::cargo_bin("vigil")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("VIGIL_LEDGER_KEY")
-            .args(args)
-            .write_stdin(stdin)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        Out {
-            code: out
-                .status
-                .code()
-                .unwrap_or_else(|| panic!("vigil {args:?} was killed: {:?}", out.status)),
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        }
+        super::harness::vigil_stdin(self.dir.path(), args, stdin)
     }
 
     fn read(&self, rel: &str) -> String {

@@ -5,9 +5,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use super::harness::Out;
 
 const ALICE: &str = "0a6f3e2d-1b9c-4e87-a5d4-62c1f0e9b873";
 const CAROL: &str = "2c805f4e-3d1e-40a9-87f6-84e3b2a1d095";
@@ -17,24 +18,6 @@ const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
 const EXCHANGE: &str = "00000002-0000-0ff1-ce00-000000000000";
 const SURFACE: &str = "6e1c3b2a-90d8-4f7e-a6b5-c4d3e2f1a0b9";
 const THINKPAD: &str = "7f2d4c3b-a1e9-4a8f-b7c6-d5e4f3a2b1c0";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn code(self, want: i32) -> Out {
-        assert_eq!(
-            self.code, want,
-            "expected exit {want}, got {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        );
-        self
-    }
-}
 
 struct Ws {
     dir: tempfile::TempDir,
@@ -60,18 +43,7 @@ impl Ws {
     }
 
     fn run(&self, args: &[&str]) -> Out {
-        let out = assert_cmd::Command::cargo_bin("vigil")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .args(args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        Out {
-            code: out.status.code().expect("vigil was killed"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        super::harness::vigil(self.dir.path(), args)
     }
 
     /// Candidate status per sign-in id, from `out/decisions.ndjson`.

@@ -8,48 +8,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::Value;
 
-/// What one run showed the user.
-struct Out {
-    code: i32,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn code(self, want: i32) -> Out {
-        assert_eq!(self.code, want, "exit code; stderr:\n{}", self.stderr);
-        self
-    }
-
-    /// Exit 2 with a message naming every one of `parts`.
-    #[track_caller]
-    fn input_error(self, parts: &[&str]) -> Out {
-        let out = self.code(2);
-        for p in parts {
-            assert!(out.stderr.contains(p), "no {p:?} in:\n{}", out.stderr);
-        }
-        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-        out
-    }
-}
-
-fn vigil(dir: &Path, args: &[&str]) -> Out {
-    let out = assert_cmd::Command::cargo_bin("vigil")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code().expect("vigil was killed"),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use super::harness::{Out, vigil};
 
 /// `vigil ingest --signins S... [extra] --out OUT` in `dir`.
 fn ingest(dir: &Path, signins: &[&Path], extra: &[&str], out: &str) -> Out {

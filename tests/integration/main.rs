@@ -3,6 +3,7 @@
 mod cli;
 mod directory_import;
 mod durability;
+mod harness;
 mod ingest;
 mod record;
 mod scenarios;

@@ -6,42 +6,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::harness::Out;
+
 const ORIGIN: &str = "contoso.example/vigil";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn code(self, want: i32) -> Out {
-        assert_eq!(
-            self.code, want,
-            "expected exit {want}, got {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn ok(self) -> Out {
-        self.code(0)
-    }
-
-    #[track_caller]
-    fn ndjson(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
-}
 
 struct Ws {
     dir: tempfile::TempDir,
@@ -98,19 +68,7 @@ impl Ws {
     }
 
     fn run(&self, args: &[&str]) -> Out {
-        let out = assert_cmd::Command::cargo_bin("vigil")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("VIGIL_LEDGER_KEY")
-            .args(args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        Out {
-            code: out.status.code().expect("vigil was not killed"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        super::harness::vigil(self.dir.path(), args)
     }
 
     /// `vigil ledger record` with the usual keys and `extra` flags.

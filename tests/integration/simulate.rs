@@ -33,51 +33,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use super::harness::Out;
 
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 // ---------------------------------------------------------------------------------------------
-
-/// What one run of `vigil` showed the user.
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn code(self, want: i32) -> Out {
-        assert_eq!(
-            self.code, want,
-            "expected exit {want}, got {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn ok(self) -> Out {
-        self.code(0)
-    }
-
-    /// Exit 2 with a message that contains every one of `parts`.
-    #[track_caller]
-    fn input_error(self, parts: &[&str]) -> Out {
-        let out = self.code(2);
-        for p in parts {
-            assert!(
-                out.stderr.contains(p),
-                "the error message does not name {p:?}:\n{}",
-                out.stderr
-            );
-        }
-        out
-    }
-}
 
 /// A scratch folder the commands run in.
 struct Ws {
@@ -122,21 +85,7 @@ impl Ws {
     }
 
     fn run(&self, args: &[&str]) -> Out {
-        let out = assert_cmd::Command::cargo_bin("vigil")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .args(args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        Out {
-            code: out
-                .status
-                .code()
-                .unwrap_or_else(|| panic!("vigil {args:?} was killed: {:?}", out.status)),
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        }
+        super::harness::vigil(self.dir.path(), args)
     }
 
     /// `vigil simulate --signins S... --policies P [extra...] --out OUT`.

@@ -8,40 +8,11 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn code(self, want: i32) -> Out {
-        assert_eq!(
-            self.code, want,
-            "expected exit {want}, got {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn ok(self) -> Out {
-        self.code(0)
-    }
-
-    fn ndjson(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
-}
+use super::harness::Out;
 
 struct Ws {
     dir: tempfile::TempDir,
@@ -98,19 +69,7 @@ impl Ws {
     }
 
     fn run(&self, args: &[&str]) -> Out {
-        let out = assert_cmd::Command::cargo_bin("vigil")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("VIGIL_LEDGER_KEY")
-            .args(args)
-            .timeout(Duration::from_secs(300))
-            .output()
-            .unwrap();
-        Out {
-            code: out.status.code().expect("vigil was not killed"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        super::harness::vigil(self.dir.path(), args)
     }
 
     fn entries(&self) -> Vec<Value> {

@@ -5,39 +5,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use super::harness::Out;
 
 const USER: &str = "0a6f3e2d-1b9c-4e87-a5d4-62c1f0e9b873";
 const EXCHANGE: &str = "00000002-0000-0ff1-ce00-000000000000";
 const BLOCK: &str = "10000000-0000-0000-0000-000000000001";
 const MFA: &str = "10000000-0000-0000-0000-000000000002";
 const PLATFORM: &str = "10000000-0000-0000-0000-000000000003";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    #[track_caller]
-    fn code(self, want: i32) -> Out {
-        assert_eq!(
-            self.code, want,
-            "expected exit {want}, got {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-}
 
 struct Ws {
     dir: tempfile::TempDir,
@@ -59,18 +36,7 @@ impl Ws {
     }
 
     fn run(&self, args: &[&str]) -> Out {
-        let out = assert_cmd::Command::cargo_bin("vigil")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .args(args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        Out {
-            code: out.status.code().expect("vigil was killed"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        super::harness::vigil(self.dir.path(), args)
     }
 }
 
