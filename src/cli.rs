@@ -41,6 +41,8 @@ pub enum Command {
     Directory(crate::cmd::directory::DirectoryCommand),
     /// What each AI risk-score threshold would prompt or block, and how well against labels.
     Sweep(crate::cmd::sweep::SweepArgs),
+    /// Baseline risk scores (explainable, deterministic) for sign-ins, as a scores file.
+    Score(crate::cmd::score::ScoreArgs),
     /// Record a human verdict on an AI inference or an action (a signed `review` entry).
     Review(crate::cmd::review::ReviewArgs),
 }

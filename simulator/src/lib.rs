@@ -18,6 +18,7 @@ pub mod location;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod score;
 pub mod signin;
 pub mod simulate;
 pub mod snapshots;

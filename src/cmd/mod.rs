@@ -22,6 +22,7 @@ pub(crate) mod policies;
 mod prove;
 pub(crate) mod record;
 pub(crate) mod review;
+pub(crate) mod score;
 pub(crate) mod show;
 pub(crate) mod simulate;
 mod simulate_run;
@@ -38,6 +39,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
         Command::Whatif(a) => whatif::run(&a),
         Command::Fidelity(a) => fidelity::run(&a),
         Command::Sweep(a) => sweep::run(&a),
+        Command::Score(a) => score::run(&a),
         Command::Directory(d) => directory::run(&d),
         Command::Review(a) => review::run(&a),
         Command::Key(k) => match k {

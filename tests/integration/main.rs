@@ -7,6 +7,7 @@ mod harness;
 mod ingest;
 mod record;
 mod scenarios;
+mod score;
 mod simulate;
 mod simulate_ledger;
 mod tamper;
