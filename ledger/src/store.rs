@@ -438,11 +438,14 @@ impl Ledger {
         self.append_inner(signer, items, false, None, true)
     }
 
-    /// The entries of `kind` whose subject id (see [`Ledger::append_once`]) is `id`, lowest
-    /// seq first, each checked against its envelope. Brings the subject index up to date
-    /// first (a short write transaction).
-    pub fn recorded(&mut self, kind: Kind, id: &str) -> Result<Vec<Appended>, LedgerError> {
-        let id = id.to_ascii_lowercase();
+    /// Runs `lookup` in one short write transaction over an up-to-date subject index (see
+    /// [`Ledger::append_once`]). `lookup` returns its answer, built from hits confirmed against
+    /// their envelopes, and whether any hit was stale; then the index is rebuilt from the
+    /// entries and `lookup` runs once more, its second answer final.
+    fn with_subject_index<T>(
+        &mut self,
+        mut lookup: impl FnMut(&rusqlite::Transaction) -> rusqlite::Result<(T, bool)>,
+    ) -> Result<T, LedgerError> {
         let path = self.path.clone();
         let db_err = |source| LedgerError::Db {
             path: path.clone(),
@@ -454,24 +457,31 @@ impl Ledger {
             .map_err(db_err)?;
         index::ensure(&tx).map_err(db_err)?;
         index::catch_up(&tx).map_err(db_err)?;
-        let mut out = Vec::new();
-        for seq in index::lookup(&tx, kind, &id).map_err(db_err)? {
-            match index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
-                Some(hash) => out.push(Appended { seq, hash }),
-                None => {
-                    index::rebuild(&tx).map_err(db_err)?;
-                    out.clear();
-                    for seq in index::lookup(&tx, kind, &id).map_err(db_err)? {
-                        if let Some(hash) = index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
-                            out.push(Appended { seq, hash });
-                        }
-                    }
-                    break;
-                }
-            }
+        let (mut out, stale) = lookup(&tx).map_err(db_err)?;
+        if stale {
+            index::rebuild(&tx).map_err(db_err)?;
+            out = lookup(&tx).map_err(db_err)?.0;
         }
         tx.commit().map_err(db_err)?;
         Ok(out)
+    }
+
+    /// The entries of `kind` whose subject id (see [`Ledger::append_once`]) is `id`, lowest
+    /// seq first, each checked against its envelope. Brings the subject index up to date
+    /// first (a short write transaction).
+    pub fn recorded(&mut self, kind: Kind, id: &str) -> Result<Vec<Appended>, LedgerError> {
+        let id = id.to_ascii_lowercase();
+        self.with_subject_index(|tx| {
+            let mut out = Vec::new();
+            let mut stale = false;
+            for seq in index::lookup(tx, kind, &id)? {
+                match index::confirm(tx, kind, &id, seq)? {
+                    Some(hash) => out.push(Appended { seq, hash }),
+                    None => stale = true,
+                }
+            }
+            Ok((out, stale))
+        })
     }
 
     /// For each id in `ids`, the first entry of `kind` whose subject id (see
@@ -483,26 +493,14 @@ impl Ledger {
         kind: Kind,
         ids: &[&str],
     ) -> Result<Vec<Option<Appended>>, LedgerError> {
-        let path = self.path.clone();
-        let db_err = |source| LedgerError::Db {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        index::ensure(&tx).map_err(db_err)?;
-        index::catch_up(&tx).map_err(db_err)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for attempt in 0..2 {
-            out.clear();
+        self.with_subject_index(|tx| {
+            let mut out = Vec::with_capacity(ids.len());
             let mut stale = false;
             for id in ids {
                 let id = id.to_ascii_lowercase();
-                let hit = match index::first(&tx, kind, &id).map_err(db_err)? {
+                let hit = match index::first(tx, kind, &id)? {
                     None => None,
-                    Some(seq) => match index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
+                    Some(seq) => match index::confirm(tx, kind, &id, seq)? {
                         Some(hash) => Some(Appended { seq, hash }),
                         None => {
                             stale = true;
@@ -512,15 +510,8 @@ impl Ledger {
                 };
                 out.push(hit);
             }
-            if stale && attempt == 0 {
-                // A hit that does not match its envelope: rebuild the index and look again.
-                index::rebuild(&tx).map_err(db_err)?;
-                continue;
-            }
-            break;
-        }
-        tx.commit().map_err(db_err)?;
-        Ok(out)
+            Ok((out, stale))
+        })
     }
 
     /// The latest entry of `kind` that has a subject id (see [`Ledger::append_once`]), with
@@ -529,34 +520,15 @@ impl Ledger {
         &mut self,
         kind: Kind,
     ) -> Result<Option<(Appended, String)>, LedgerError> {
-        let path = self.path.clone();
-        let db_err = |source| LedgerError::Db {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        index::ensure(&tx).map_err(db_err)?;
-        index::catch_up(&tx).map_err(db_err)?;
-        let mut out = None;
-        for attempt in 0..2 {
-            out = None;
-            if let Some((seq, id)) = index::latest(&tx, kind).map_err(db_err)? {
-                match index::confirm(&tx, kind, &id, seq).map_err(db_err)? {
-                    Some(hash) => out = Some((Appended { seq, hash }, id)),
-                    None if attempt == 0 => {
-                        index::rebuild(&tx).map_err(db_err)?;
-                        continue;
-                    }
-                    None => {}
-                }
-            }
-            break;
-        }
-        tx.commit().map_err(db_err)?;
-        Ok(out)
+        self.with_subject_index(|tx| {
+            let Some((seq, id)) = index::latest(tx, kind)? else {
+                return Ok((None, false));
+            };
+            Ok(match index::confirm(tx, kind, &id, seq)? {
+                Some(hash) => (Some((Appended { seq, hash }, id)), false),
+                None => (None, true),
+            })
+        })
     }
 
     fn append_inner(
