@@ -401,12 +401,7 @@ impl Ledger {
         signer: &SignerKey,
         items: Vec<NewEntry>,
     ) -> Result<Vec<Appended>, LedgerError> {
-        if let Some(e) = items.iter().find(|e| e.kind.is_ledger_only()) {
-            return Err(LedgerError::Invalid(format!(
-                "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
-                e.kind
-            )));
-        }
+        refuse_ledger_only(&items)?;
         Ok(self
             .append_inner(signer, items, false, None, false)?
             .into_iter()
@@ -429,12 +424,7 @@ impl Ledger {
         signer: &SignerKey,
         items: Vec<NewEntry>,
     ) -> Result<Vec<Recorded>, LedgerError> {
-        if let Some(e) = items.iter().find(|e| e.kind.is_ledger_only()) {
-            return Err(LedgerError::Invalid(format!(
-                "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
-                e.kind
-            )));
-        }
+        refuse_ledger_only(&items)?;
         self.append_inner(signer, items, false, None, true)
     }
 
@@ -1306,4 +1296,16 @@ fn load_registry(conn: &Connection) -> Result<Registry, String> {
         }
     }
     reg.ok_or_else(|| "the ledger has no init entry".to_string())
+}
+
+/// `key` and `redaction` entries have their own paths ([`Ledger::add_key`], [`Ledger::redact`]);
+/// the append paths refuse them.
+fn refuse_ledger_only(items: &[NewEntry]) -> Result<(), LedgerError> {
+    match items.iter().find(|e| e.kind.is_ledger_only()) {
+        Some(e) => Err(LedgerError::Invalid(format!(
+            "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
+            e.kind
+        ))),
+        None => Ok(()),
+    }
 }
