@@ -424,7 +424,7 @@ fn fetch<'a>(b: &'a Batch, c: Col) -> Result<Raw<'a>, crate::error::InputError> 
         table::Kind::CategoryList => Raw::List(b.list_codes(c)?),
         table::Kind::Flag => Raw::Flags(b.flags(c)?),
         table::Kind::Int => Raw::Ints(b.ints(c)?),
-        table::Kind::Text => Raw::Absent,
+        table::Kind::Text | table::Kind::Float => Raw::Absent,
     })
 }
 
@@ -897,6 +897,12 @@ impl Shape {
                     .map(key_index),
                 );
                 add(SubKind::Users, cols, &mut residual);
+                // The service principal condition (ServicePrincipalsInMyTenant) reads the
+                // resource tenant too: it stays in the residual for that condition.
+                if p.client_applications.is_some() {
+                    let r = key_index(Col::ResourceTenantId);
+                    residual[r] = m[r];
+                }
             }
             if p.applications.is_some() && reads(Col::AppId) {
                 add(

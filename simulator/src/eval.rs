@@ -925,6 +925,38 @@ fn risk_condition(levels: &[RiskLevel], logged: Option<&str>, what: &str) -> Ver
     }
 }
 
+/// The evaluation cache key of a sign-in: a copy with every field evaluation does not read
+/// cleared, so sign-ins that differ only there share one evaluation. The key drops the
+/// sign-in's time, which a user-risk snapshot in `ctx` reads: then it keys on the level the
+/// snapshot gives instead (a marker, since a key is only hashed, never evaluated).
+pub(crate) fn cache_key(s: &SignIn, ctx: &Context) -> SignIn {
+    let mut key = SignIn {
+        id: String::new(),
+        created_date_time: String::new(),
+        correlation_id: None,
+        app_display_name: None,
+        resource_display_name: None,
+        failure_reason: None,
+        conditional_access_status: None,
+        applied_policies: None,
+        user_agent: None,
+        source_variant: None,
+        city: None,
+        state: None,
+        latitude: None,
+        longitude: None,
+        risk_level_aggregated: None,
+        risk_state: None,
+        risk_event_types: None,
+        browser: None,
+        ..s.clone()
+    };
+    if let (None, Some(r)) = (&s.user_risk_level, ctx.user_risk) {
+        key.user_risk_level = r.level_for_signin(s).map(|l| format!("--user-risk:{l}"));
+    }
+    key
+}
+
 /// The user risk condition: the sign-in's own `user_risk_level` when it has one, else the
 /// `--user-risk` snapshot at the sign-in's time (Rule 4.27).
 fn user_risk_condition(p: &Policy, s: &SignIn, ctx: &Context) -> Verdict {

@@ -341,24 +341,6 @@ fn logged_status_text(s: &SignIn) -> String {
     format!("{code}, conditionalAccessStatus {status}")
 }
 
-/// The evaluation key: the sign-in without the fields evaluation does not read, so that
-/// sign-ins differing only in ids, times and logged outcomes are evaluated once.
-fn eval_key(s: &SignIn) -> SignIn {
-    SignIn {
-        id: String::new(),
-        created_date_time: String::new(),
-        correlation_id: None,
-        app_display_name: None,
-        resource_display_name: None,
-        failure_reason: None,
-        conditional_access_status: None,
-        applied_policies: None,
-        user_agent: None,
-        source_variant: None,
-        ..s.clone()
-    }
-}
-
 fn user_of(s: &SignIn) -> Option<String> {
     s.user_principal_name
         .clone()
@@ -433,7 +415,7 @@ pub fn fidelity(signins: &[SignIn], policies: &[Policy], ctx: &Context) -> Fidel
             continue;
         }
         report.compared += 1;
-        let key = eval_key(s);
+        let key = eval::cache_key(s, ctx);
         let d = cache
             .entry(key)
             .or_insert_with(|| eval::evaluate(policies, s, ctx));

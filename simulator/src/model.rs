@@ -398,6 +398,26 @@ pub struct LoggedPolicy {
     pub enforced_session_controls: Vec<String>,
 }
 
+/// An angle in degrees, finite (the readers keep nothing else). Compared and hashed by its
+/// bits, so a sign-in stays usable as a map key.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Degrees(pub f64);
+
+impl PartialEq for Degrees {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Degrees {}
+
+impl std::hash::Hash for Degrees {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
 /// The normalized sign-in record (schemas/signin.schema.json). Every field the export may lack
 /// is optional; `None` means the log does not say.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -446,6 +466,15 @@ pub struct SignIn {
     pub city: Option<String>,
     /// location.state.
     pub state: Option<String>,
+    /// location.geoCoordinates.latitude in degrees; `None` when the log leaves it out, writes
+    /// `{}`, or writes the 0,0 placeholder some sign-in types carry.
+    pub latitude: Option<Degrees>,
+    /// location.geoCoordinates.longitude in degrees (absent as for `latitude`).
+    pub longitude: Option<Degrees>,
+    /// The risk event types Identity Protection attached to the sign-in (riskEventTypes_v2,
+    /// else riskEventTypes), e.g. `anonymizedIPAddress`, `unfamiliarFeatures`; `Some(vec![])`
+    /// when the log lists none.
+    pub risk_event_types: Option<Vec<String>>,
     /// Named networks the log says matched (networkLocationDetails networkNames), when present.
     pub network_names: Option<Vec<String>>,
     /// Whether networkLocationDetails marked the location trusted (`trustedNamedLocation`).

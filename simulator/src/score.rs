@@ -95,9 +95,6 @@ fn browser_name(b: &str) -> String {
 
 impl Event {
     /// The features' view of a sign-in. `Err` when its time is not RFC 3339.
-    ///
-    /// The normalized sign-in record carries neither geo coordinates nor risk event types, so
-    /// from it travel uses countries and the risk-event feature does not fire.
     pub fn from_signin(s: &SignIn) -> Result<Event, String> {
         let ts: jiff::Timestamp = s.created_date_time.parse().map_err(|_| {
             format!(
@@ -126,14 +123,14 @@ impl Event {
                 .map(|u| u.to_ascii_lowercase()),
             time: ts.as_second(),
             country: nonempty(s.country.as_ref()).map(|c| c.to_ascii_uppercase()),
-            coords: None,
+            coords: s.latitude.zip(s.longitude).map(|(lat, lon)| (lat.0, lon.0)),
             device,
             app: nonempty(s.app_id.as_ref())
                 .or_else(|| nonempty(s.app_display_name.as_ref()))
                 .map(|a| a.to_ascii_lowercase()),
             client_app: nonempty(s.client_app_used.as_ref()),
             success: s.error_code.map(|c| c == 0),
-            risk_event_types: Vec::new(),
+            risk_event_types: s.risk_event_types.clone().unwrap_or_default(),
         })
     }
 }
@@ -695,6 +692,43 @@ mod tests {
                 .contains("impossible travel")
         );
         assert_eq!(got.model.as_deref(), Some(model_name().as_str()));
+    }
+
+    #[test]
+    fn the_normalized_record_gives_coordinates_and_risk_events() {
+        use crate::model::Degrees;
+        let at = |id: &str, time: &str, lat: f64, lon: f64, events: &[&str]| SignIn {
+            id: id.into(),
+            created_date_time: time.into(),
+            user_id: Some("U1".into()),
+            country: Some("DE".into()),
+            latitude: Some(Degrees(lat)),
+            longitude: Some(Degrees(lon)),
+            risk_event_types: Some(events.iter().map(|e| e.to_string()).collect()),
+            error_code: Some(0),
+            ..SignIn::default()
+        };
+        // Berlin, then Munich 30 minutes later: same country, ~500 km, 1,000 km/h.
+        let a = Event::from_signin(&at("a", "2026-01-05T10:00:00Z", 52.52, 13.405, &[])).unwrap();
+        let b = Event::from_signin(&at(
+            "b",
+            "2026-01-05T10:30:00Z",
+            48.137,
+            11.575,
+            &["anonymizedIPAddress"],
+        ))
+        .unwrap();
+        assert_eq!(a.user.as_deref(), Some("u1"));
+        assert_eq!(b.coords, Some((48.137, 11.575)));
+        let (s, _) = score(vec![a, b]);
+        let b = by_id(&s, "b");
+        assert!(has(b, "impossible travel"), "{:?}", b.reasons);
+        assert!(
+            has(b, "risk events: anonymizedIPAddress"),
+            "{:?}",
+            b.reasons
+        );
+        assert!(!has(by_id(&s, "a"), "risk events"));
     }
 
     #[test]

@@ -190,28 +190,6 @@ fn out_err(path: &Path) -> impl Fn(std::fmt::Arguments) -> SimulateError + '_ {
     }
 }
 
-/// The evaluation key: the sign-in with every field evaluation does not read cleared.
-fn eval_key(s: &SignIn) -> SignIn {
-    SignIn {
-        id: String::new(),
-        created_date_time: String::new(),
-        correlation_id: None,
-        app_display_name: None,
-        resource_display_name: None,
-        failure_reason: None,
-        conditional_access_status: None,
-        applied_policies: None,
-        user_agent: None,
-        source_variant: None,
-        city: None,
-        state: None,
-        risk_level_aggregated: None,
-        risk_state: None,
-        browser: None,
-        ..s.clone()
-    }
-}
-
 pub(crate) fn side(policies: &[Policy], d: &Decision) -> Side {
     Side {
         status: d.status.to_string(),
@@ -361,12 +339,7 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     let mut changed_apps: HashMap<String, u64> = HashMap::new();
     let mut changed_total = 0;
     for s in inputs.signins {
-        let mut key = eval_key(s);
-        // The key drops the sign-in's time, which the user-risk snapshot reads: key on the level
-        // it gives instead (a marker, since `key` is only hashed, never evaluated).
-        if let (None, Some(r)) = (&s.user_risk_level, inputs.user_risk) {
-            key.user_risk_level = r.level_for_signin(s).map(|l| format!("--user-risk:{l}"));
-        }
+        let key = eval::cache_key(s, &ctx);
         let cand = match cand_cache.get(&key) {
             Some(c) => c.clone(),
             None => {

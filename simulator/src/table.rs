@@ -44,7 +44,7 @@ use polars::prelude::{
 use rayon::prelude::*;
 
 use crate::error::InputError;
-use crate::model::{LoggedPolicy, SignIn, SignInKind};
+use crate::model::{Degrees, LoggedPolicy, SignIn, SignInKind};
 use crate::signin::SeenIds;
 
 /// Rows per row group (and per write batch).
@@ -70,6 +70,8 @@ pub enum Kind {
     Flag,
     /// 64-bit integer.
     Int,
+    /// 64-bit float.
+    Float,
 }
 
 macro_rules! columns {
@@ -118,6 +120,8 @@ columns! {
     Country "country" Category,
     City "city" Category,
     State "state" Category,
+    Latitude "latitude" Float,
+    Longitude "longitude" Float,
     NetworkNames "networkNames" CategoryList,
     TrustedNetwork "trustedNetwork" Flag,
     ClientAppUsed "clientAppUsed" Category,
@@ -133,6 +137,7 @@ columns! {
     SignInRiskLevel "signInRiskLevel" Category,
     RiskLevelAggregated "riskLevelAggregated" Category,
     RiskState "riskState" Category,
+    RiskEventTypes "riskEventTypes" CategoryList,
     UserRiskLevel "userRiskLevel" Category,
     ServicePrincipalRiskLevel "servicePrincipalRiskLevel" Category,
     AuthenticationRequirement "authenticationRequirement" Category,
@@ -281,6 +286,7 @@ pub fn set_list(s: &mut SignIn, c: Col, v: Option<Vec<String>>) {
         Col::NetworkNames => s.network_names = v,
         Col::AuthenticationMethods => s.authentication_methods = v,
         Col::AuthenticationContexts => s.authentication_contexts = v,
+        Col::RiskEventTypes => s.risk_event_types = v,
         _ => {}
     }
 }
@@ -290,6 +296,7 @@ fn list_field(s: &SignIn, c: Col) -> Option<&[String]> {
         Col::NetworkNames => s.network_names.as_deref(),
         Col::AuthenticationMethods => s.authentication_methods.as_deref(),
         Col::AuthenticationContexts => s.authentication_contexts.as_deref(),
+        Col::RiskEventTypes => s.risk_event_types.as_deref(),
         _ => None,
     }
 }
@@ -315,6 +322,24 @@ pub fn set_flag(s: &mut SignIn, c: Col, v: Option<bool>) {
         Col::MfaSatisfied => s.mfa_satisfied = v,
         Col::IsInteractive => s.is_interactive = v,
         Col::PrimaryAuthFresh => s.primary_auth_fresh = v,
+        _ => {}
+    }
+}
+
+fn float_field(s: &SignIn, c: Col) -> Option<f64> {
+    match c {
+        Col::Latitude => s.latitude.map(|d| d.0),
+        Col::Longitude => s.longitude.map(|d| d.0),
+        _ => None,
+    }
+}
+
+/// Sets a float field (non-finite values are dropped: the schema has none).
+pub fn set_float(s: &mut SignIn, c: Col, v: Option<f64>) {
+    let v = v.filter(|x| x.is_finite()).map(Degrees);
+    match c {
+        Col::Latitude => s.latitude = v,
+        Col::Longitude => s.longitude = v,
         _ => {}
     }
 }
@@ -371,6 +396,7 @@ fn col_dtype(c: Col) -> pl::DataType {
         Kind::CategoryList => pl::DataType::List(Box::new(cat_dtype(c))),
         Kind::Flag => pl::DataType::Boolean,
         Kind::Int => pl::DataType::Int64,
+        Kind::Float => pl::DataType::Float64,
     }
 }
 
@@ -388,6 +414,7 @@ enum Builder {
     List(pl::ListStringChunkedBuilder),
     Flag(Vec<Option<bool>>),
     Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
 }
 
 impl Builder {
@@ -405,6 +432,7 @@ impl Builder {
             )),
             Kind::Flag => Builder::Flag(Vec::with_capacity(ROW_GROUP)),
             Kind::Int => Builder::Int(Vec::with_capacity(ROW_GROUP)),
+            Kind::Float => Builder::Float(Vec::with_capacity(ROW_GROUP)),
         }
     }
 
@@ -457,6 +485,7 @@ impl Builder {
             } else {
                 None
             }),
+            Builder::Float(v) => v.push(float_field(s, c)),
         }
         Ok(())
     }
@@ -491,6 +520,10 @@ impl Builder {
             }
             Builder::Int(v) => {
                 let ca: pl::Int64Chunked = v.drain(..).collect();
+                pl::IntoSeries::into_series(ca.with_name(name))
+            }
+            Builder::Float(v) => {
+                let ca: pl::Float64Chunked = v.drain(..).collect();
                 pl::IntoSeries::into_series(ca.with_name(name))
             }
         };
@@ -1191,6 +1224,15 @@ impl Batch<'_> {
         Ok(s.i64().map_err(|e| self.bad(c, e))?.iter().collect())
     }
 
+    /// A float column (null where absent).
+    pub fn floats(&self, c: Col) -> Result<Vec<Option<f64>>, InputError> {
+        let Some(s) = self.series(c) else {
+            return Ok(vec![None; self.rows]);
+        };
+        let s = s.cast(&pl::DataType::Float64).map_err(|e| self.bad(c, e))?;
+        Ok(s.f64().map_err(|e| self.bad(c, e))?.iter().collect())
+    }
+
     /// A plain text column.
     pub fn texts(&self, c: Col) -> Result<Texts, InputError> {
         let Some(s) = self.series(c) else {
@@ -1268,6 +1310,12 @@ impl Batch<'_> {
                     let v = self.ints(c)?;
                     for (s, v) in out.iter_mut().zip(v) {
                         s.error_code = v;
+                    }
+                }
+                Kind::Float => {
+                    let v = self.floats(c)?;
+                    for (s, v) in out.iter_mut().zip(v) {
+                        set_float(s, c, v);
                     }
                 }
             }

@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 use vigil_simulator::columnar;
 use vigil_simulator::directory::directory_from_json;
 use vigil_simulator::location::locations_from_json;
-use vigil_simulator::model::{Directory, LoggedPolicy, NamedLocation, Policy, SignIn, SignInKind};
+use vigil_simulator::model::{
+    Degrees, Directory, LoggedPolicy, NamedLocation, Policy, SignIn, SignInKind,
+};
 use vigil_simulator::policy::policies_from_json;
 use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
 use vigil_simulator::snapshots::{Devices, UserRisk};
@@ -351,6 +353,12 @@ fn signins(n: usize, seed: u64) -> Vec<SignIn> {
             country: r.opt(&["US", "de", "FR", "KP", ""], 6),
             city: r.opt(&["Seattle", "Berlin"], 3),
             state: r.opt(&["WA"], 3),
+            latitude: r
+                .chance(70)
+                .then(|| Degrees(r.below(18_000) as f64 / 100.0 - 90.0)),
+            longitude: r
+                .chance(70)
+                .then(|| Degrees(r.below(36_000) as f64 / 100.0 - 180.0)),
             network_names: match r.below(5) {
                 0 => None,
                 1 => Some(vec![]),
@@ -410,6 +418,14 @@ fn signins(n: usize, seed: u64) -> Vec<SignIn> {
             sign_in_risk_level: r.opt(&["none", "low", "medium", "high", "hidden"], 4),
             risk_level_aggregated: r.opt(&["none", "high"], 3),
             risk_state: r.opt(&["none", "atRisk"], 3),
+            risk_event_types: match r.below(4) {
+                0 => None,
+                1 => Some(vec![]),
+                _ => Some(vec![
+                    r.pick(&["anonymizedIPAddress", "unlikelyTravel"])
+                        .to_string(),
+                ]),
+            },
             user_risk_level: if r.chance(60) {
                 None
             } else {

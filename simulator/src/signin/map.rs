@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::json::Container;
 use super::time::{self, DateOrder};
-use crate::model::{LoggedPolicy, SignIn, SignInKind};
+use crate::model::{Degrees, LoggedPolicy, SignIn, SignInKind};
 
 const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -367,6 +367,8 @@ pub(crate) fn map_record(
         },
     };
 
+    let (latitude, longitude) = coordinates(&rec, location.as_deref())?;
+
     let device = rec.object("devicedetail", "deviceDetail")?;
     let dev = |k: &str| device.as_deref().and_then(|m| m.get(k));
     let dev_text = |k: &str, field: &str| {
@@ -424,6 +426,8 @@ pub(crate) fn map_record(
         country,
         city: loc_text("city", "location.city")?,
         state: loc_text("state", "location.state")?,
+        latitude,
+        longitude,
         network_names,
         trusted_network,
         client_app_used: rec.text("clientappused", "clientAppUsed")?,
@@ -439,6 +443,7 @@ pub(crate) fn map_record(
         sign_in_risk_level: rec.text("risklevelduringsignin", "riskLevelDuringSignIn")?,
         risk_level_aggregated: rec.text("risklevelaggregated", "riskLevelAggregated")?,
         risk_state: rec.text("riskstate", "riskState")?,
+        risk_event_types: risk_event_types(&rec)?,
         user_risk_level: None,
         service_principal_risk_level: None,
         authentication_requirement: rec
@@ -546,6 +551,76 @@ pub(crate) fn date_error(
 
 /// `networkLocationDetails`: (every network name, whether any entry is a trusted location).
 /// Absent → (None, None); present (even `[]`) → the names and `Some(trusted)`.
+/// A coordinate in degrees: a number, or a string holding one, within `-limit..=limit`.
+fn degrees(v: Option<&Value>, limit: f64) -> Result<Option<f64>, String> {
+    let x = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .ok_or_else(|| format!("expected a number, found {n}"))?,
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("expected a number, found {s:?}"))?,
+        Some(other) => return Err(format!("expected a number, found {}", kind_of(other))),
+    };
+    if !x.is_finite() || x.abs() > limit {
+        return Err(format!("{x} is not between -{limit} and {limit} degrees"));
+    }
+    Ok(Some(x))
+}
+
+/// `location.geoCoordinates` as (latitude, longitude). Both must be present; `{}` and the
+/// 0,0 placeholder (managed identity and service principal sign-ins write it) are absent.
+fn coordinates(
+    rec: &Record,
+    location: Option<&Map<String, Value>>,
+) -> Res<(Option<Degrees>, Option<Degrees>)> {
+    let field = |k: &str| format!("location.geoCoordinates.{k}");
+    let geo = object(location.and_then(|m| m.get("geocoordinates")))
+        .map_err(|r| rec.err("location.geoCoordinates", r))?;
+    let Some(geo) = geo else {
+        return Ok((None, None));
+    };
+    let lat = degrees(geo.get("latitude"), 90.0).map_err(|r| rec.err(&field("latitude"), r))?;
+    let lon = degrees(geo.get("longitude"), 180.0).map_err(|r| rec.err(&field("longitude"), r))?;
+    Ok(match (lat, lon) {
+        (Some(lat), Some(lon)) if lat != 0.0 || lon != 0.0 => {
+            (Some(Degrees(lat)), Some(Degrees(lon)))
+        }
+        _ => (None, None),
+    })
+}
+
+/// riskEventTypes_v2, else the older riskEventTypes: the names as logged, without `none`.
+/// Log Analytics writes the column as a string holding a JSON array; a bare name (some
+/// tools flatten one-item lists) is read as a list of one.
+fn risk_event_types(rec: &Record) -> Res<Option<Vec<String>>> {
+    for (key, field) in [
+        ("riskeventtypes_v2", "riskEventTypes_v2"),
+        ("riskeventtypes", "riskEventTypes"),
+    ] {
+        let v = rec.get(key);
+        if v.is_none_or(Value::is_null) {
+            continue;
+        }
+        let items = match v {
+            Some(Value::String(s)) if !s.trim_start().starts_with('[') => {
+                s.split(',').map(|x| x.trim().to_string()).collect()
+            }
+            _ => strings(v).map_err(|r| rec.err(field, r))?,
+        };
+        return Ok(Some(
+            items
+                .into_iter()
+                .filter(|x| !x.is_empty() && !x.eq_ignore_ascii_case("none"))
+                .collect(),
+        ));
+    }
+    Ok(None)
+}
+
 fn networks(rec: &Record) -> Res<(Option<Vec<String>>, Option<bool>)> {
     let Some(details) = rec.array("networklocationdetails", "networkLocationDetails")? else {
         return Ok((None, None));
@@ -813,6 +888,7 @@ mod tests {
     }
 
     const BASE: &str = r#""id":"a","createdDateTime":"2026-01-05T14:23:45.123Z""#;
+    const BASE_ONLY: &str = r#"{"id":"a","createdDateTime":"2026-01-05T14:23:45.123Z"}"#;
 
     #[test]
     fn mfa_rule_each_branch() {
@@ -1049,6 +1125,53 @@ mod tests {
     }
 
     #[test]
+    fn coordinates_and_risk_events() {
+        let s = signin(&format!(
+            r#"{{{BASE},"location":{{"city":"Redmond","geoCoordinates":{{"altitude":null,"latitude":47.67858,"longitude":-122.13158}}}},
+            "riskEventTypes":["unlikelyTravel"],"riskEventTypes_v2":["anonymizedIPAddress","none"]}}"#
+        ));
+        assert_eq!(s.latitude, Some(Degrees(47.67858)));
+        assert_eq!(s.longitude, Some(Degrees(-122.13158)));
+        assert_eq!(
+            s.risk_event_types,
+            Some(vec!["anonymizedIPAddress".to_string()]),
+            "v2 wins and `none` is dropped"
+        );
+        // The older list when v2 is absent; [] is kept as "none listed".
+        let s = signin(&format!(
+            r#"{{{BASE},"riskEventTypes":["unlikelyTravel"]}}"#
+        ));
+        assert_eq!(s.risk_event_types, Some(vec!["unlikelyTravel".to_string()]));
+        let s = signin(&format!(r#"{{{BASE},"riskEventTypes_v2":[]}}"#));
+        assert_eq!(s.risk_event_types, Some(vec![]));
+        let s = signin(BASE_ONLY);
+        assert_eq!((s.latitude, s.risk_event_types), (None, None));
+        // The 0,0 placeholder, `{}` and half a pair are absent.
+        for geo in [
+            r#"{"latitude":0,"longitude":0}"#,
+            "{}",
+            r#"{"latitude":12.5}"#,
+        ] {
+            let s = signin(&format!(
+                r#"{{{BASE},"location":{{"geoCoordinates":{geo}}}}}"#
+            ));
+            assert_eq!((s.latitude, s.longitude), (None, None), "{geo}");
+        }
+        // Log Analytics: nested columns as strings holding JSON, numbers as strings.
+        let s = signin(
+            r#"{"Id":"b","TimeGenerated":"2023-09-19T13:45:17.287Z","Location":"DE",
+            "LocationDetails":"{\"geoCoordinates\":{\"latitude\":\"52.52\",\"longitude\":13.405}}",
+            "RiskEventTypes_V2":"[\"anonymizedIPAddress\"]"}"#,
+        );
+        assert_eq!(s.latitude, Some(Degrees(52.52)));
+        assert_eq!(s.longitude, Some(Degrees(13.405)));
+        assert_eq!(
+            s.risk_event_types,
+            Some(vec!["anonymizedIPAddress".to_string()])
+        );
+    }
+
+    #[test]
     fn field_errors_name_the_field() {
         let err = |json: &str| match map_record(
             &record(json),
@@ -1070,6 +1193,24 @@ mod tests {
         assert_eq!(
             err(&format!(r#"{{{BASE},"status":{{"errorCode":"boom"}}}}"#)).0,
             "status.errorCode"
+        );
+        assert_eq!(
+            err(&format!(
+                r#"{{{BASE},"location":{{"geoCoordinates":{{"latitude":91,"longitude":0}}}}}}"#
+            ))
+            .0,
+            "location.geoCoordinates.latitude"
+        );
+        assert_eq!(
+            err(&format!(
+                r#"{{{BASE},"location":{{"geoCoordinates":{{"latitude":1,"longitude":"east"}}}}}}"#
+            ))
+            .0,
+            "location.geoCoordinates.longitude"
+        );
+        assert_eq!(
+            err(&format!(r#"{{{BASE},"riskEventTypes_v2":{{"a":1}}}}"#)).0,
+            "riskEventTypes_v2"
         );
         assert_eq!(
             err(&format!(
