@@ -392,7 +392,18 @@ fn write_jcs_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Canonicalizes an arbitrary JSON payload with RFC 8785.
+///
+/// serde_json's compact output of a value is already its RFC 8785 form for most payloads
+/// (members in byte order, the same escapes, integers and most doubles written alike); the
+/// one-pass check in [`crate::jcs`] confirms that, and anything it does not accept (members
+/// whose UTF-16 order differs, numbers ECMAScript writes otherwise, integers beyond 2^53) goes
+/// through the full canonicalizer. Both give the same bytes (a property test checks it).
 pub fn canonical_payload(value: &serde_json::Value) -> Result<Vec<u8>, String> {
+    if let Ok(bytes) = serde_json::to_vec(value)
+        && crate::jcs::is_canonical(&bytes)
+    {
+        return Ok(bytes);
+    }
     serde_json_canonicalizer::to_vec(value).map_err(|e| e.to_string())
 }
 

@@ -360,6 +360,14 @@ mod tests {
             prop_assert_eq!(is_canonical(&bytes), slow(&bytes), "{}", String::from_utf8_lossy(&bytes));
         }
 
+        /// The payload canonicalizer's fast path (serde_json output the check accepts) gives
+        /// exactly the full canonicalizer's bytes.
+        #[test]
+        fn canonical_payload_equals_the_canonicalizer(v in json_value()) {
+            let want = serde_json_canonicalizer::to_vec(&v).unwrap();
+            prop_assert_eq!(crate::entry::canonical_payload(&v).unwrap(), want);
+        }
+
         /// Never accepts what the definition rejects, on arbitrary edits of canonical text.
         #[test]
         fn edits_are_never_wrongly_accepted(
