@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
 use vigil_ledger::audit::{VerifyOptions, verify_database};
-use vigil_ledger::verify::{CheckpointInput, Report};
+use vigil_ledger::entry::payload_commitment;
+use vigil_ledger::verify::{CheckpointInput, Finding, Report};
 use vigil_ledger::{Envelope, Kind, VerifierKey};
 use vigil_simulator::airisk::{Action, Score, Scores};
 use vigil_simulator::model::{NamedLocation, Policy};
@@ -122,15 +123,25 @@ pub fn read_verified(
             if !kinds.contains(&env.kind) {
                 continue;
             }
+            // Entries before a trusted checkpoint were checked by their envelopes only: each
+            // payload read is checked against its envelope's commitment here.
             let payload = match &e.payload {
                 None => None,
-                Some((_, bytes)) => Some(serde_json::from_slice(bytes).map_err(|err| {
-                    anyhow!(
-                        "{}: entry {}: payload is not JSON: {err}",
-                        db.display(),
-                        e.seq
-                    )
-                })?),
+                Some((salt, bytes)) => {
+                    let committed = <[u8; 32]>::try_from(salt.as_slice()).is_ok_and(|salt| {
+                        payload_commitment(&salt, bytes) == env.payload_commitment
+                    });
+                    if !committed {
+                        return Ok(Err(payload_finding(report, e.seq)));
+                    }
+                    Some(serde_json::from_slice(bytes).map_err(|err| {
+                        anyhow!(
+                            "{}: entry {}: payload is not JSON: {err}",
+                            db.display(),
+                            e.seq
+                        )
+                    })?)
+                }
             };
             entries.push(LedgerEntry {
                 seq: e.seq,
@@ -147,6 +158,23 @@ pub fn read_verified(
         report,
         entries,
     }))
+}
+
+/// The report of a verification whose trusted prefix holds an edited payload at `seq`.
+fn payload_finding(mut report: Report, seq: u64) -> Report {
+    report.ok = false;
+    report.first_bad_seq = Some(seq);
+    report.findings.insert(
+        0,
+        Finding {
+            seq: Some(seq),
+            code: "payload-mismatch",
+            message: format!(
+                "entry {seq}: payload or salt does not match the entry's payload_commitment (payload edited)"
+            ),
+        },
+    );
+    report
 }
 
 /// The first finding of a failed verification, in one line.

@@ -14,12 +14,14 @@ use sha2::{Digest, Sha256};
 
 use super::harness::Out;
 
-struct Ws {
-    dir: tempfile::TempDir,
+/// A scratch folder with a ledger and the producers ingest (signal, action), ai-engine
+/// (inference), analyst (review), ca-admin (policy) and simulator (run); shared with pilot.rs.
+pub(super) struct Ws {
+    pub(super) dir: tempfile::TempDir,
 }
 
 impl Ws {
-    fn new() -> Ws {
+    pub(super) fn new() -> Ws {
         let ws = Ws {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -64,22 +66,22 @@ impl Ws {
         ws
     }
 
-    fn p(&self, rel: &str) -> PathBuf {
+    pub(super) fn p(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn run(&self, args: &[&str]) -> Out {
+    pub(super) fn run(&self, args: &[&str]) -> Out {
         super::harness::vigil(self.dir.path(), args)
     }
 
-    fn entries(&self) -> Vec<Value> {
+    pub(super) fn entries(&self) -> Vec<Value> {
         self.run(&["ledger", "show", "--db", "audit.db"])
             .ok()
             .ndjson()
     }
 }
 
-fn tenant(file: &str) -> String {
+pub(super) fn tenant(file: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples/tenant")
         .join(file)
