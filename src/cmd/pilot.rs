@@ -305,6 +305,7 @@ fn pilot_signins(a: &PilotArgs, v: &VerifiedLedger) -> Result<Vec<SignIn>> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut erased = 0u64;
+    let (mut others, mut other) = (0u64, None);
     for e in v.entries.iter().filter(|e| e.kind == Kind::Signal) {
         let Some(id) = e.signin_id() else { continue };
         if !seen.insert(id.clone()) {
@@ -328,14 +329,22 @@ fn pilot_signins(a: &PilotArgs, v: &VerifiedLedger) -> Result<Vec<SignIn>> {
                 };
             }
         }
-        let s: SignIn = serde_json::from_value(Value::Object(record)).map_err(|err| {
-            anyhow!(
-                "{}: ledger entry #{}: the signal is not a normalized sign-in record: {err}",
-                a.db.display(),
-                e.seq
-            )
-        })?;
-        out.push(s);
+        // A signal may record something other than a sign-in (an audit record appended by
+        // another producer): only the normalized records `ledger record` writes are read.
+        match serde_json::from_value::<SignIn>(Value::Object(record)) {
+            Ok(s) => out.push(s),
+            Err(err) => {
+                if other.is_none() {
+                    other = Some(format!("entry #{}: {err}", e.seq));
+                }
+                others += 1;
+            }
+        }
+    }
+    if let Some(first) = other {
+        info(format!(
+            "{others} signal entries are not normalized sign-in records and are left out (the first, {first})"
+        ));
     }
     if erased > 0 {
         info(format!(
