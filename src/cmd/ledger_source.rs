@@ -314,11 +314,13 @@ pub fn labels_from(v: &VerifiedLedger) -> HashMap<String, Option<bool>> {
     out
 }
 
-/// A policy set in force from a time on, from a `policy` entry.
+/// The policy sets of the ledger's `policy` entries, sorted by the time each took effect, and
+/// the warnings reading them gave.
 pub fn snapshots_from(
     v: &VerifiedLedger,
-) -> Result<Vec<vigil_simulator::simulate::PolicySnapshot>> {
+) -> Result<(Vec<vigil_simulator::simulate::PolicySnapshot>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
     for e in v.entries.iter().filter(|e| e.kind == Kind::Policy) {
         let at = format!("{}: ledger entry #{}", v.db.display(), e.seq);
         let Some(payload) = &e.payload else {
@@ -332,15 +334,20 @@ pub fn snapshots_from(
                 format!("{at}: field effectiveFrom: missing or not an RFC 3339 time")
             })?;
         let name = PathBuf::from(&at);
-        let policies: Vec<Policy> = policy::policies_from_json(
+        let set = policy::policies_from_json(
             payload.get("policies").unwrap_or(&Value::Array(vec![])),
             &name,
-        )?
-        .policies;
-        let locations: Option<Vec<NamedLocation>> = payload
-            .get("namedLocations")
-            .map(|l| location::locations_from_json(l, &name).map(|s| s.locations))
-            .transpose()?;
+        )?;
+        warnings.extend(set.warnings);
+        let policies: Vec<Policy> = set.policies;
+        let locations: Option<Vec<NamedLocation>> = match payload.get("namedLocations") {
+            None => None,
+            Some(l) => {
+                let set = location::locations_from_json(l, &name)?;
+                warnings.extend(set.warnings);
+                Some(set.locations)
+            }
+        };
         out.push(vigil_simulator::simulate::PolicySnapshot {
             seq: e.seq,
             effective_from: effective,
@@ -356,5 +363,5 @@ pub fn snapshots_from(
     }
     // In force from its time on; of two with the same time, the later entry.
     out.sort_by_key(|s| (s.effective_from, s.seq));
-    Ok(out)
+    Ok((out, warnings))
 }

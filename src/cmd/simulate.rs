@@ -97,7 +97,9 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         value if value.starts_with(ledger_source::PREFIX) => {
             let db = PathBuf::from(&value[ledger_source::PREFIX.len()..]);
             let verified = ledger_source::read_input("--baseline", &db, &[Kind::Policy])?;
-            snapshots = ledger_source::snapshots_from(&verified)?;
+            let (read, snapshot_warnings) = ledger_source::snapshots_from(&verified)?;
+            snapshots = read;
+            warnings.extend(snapshot_warnings.iter().map(|w| format!("baseline: {w}")));
             Baseline::Snapshots(&snapshots)
         }
         path => {

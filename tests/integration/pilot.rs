@@ -11,82 +11,6 @@ use serde_json::{Value, json};
 
 use super::simulate_ledger::{Ws, tenant};
 
-impl Ws {
-    fn write(&self, rel: &str, text: &str) {
-        fs::write(self.p(rel), text).unwrap();
-    }
-
-    fn record(&self, signins: &str, scores: &str) {
-        self.run(&[
-            "ledger",
-            "record",
-            "--db",
-            "audit.db",
-            "--signins",
-            signins,
-            "--scores",
-            scores,
-            "--inference-key",
-            "ai-engine.key",
-            "--signal-key",
-            "ingest.key",
-            "--action-key",
-            "ingest.key",
-        ])
-        .ok();
-    }
-
-    fn of_kind(&self, kind: &str) -> Vec<Value> {
-        self.entries()
-            .into_iter()
-            .filter(|e| e["envelope"]["kind"] == kind)
-            .collect()
-    }
-
-    /// The inference entry of a sign-in.
-    fn inference_of(&self, signin: &str) -> Value {
-        self.of_kind("inference")
-            .into_iter()
-            .find(|e| e["envelope"]["subject"]["signInId"] == signin)
-            .unwrap_or_else(|| panic!("no inference for {signin}"))
-    }
-
-    fn review(&self, seq: u64, verdict: &str, extra: &[&str]) {
-        let seq = seq.to_string();
-        let mut args = vec![
-            "review",
-            "--db",
-            "audit.db",
-            "--key",
-            "analyst.key",
-            "--ref",
-            &seq,
-            "--verdict",
-            verdict,
-            "--reason",
-            "checked with the user",
-        ];
-        args.extend_from_slice(extra);
-        self.run(&args).ok();
-    }
-
-    fn record_policies(&self, policies: &str, effective: &str) {
-        self.run(&[
-            "ledger",
-            "record-policies",
-            "--db",
-            "audit.db",
-            "--key",
-            "ca-admin.key",
-            "--policies",
-            policies,
-            "--effective-from",
-            effective,
-        ])
-        .ok();
-    }
-}
-
 /// A Graph sign-in record: a member user on a browser, single-factor, with the given outcome.
 fn signin(id: &str, time: &str, error: i64, ca: &str, applied: Value, risk: &str) -> Value {
     json!({
@@ -295,6 +219,43 @@ fn pilot_figures_on_a_hand_computed_case() {
     assert_eq!(p["signIns"], 2);
     assert_eq!(p["vsActual"]["agree"], 0);
 
+    // Verified from a trusted checkpoint: the same figures, only the entries after it checked.
+    let whole = ws.run(&["pilot", "--db", "audit.db", "--json"]).ok().json();
+    let cp = ws
+        .run(&["ledger", "checkpoint", "--db", "audit.db"])
+        .ok()
+        .stdout;
+    ws.write("cp.txt", &cp);
+    let size = whole["ledger"]["size"].as_u64().unwrap();
+    let from_cp = ws
+        .run(&[
+            "pilot",
+            "--db",
+            "audit.db",
+            "--json",
+            "--checkpoint",
+            "cp.txt",
+        ])
+        .ok()
+        .json();
+    assert_eq!(from_cp["ledger"]["verifiedFrom"], size);
+    for k in [
+        "vsActual",
+        "vsReportOnly",
+        "enforcement",
+        "vsReviews",
+        "vsRiskState",
+    ] {
+        assert_eq!(from_cp[k], whole[k], "{k}");
+    }
+
+    // Bad flags are input errors naming the flag.
+    ws.run(&["pilot", "--db", "audit.db", "--from", "last week"])
+        .input_error(&["--from", "last week"]);
+    ws.write("enforced.json", &block_all("p-mfa", "mfa").to_string());
+    ws.run(&["pilot", "--db", "audit.db", "--policies", "enforced.json"])
+        .input_error(&["--policies", "report-only"]);
+
     // The terminal tables and the HTML page carry the same figures.
     let out = ws
         .run(&["pilot", "--db", "audit.db", "--html", "pilot.html"])
@@ -443,6 +404,37 @@ fn baseline_ledger_replays_each_signin_against_the_snapshot_in_force() {
         serde_json::from_str(&fs::read_to_string(ws.p("out/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["baselineBeforeFirstSnapshot"], 1);
     assert_eq!(summary["transitions"]["failure -> interrupted"], 1);
+
+    // Normalized Parquet input takes the row-by-row replay and gives the same decisions.
+    ws.run(&[
+        "ingest",
+        "--signins",
+        "signins.json",
+        "--out",
+        "signins.parquet",
+    ])
+    .ok();
+    ws.run(&[
+        "simulate",
+        "--signins",
+        "signins.parquet",
+        "--policies",
+        "mfa.json",
+        "--baseline",
+        "ledger:audit.db",
+        "--out",
+        "from-parquet",
+    ])
+    .ok();
+    let again: Vec<Value> = fs::read_to_string(ws.p("from-parquet/decisions.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        again.iter().map(|d| &d["baseline"]).collect::<Vec<_>>(),
+        decisions.iter().map(|d| &d["baseline"]).collect::<Vec<_>>()
+    );
 
     // A ledger with no policy snapshot is an input error naming it.
     let empty = Ws::new();

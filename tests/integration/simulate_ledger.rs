@@ -79,6 +79,80 @@ impl Ws {
             .ok()
             .ndjson()
     }
+
+    pub(super) fn write(&self, rel: &str, text: &str) {
+        fs::write(self.p(rel), text).unwrap();
+    }
+
+    pub(super) fn record(&self, signins: &str, scores: &str) {
+        self.run(&[
+            "ledger",
+            "record",
+            "--db",
+            "audit.db",
+            "--signins",
+            signins,
+            "--scores",
+            scores,
+            "--inference-key",
+            "ai-engine.key",
+            "--signal-key",
+            "ingest.key",
+            "--action-key",
+            "ingest.key",
+        ])
+        .ok();
+    }
+
+    pub(super) fn of_kind(&self, kind: &str) -> Vec<Value> {
+        self.entries()
+            .into_iter()
+            .filter(|e| e["envelope"]["kind"] == kind)
+            .collect()
+    }
+
+    /// The inference entry of a sign-in.
+    pub(super) fn inference_of(&self, signin: &str) -> Value {
+        self.of_kind("inference")
+            .into_iter()
+            .find(|e| e["envelope"]["subject"]["signInId"] == signin)
+            .unwrap_or_else(|| panic!("no inference for {signin}"))
+    }
+
+    pub(super) fn review(&self, seq: u64, verdict: &str, extra: &[&str]) {
+        let seq = seq.to_string();
+        let mut args = vec![
+            "review",
+            "--db",
+            "audit.db",
+            "--key",
+            "analyst.key",
+            "--ref",
+            &seq,
+            "--verdict",
+            verdict,
+            "--reason",
+            "checked with the user",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args).ok();
+    }
+
+    pub(super) fn record_policies(&self, policies: &str, effective: &str) {
+        self.run(&[
+            "ledger",
+            "record-policies",
+            "--db",
+            "audit.db",
+            "--key",
+            "ca-admin.key",
+            "--policies",
+            policies,
+            "--effective-from",
+            effective,
+        ])
+        .ok();
+    }
 }
 
 pub(super) fn tenant(file: &str) -> String {
@@ -135,23 +209,7 @@ fn simulate_with_a_ledger_records_a_run_that_trace_reaches() {
     let ws = Ws::new();
     let signins = tenant("signins.json");
     let scores = tenant("scores.csv");
-    ws.run(&[
-        "ledger",
-        "record",
-        "--db",
-        "audit.db",
-        "--signins",
-        &signins,
-        "--scores",
-        &scores,
-        "--inference-key",
-        "ai-engine.key",
-        "--signal-key",
-        "ingest.key",
-        "--action-key",
-        "ingest.key",
-    ])
-    .ok();
+    ws.record(&signins, &scores);
     let entries = ws.entries();
     let signals: Vec<&Value> = entries.iter().filter(|e| kind(e) == "signal").collect();
     assert_eq!(signals.len(), 300);
@@ -163,20 +221,7 @@ fn simulate_with_a_ledger_records_a_run_that_trace_reaches() {
         .iter()
         .find(|e| kind(e) == "inference" && e["envelope"]["subject"]["signInId"] == *traced)
         .unwrap();
-    ws.run(&[
-        "review",
-        "--db",
-        "audit.db",
-        "--key",
-        "analyst.key",
-        "--ref",
-        &seq(inference).to_string(),
-        "--verdict",
-        "confirmed",
-        "--reason",
-        "checked with the user",
-    ])
-    .ok();
+    ws.review(seq(inference), "confirmed", &[]);
     let policies = tenant("policies-candidate.json");
     let locations = tenant("named-locations.json");
     ws.run(&[
