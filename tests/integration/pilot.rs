@@ -324,6 +324,15 @@ fn a_tampered_inference_fails_verify_and_pilot_refuses_the_ledger() {
         .input_error(&["--scores ledger:audit.db", &format!("#{victim}")]);
 }
 
+/// The lines of `dir/decisions.ndjson`.
+fn decisions_of(ws: &Ws, dir: &str) -> Vec<Value> {
+    fs::read_to_string(ws.p(&format!("{dir}/decisions.ndjson")))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn block_all(id: &str, grant: &str) -> Value {
     json!([{
         "id": id, "displayName": id, "state": "enabled",
@@ -336,14 +345,29 @@ fn block_all(id: &str, grant: &str) -> Value {
     }])
 }
 
+/// `simulate` of `signins` against mfa.json with the ledger's snapshots as the baseline.
+fn replay_mfa(ws: &Ws, signins: &str, out: &str) -> super::harness::Out {
+    ws.run(&[
+        "simulate",
+        "--signins",
+        signins,
+        "--policies",
+        "mfa.json",
+        "--baseline",
+        "ledger:audit.db",
+        "--out",
+        out,
+    ])
+}
+
 #[test]
 fn baseline_ledger_replays_each_signin_against_the_snapshot_in_force() {
     let ws = Ws::new();
     ws.write("block.json", &block_all("p-block", "block").to_string());
     ws.write("mfa.json", &block_all("p-mfa", "mfa").to_string());
     // Recorded out of time order: the mfa set (February) before the block set (January).
-    ws.record_policies("mfa.json", "2026-02-01T00:00:00Z");
-    ws.record_policies("block.json", "2026-01-01T00:00:00Z");
+    ws.record_policies("mfa.json", &["--effective-from", "2026-02-01T00:00:00Z"]);
+    ws.record_policies("block.json", &["--effective-from", "2026-01-01T00:00:00Z"]);
     let times = [
         "2025-12-15T09:00:00Z",
         "2026-01-15T09:00:00Z",
@@ -355,30 +379,14 @@ fn baseline_ledger_replays_each_signin_against_the_snapshot_in_force() {
         .map(|(i, t)| signin(S[i], t, 0, "notApplied", json!([]), "none"))
         .collect();
     ws.write("signins.json", &json!({ "value": rows }).to_string());
-    let out = ws
-        .run(&[
-            "simulate",
-            "--signins",
-            "signins.json",
-            "--policies",
-            "mfa.json",
-            "--baseline",
-            "ledger:audit.db",
-            "--out",
-            "out",
-        ])
-        .ok();
+    let out = replay_mfa(&ws, "signins.json", "out").ok();
     assert!(
         out.stderr
             .contains("1 sign-ins precede the first policy snapshot"),
         "{}",
         out.stderr
     );
-    let decisions: Vec<Value> = fs::read_to_string(ws.p("out/decisions.ndjson"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let decisions = decisions_of(&ws, "out");
     let base: Vec<(&str, &str)> = decisions
         .iter()
         .map(|d| {
@@ -414,23 +422,8 @@ fn baseline_ledger_replays_each_signin_against_the_snapshot_in_force() {
         "signins.parquet",
     ])
     .ok();
-    ws.run(&[
-        "simulate",
-        "--signins",
-        "signins.parquet",
-        "--policies",
-        "mfa.json",
-        "--baseline",
-        "ledger:audit.db",
-        "--out",
-        "from-parquet",
-    ])
-    .ok();
-    let again: Vec<Value> = fs::read_to_string(ws.p("from-parquet/decisions.ndjson"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    replay_mfa(&ws, "signins.parquet", "from-parquet").ok();
+    let again = decisions_of(&ws, "from-parquet");
     assert_eq!(
         again.iter().map(|d| &d["baseline"]).collect::<Vec<_>>(),
         decisions.iter().map(|d| &d["baseline"]).collect::<Vec<_>>()
@@ -440,19 +433,7 @@ fn baseline_ledger_replays_each_signin_against_the_snapshot_in_force() {
     let empty = Ws::new();
     empty.write("signins.json", &json!({ "value": rows }).to_string());
     empty.write("mfa.json", &block_all("p-mfa", "mfa").to_string());
-    empty
-        .run(&[
-            "simulate",
-            "--signins",
-            "signins.json",
-            "--policies",
-            "mfa.json",
-            "--baseline",
-            "ledger:audit.db",
-            "--out",
-            "out",
-        ])
-        .input_error(&["audit.db", "no policy snapshots"]);
+    replay_mfa(&empty, "signins.json", "out").input_error(&["audit.db", "no policy snapshots"]);
 }
 
 #[test]
@@ -463,7 +444,10 @@ fn end_to_end_on_the_sample_tenant() {
     ws.run(&["score", "--signins", &signins, "--out", "scores.csv"])
         .ok();
     ws.record(&signins, "scores.csv");
-    ws.record_policies(&tenant("policies-current.json"), "2020-01-01T00:00:00Z");
+    ws.record_policies(
+        &tenant("policies-current.json"),
+        &["--effective-from", "2020-01-01T00:00:00Z"],
+    );
     let simulate = |out: &str, baseline: &str, scores: &str, ledger: bool| {
         let mut args = vec![
             "simulate".to_string(),

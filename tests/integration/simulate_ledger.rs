@@ -138,8 +138,9 @@ impl Ws {
         self.run(&args).ok();
     }
 
-    pub(super) fn record_policies(&self, policies: &str, effective: &str) {
-        self.run(&[
+    /// `vigil ledger record-policies` with the ca-admin key and `extra` flags.
+    pub(super) fn record_policies(&self, policies: &str, extra: &[&str]) {
+        let mut args = vec![
             "ledger",
             "record-policies",
             "--db",
@@ -148,10 +149,9 @@ impl Ws {
             "ca-admin.key",
             "--policies",
             policies,
-            "--effective-from",
-            effective,
-        ])
-        .ok();
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args).ok();
     }
 }
 
@@ -224,19 +224,7 @@ fn simulate_with_a_ledger_records_a_run_that_trace_reaches() {
     ws.review(seq(inference), "confirmed", &[]);
     let policies = tenant("policies-candidate.json");
     let locations = tenant("named-locations.json");
-    ws.run(&[
-        "ledger",
-        "record-policies",
-        "--db",
-        "audit.db",
-        "--key",
-        "ca-admin.key",
-        "--policies",
-        &policies,
-        "--named-locations",
-        &locations,
-    ])
-    .ok();
+    ws.record_policies(&policies, &["--named-locations", &locations]);
     let before = ws.entries();
     let policy_entry = before.last().unwrap().clone();
     assert_eq!(kind(&policy_entry), "policy");
