@@ -567,3 +567,42 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     fs::write(&sp, text + "\n").map_err(|e| out_err(&sp)(format_args!("{e}")))?;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(seq: u64, at: &str) -> PolicySnapshot {
+        PolicySnapshot {
+            seq,
+            effective_from: at.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            policies: vec![],
+            locations: None,
+        }
+    }
+
+    fn at(t: &str) -> SignIn {
+        SignIn {
+            created_date_time: t.into(),
+            ..SignIn::default()
+        }
+    }
+
+    #[test]
+    fn the_snapshot_in_force_is_the_latest_that_took_effect_by_then() {
+        // Sorted by time as the CLI sorts them; the second took effect at the same instant as
+        // the first but was recorded later, so it wins from that instant on.
+        let snaps = [
+            snapshot(4, "2026-01-01T00:00:00Z"),
+            snapshot(9, "2026-01-01T00:00:00Z"),
+            snapshot(2, "2026-02-01T00:00:00Z"),
+        ];
+        assert_eq!(snapshot_at(&snaps, &at("2026-01-01T00:00:00Z")), Ok(1));
+        assert_eq!(snapshot_at(&snaps, &at("2026-01-31T23:59:59.999Z")), Ok(1));
+        assert_eq!(snapshot_at(&snaps, &at("2026-02-01T00:00:00Z")), Ok(2));
+        let before = snapshot_at(&snaps, &at("2025-12-31T23:59:59Z")).unwrap_err();
+        assert!(before.contains("entry #4"), "{before}");
+        let unreadable = snapshot_at(&snaps, &at("yesterday")).unwrap_err();
+        assert!(unreadable.contains("yesterday"), "{unreadable}");
+    }
+}
