@@ -441,7 +441,8 @@ pub fn compare(signins: &[PilotSignIn]) -> Pilot {
     }
 }
 
-fn rate(v: Option<f64>) -> String {
+/// A rate with four decimals, `-` when undefined (nothing to divide by).
+pub fn format_rate(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.4}"))
 }
 
@@ -464,7 +465,7 @@ fn matrix_html(html: &mut String, title: &str, against: &str, m: &Matrix) {
         "</table>\n<p>agreement: {} of {} compared sign-ins ({})</p>",
         m.agree,
         m.compared,
-        rate(m.rate)
+        format_rate(m.rate)
     );
 }
 
@@ -478,8 +479,8 @@ fn confusion_html(html: &mut String, title: &str, c: &Confusion) {
         c.fn_,
         c.tn,
         c.unlabeled,
-        rate(c.precision),
-        rate(c.recall)
+        format_rate(c.precision),
+        format_rate(c.recall)
     );
 }
 

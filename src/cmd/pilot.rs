@@ -15,11 +15,14 @@ use vigil_ledger::Kind;
 use vigil_simulator::airisk::{Action, Thresholds};
 use vigil_simulator::eval::{self, Context};
 use vigil_simulator::model::{PolicyState, SignIn};
-use vigil_simulator::pilot::{self, Outcome, PilotSignIn, Recommendation, Review, Side};
+use vigil_simulator::pilot::{
+    self, Outcome, PilotSignIn, Recommendation, Review, Side, format_rate,
+};
 use vigil_simulator::simulate::logged_side;
 use vigil_simulator::{directory, location, policy, signin, sweep};
 
 use super::ledger_source::{self, LedgerEntry, VerifiedLedger};
+use super::show::cut;
 use crate::Outcome as Exit;
 use crate::output::info;
 
@@ -469,18 +472,6 @@ fn evaluated_report_only(e: &Evaluated, s: &SignIn, ctx: &Context) -> Option<Sid
     })
 }
 
-fn rate(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), |x| format!("{x:.4}"))
-}
-
-fn cut(t: &str, n: usize) -> String {
-    if t.chars().count() <= n {
-        t.to_string()
-    } else {
-        format!("{}...", t.chars().take(n).collect::<String>())
-    }
-}
-
 fn print_tables(p: &pilot::Pilot, show: usize) {
     for (title, m) in [
         (
@@ -509,7 +500,7 @@ fn print_tables(p: &pilot::Pilot, show: usize) {
             "agreement: {} of {} compared sign-ins ({})\n",
             m.agree,
             m.compared,
-            rate(m.rate)
+            format_rate(m.rate)
         );
     }
     let e = &p.enforcement;
@@ -536,8 +527,8 @@ fn print_tables(p: &pilot::Pilot, show: usize) {
             c.fn_.to_string(),
             c.tn.to_string(),
             c.unlabeled.to_string(),
-            rate(c.precision),
-            rate(c.recall),
+            format_rate(c.precision),
+            format_rate(c.recall),
         ]);
     }
     println!("{t}\n");
