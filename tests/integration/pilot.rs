@@ -322,6 +322,10 @@ fn a_tampered_inference_fails_verify_and_pilot_refuses_the_ledger() {
     // As an input of sweep and simulate, a ledger that does not verify is an input error.
     ws.run(&["sweep", "--scores", "ledger:audit.db"])
         .input_error(&["--scores ledger:audit.db", &format!("#{victim}")]);
+    ws.write("mfa.json", &block_all("p-mfa", "mfa").to_string());
+    replay_mfa(&ws, "signins.json", "out")
+        .input_error(&["--baseline ledger:audit.db", &format!("#{victim}")]);
+    assert!(!ws.p("out/decisions.ndjson").exists(), "nothing simulated");
 }
 
 /// The lines of `dir/decisions.ndjson`.
