@@ -45,6 +45,8 @@ pub enum Command {
     Score(crate::cmd::score::ScoreArgs),
     /// Record a human verdict on an AI inference or an action (a signed `review` entry).
     Review(crate::cmd::review::ReviewArgs),
+    /// Report-only pilot: the AI's recorded recommendations vs what Conditional Access did.
+    Pilot(crate::cmd::pilot::PilotArgs),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).
@@ -62,11 +64,14 @@ pub struct SimulateArgs {
     /// Directory snapshot: {"users":[{"id","userPrincipalName","userType","groups":[...],"roles":[...]}]}.
     #[arg(long)]
     pub directory: Option<PathBuf>,
-    /// `logged` (the outcome the log recorded), `none`, or a path to another policy set.
+    /// `logged` (the outcome the log recorded), `none`, a path to another policy set, or
+    /// `ledger:DB`: the policy set in force at each sign-in's time per the ledger's `policy`
+    /// entries (the ledger is verified first).
     #[arg(long, default_value = "logged")]
     pub baseline: String,
     /// AI risk scores per sign-in: CSV, NDJSON or Parquet with signInId (or correlationId) and
-    /// score (0-1 or 0-100), optionally riskLevel, reasoning, recommendedAction, model, scale.
+    /// score (0-1 or 0-100), optionally riskLevel, reasoning, recommendedAction, model, scale;
+    /// or `ledger:DB`: the ledger's inference entries (verified first).
     #[arg(long)]
     pub scores: Option<PathBuf>,
     /// Thresholds file (TOML or JSON, schemas/thresholds.schema.json): score bands that map to

@@ -47,6 +47,17 @@ impl Action {
             Action::Block => "block",
         }
     }
+
+    /// The action a name gives (`allow`, `review`, `mfa`, `block`; case ignored).
+    pub fn from_name(name: &str) -> Option<Action> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "allow" => Action::Allow,
+            "review" => Action::Review,
+            "mfa" => Action::Mfa,
+            "block" => Action::Block,
+            _ => return None,
+        })
+    }
 }
 
 /// A parsed thresholds file.
@@ -541,6 +552,17 @@ impl Scores {
             map.insert(lower, score);
         }
         Ok(out)
+    }
+
+    /// Scores already on the 0-1 scale and checked (e.g. the ledger's inference entries), keyed
+    /// by the sign-in id in [`Score::key`]; a later score for the same sign-in replaces an
+    /// earlier one.
+    pub fn from_signin_scores(scores: impl IntoIterator<Item = Score>) -> Scores {
+        let mut out = Scores::default();
+        for s in scores {
+            out.by_signin.insert(s.key.to_ascii_lowercase(), s);
+        }
+        out
     }
 
     /// The score for a sign-in: by its id, else by its correlation id.

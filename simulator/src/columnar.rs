@@ -1620,6 +1620,11 @@ pub fn run(files: &[TableFile], inputs: Inputs) -> Result<Summary, SimulateError
             "AI risk thresholds are replayed row by row: read the table with table::read_rows and use simulate::run".into(),
         ));
     }
+    if let Baseline::Snapshots(_) = inputs.baseline {
+        return Err(SimulateError::Input(
+            "a baseline of ledger policy snapshots is replayed row by row: read the table with table::read_rows and use simulate::run".into(),
+        ));
+    }
     let ctx = Context::new(inputs.policies, inputs.locations, inputs.directory)
         .map_err(SimulateError::Input)?
         .with_snapshots(inputs.user_risk, inputs.devices);
@@ -1979,7 +1984,9 @@ fn replay(
                             logged_sides.mult[b] += 1;
                             Some(logged_sides.status[b])
                         }
-                        Baseline::Policies(_) => Some(base.status_of_key(k)),
+                        Baseline::Policies(_) | Baseline::Snapshots(_) => {
+                            Some(base.status_of_key(k))
+                        }
                     };
                     if let Some(bs) = bs {
                         transitions[bs as usize][cs as usize] += 1;
@@ -2027,7 +2034,9 @@ fn replay(
                             let t = &logged_sides.sides[b];
                             Some((t.head.clone(), t.policies.clone()))
                         }
-                        Baseline::Policies(_) => Some(base.side_text(k, ip, &rows, i)),
+                        Baseline::Policies(_) | Baseline::Snapshots(_) => {
+                            Some(base.side_text(k, ip, &rows, i))
+                        }
                     };
                     if let Some(tx) = out {
                         pending.push(OutRow {
@@ -2065,7 +2074,7 @@ fn replay(
 
     let baseline = match inputs.baseline {
         Baseline::None => None,
-        Baseline::Policies(_) => Some(base.counts(&mult)),
+        Baseline::Policies(_) | Baseline::Snapshots(_) => Some(base.counts(&mult)),
         Baseline::Logged => {
             let mut c = SideCounts::default();
             for (side, m) in logged_sides.values.iter().zip(&logged_sides.mult) {
@@ -2104,6 +2113,7 @@ fn replay(
         top_changed_users: simulate::top(changed_users, 10),
         top_changed_apps: simulate::top(changed_apps, 10),
         warnings: inputs.warnings.clone(),
+        baseline_before_first_snapshot: None,
         ledger_run: None,
     })
 }

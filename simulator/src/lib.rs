@@ -16,6 +16,7 @@ pub mod eval;
 pub mod fidelity;
 pub mod location;
 pub mod model;
+pub mod pilot;
 pub mod policy;
 pub mod report;
 pub mod score;

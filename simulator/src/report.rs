@@ -17,7 +17,7 @@ const STATUSES: [&str; 5] = [
 ];
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -193,6 +193,7 @@ mod tests {
             top_changed_users: vec![],
             top_changed_apps: vec![],
             warnings: vec![],
+            baseline_before_first_snapshot: None,
             ledger_run: None,
         }
     }

@@ -36,6 +36,59 @@ pub enum Baseline<'a> {
     None,
     /// Another policy set, evaluated the same way.
     Policies(&'a [Policy]),
+    /// The policy sets recorded on the ledger, each in force from its time on (sorted by
+    /// that time): each sign-in is replayed against the set in force at its time.
+    Snapshots(&'a [PolicySnapshot]),
+}
+
+/// A policy set in force from a time on (a `policy` entry of the ledger).
+#[derive(Debug, Clone)]
+pub struct PolicySnapshot {
+    /// The entry's seq.
+    pub seq: u64,
+    /// When the set took effect.
+    pub effective_from: jiff::Timestamp,
+    /// The policies.
+    pub policies: Vec<Policy>,
+    /// The named locations recorded with it (`None`: the run's `--named-locations` apply).
+    pub locations: Option<Vec<NamedLocation>>,
+}
+
+/// The policy id of the baseline row that says why a sign-in has no snapshot to replay.
+pub const NO_SNAPSHOT_ID: &str = "vigil-ledger-baseline";
+
+/// Index of the snapshot in force at a sign-in's time; `Err(reason)` when none was.
+fn snapshot_at(snapshots: &[PolicySnapshot], s: &SignIn) -> Result<usize, String> {
+    let Ok(t) = s.created_date_time.parse::<jiff::Timestamp>() else {
+        return Err(format!(
+            "createdDateTime {:?} is not a time: the policy set in force is unknown",
+            s.created_date_time
+        ));
+    };
+    let n = snapshots.partition_point(|p| p.effective_from <= t);
+    match (n, snapshots.first()) {
+        (0, Some(first)) => Err(format!(
+            "no policy snapshot on the ledger was in force at {}: the earliest (entry #{}) takes effect at {}",
+            s.created_date_time, first.seq, first.effective_from
+        )),
+        (0, None) => Err("the ledger holds no policy snapshot".into()),
+        (n, _) => Ok(n - 1),
+    }
+}
+
+/// The baseline side of a sign-in no snapshot covers: undecided, with the reason.
+fn no_snapshot_side(reason: String) -> Side {
+    Side {
+        status: "indeterminate".into(),
+        controls: vec![],
+        policies: vec![PolicyRow {
+            id: NO_SNAPSHOT_ID.into(),
+            display_name: "policy set in force (from the ledger)".into(),
+            state: PolicyState::Enabled.as_str().into(),
+            result: "indeterminate".into(),
+            reasons: vec![reason],
+        }],
+    }
 }
 
 /// One policy's result in a decision row.
@@ -120,6 +173,10 @@ pub struct Summary {
     pub top_changed_apps: Vec<(String, u64)>,
     /// Warnings about the inputs (unknown conditions, undefined locations, ...).
     pub warnings: Vec<String>,
+    /// With `--baseline ledger:DB`: sign-ins before the first policy snapshot (baseline
+    /// `indeterminate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_before_first_snapshot: Option<u64>,
     /// The `run` entry `simulate --ledger` appended for this simulation (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_run: Option<LedgerRun>,
@@ -330,6 +387,25 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
             &inputs.out.join("decisions.parquet"),
         )?),
     };
+    let snapshots: &[PolicySnapshot] = match inputs.baseline {
+        Baseline::Snapshots(s) => s,
+        _ => &[],
+    };
+    let snapshot_ctxs = snapshots
+        .iter()
+        .map(|p| {
+            Context::new(
+                &p.policies,
+                p.locations.as_deref().unwrap_or(inputs.locations),
+                inputs.directory,
+            )
+            .map(|c| c.with_snapshots(inputs.user_risk, inputs.devices))
+            .map_err(|e| SimulateError::Input(format!("policy snapshot entry #{}: {e}", p.seq)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut snapshot_caches: Vec<HashMap<SignIn, Arc<Side>>> =
+        vec![HashMap::new(); snapshots.len()];
+    let mut before_first = 0u64;
     let mut cand_cache: HashMap<SignIn, Arc<Side>> = HashMap::new();
     let mut base_cache: HashMap<SignIn, Arc<Side>> = HashMap::new();
     let mut cand_counts = SideCounts::default();
@@ -361,6 +437,21 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
                     base_cache.insert(key, b.clone());
                     b
                 }
+            }),
+            Baseline::Snapshots(snaps) => Some(match snapshot_at(snaps, s) {
+                Err(reason) => {
+                    before_first += 1;
+                    Arc::new(no_snapshot_side(reason))
+                }
+                Ok(i) => match snapshot_caches[i].get(&key) {
+                    Some(b) => b.clone(),
+                    None => {
+                        let bp = &snaps[i].policies;
+                        let b = Arc::new(side(bp, &eval::evaluate(bp, s, &snapshot_ctxs[i])));
+                        snapshot_caches[i].insert(key, b.clone());
+                        b
+                    }
+                },
             }),
         };
         count(&mut cand_counts, &cand);
@@ -421,6 +512,13 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
         p.finish()?;
     }
     let has_baseline = !matches!(inputs.baseline, Baseline::None);
+    let mut warnings = inputs.warnings;
+    let snapshot_count = matches!(inputs.baseline, Baseline::Snapshots(_)).then_some(before_first);
+    if let Some(n) = snapshot_count.filter(|n| *n > 0) {
+        warnings.push(format!(
+            "{n} sign-ins precede the first policy snapshot on the ledger: their baseline is indeterminate"
+        ));
+    }
     let summary = Summary {
         sign_ins: inputs.signins.len() as u64,
         skipped: inputs.skipped,
@@ -432,7 +530,8 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
         changed: changed_total,
         top_changed_users: top(changed_users, 10),
         top_changed_apps: top(changed_apps, 10),
-        warnings: inputs.warnings,
+        warnings,
+        baseline_before_first_snapshot: snapshot_count,
         ledger_run: None,
     };
     let sp = inputs.out.join("summary.json");
@@ -440,4 +539,43 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
         serde_json::to_string_pretty(&summary).map_err(|e| out_err(&sp)(format_args!("{e}")))?;
     fs::write(&sp, text + "\n").map_err(|e| out_err(&sp)(format_args!("{e}")))?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(seq: u64, at: &str) -> PolicySnapshot {
+        PolicySnapshot {
+            seq,
+            effective_from: at.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            policies: vec![],
+            locations: None,
+        }
+    }
+
+    fn at(t: &str) -> SignIn {
+        SignIn {
+            created_date_time: t.into(),
+            ..SignIn::default()
+        }
+    }
+
+    #[test]
+    fn the_snapshot_in_force_is_the_latest_that_took_effect_by_then() {
+        // Sorted by time as the CLI sorts them; the second took effect at the same instant as
+        // the first but was recorded later, so it wins from that instant on.
+        let snaps = [
+            snapshot(4, "2026-01-01T00:00:00Z"),
+            snapshot(9, "2026-01-01T00:00:00Z"),
+            snapshot(2, "2026-02-01T00:00:00Z"),
+        ];
+        assert_eq!(snapshot_at(&snaps, &at("2026-01-01T00:00:00Z")), Ok(1));
+        assert_eq!(snapshot_at(&snaps, &at("2026-01-31T23:59:59.999Z")), Ok(1));
+        assert_eq!(snapshot_at(&snaps, &at("2026-02-01T00:00:00Z")), Ok(2));
+        let before = snapshot_at(&snaps, &at("2025-12-31T23:59:59Z")).unwrap_err();
+        assert!(before.contains("entry #4"), "{before}");
+        let unreadable = snapshot_at(&snaps, &at("yesterday")).unwrap_err();
+        assert!(unreadable.contains("yesterday"), "{unreadable}");
+    }
 }

@@ -936,6 +936,7 @@ fn inputs<'a>(
             Baseline::Logged => Baseline::Logged,
             Baseline::None => Baseline::None,
             Baseline::Policies(p) => Baseline::Policies(p),
+            Baseline::Snapshots(p) => Baseline::Snapshots(p),
         },
         decisions: run.decisions,
         out,

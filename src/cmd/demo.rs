@@ -433,7 +433,8 @@ fn simulate_steps(dir: &Path) -> Result<()> {
     };
     crate::cmd::sweep::run(&sweep)?;
     println!("charts: {}", dir.join("sweep").join("sweep.html").display());
-    record_step(dir, &tenant)
+    record_step(dir, &tenant)?;
+    pilot_step(dir, &tenant)
 }
 
 /// Step 8's replay: the sample tenant's candidate policies and AI thresholds against the
@@ -543,5 +544,37 @@ fn record_step(dir: &Path, tenant: &Path) -> Result<()> {
         seq: None,
         json: false,
     })?;
+    Ok(())
+}
+
+/// Step 11: the report-only pilot over what step 10 recorded: the AI's recommendations (the
+/// band of each recorded score) against what Conditional Access did and against the candidate
+/// set's report-only policy, from the verified ledger.
+fn pilot_step(dir: &Path, tenant: &Path) -> Result<()> {
+    step(
+        11,
+        "Report-only pilot: the AI's recorded recommendations vs what Conditional Access did",
+    );
+    let html = dir.join("pilot.html");
+    let outcome = crate::cmd::pilot::run(&crate::cmd::pilot::PilotArgs {
+        db: dir.join("audit.db"),
+        signins: vec![],
+        checkpoint: None,
+        policies: vec![tenant.join("policies-candidate.json")],
+        named_locations: Some(tenant.join("named-locations.json")),
+        directory: Some(tenant.join("directory.json")),
+        thresholds: Some(tenant.join("thresholds.toml")),
+        from: None,
+        to: None,
+        json: false,
+        html: Some(html.clone()),
+        show: 5,
+        skip_bad_records: false,
+        date_order: crate::cli::DateOrderArg::Mdy,
+    })?;
+    if matches!(outcome, Outcome::Finding) {
+        bail!("the demo's ledger did not verify before the pilot");
+    }
+    println!("pilot report: {}", html.display());
     Ok(())
 }

@@ -18,6 +18,8 @@ pub(crate) mod fidelity;
 mod ingest;
 mod init;
 mod key;
+pub(crate) mod ledger_source;
+pub(crate) mod pilot;
 pub(crate) mod policies;
 mod prove;
 pub(crate) mod record;
@@ -42,6 +44,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
         Command::Score(a) => score::run(&a),
         Command::Directory(d) => directory::run(&d),
         Command::Review(a) => review::run(&a),
+        Command::Pilot(a) => pilot::run(&a),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
             KeyCommand::Show { key } => key::show(&key),

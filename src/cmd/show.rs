@@ -191,7 +191,7 @@ fn refs_cell(refs: &[vigil_ledger::Ref]) -> String {
 }
 
 /// At most `n` characters of `t`, with an ellipsis when cut.
-fn cut(t: &str, n: usize) -> String {
+pub(crate) fn cut(t: &str, n: usize) -> String {
     if t.chars().count() > n {
         format!("{}…", t.chars().take(n).collect::<String>())
     } else {

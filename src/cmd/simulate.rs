@@ -4,12 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use comfy_table::Table;
+use vigil_ledger::Kind;
 use vigil_simulator::eval::AiInputs;
 use vigil_simulator::model::SignIn;
 use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
 use vigil_simulator::snapshots::{Devices, UserRisk};
 use vigil_simulator::{airisk, columnar, directory, location, policy, signin};
 
+use super::ledger_source;
 use super::simulate_run as run_entry;
 use crate::Outcome;
 use crate::cli::SimulateArgs;
@@ -56,7 +58,7 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
                 );
             }
             let t = airisk::Thresholds::load(t)?;
-            let s = airisk::Scores::load(s)?;
+            let s = ledger_source::load_scores("--scores", s)?;
             warnings.extend(s.warnings.clone());
             candidate.policies.push(t.policy.clone());
             (Some(t), Some(s))
@@ -88,9 +90,18 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         ));
     }
     let base_set;
+    let snapshots;
     let baseline = match a.baseline.as_str() {
         "logged" => Baseline::Logged,
         "none" => Baseline::None,
+        value if value.starts_with(ledger_source::PREFIX) => {
+            let db = PathBuf::from(&value[ledger_source::PREFIX.len()..]);
+            let verified = ledger_source::read_input("--baseline", &db, &[Kind::Policy])?;
+            let (read, snapshot_warnings) = ledger_source::snapshots_from(&verified)?;
+            snapshots = read;
+            warnings.extend(snapshot_warnings.iter().map(|w| format!("baseline: {w}")));
+            Baseline::Snapshots(&snapshots)
+        }
         path => {
             base_set = policy::load_policies(&PathBuf::from(path))
                 .with_context(|| format!("--baseline {path}"))?;
@@ -102,11 +113,12 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
     let mut signins: Vec<SignIn> = Vec::new();
     let mut tables = columnar::open_tables(&a.signins)?;
     let mut read_from_table = false;
-    if thresholds.is_some()
+    if (thresholds.is_some() || matches!(baseline, Baseline::Snapshots(_)))
         && let Some(files) = tables.take()
     {
         read_from_table = true;
-        // The AI policy reads each sign-in's score: the table is replayed row by row.
+        // The AI policy reads each sign-in's score, and a ledger baseline each sign-in's
+        // time: the table is replayed row by row.
         for f in &files {
             f.read_rows(&mut |s| signins.push(s))?;
         }
@@ -136,7 +148,12 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
             warnings.extend(stats.warnings.clone());
         }
     }
-    if let Some(s) = &scores
+    // A ledger holds the scores of many exports: only a scores file must match these sign-ins.
+    let scores_file = a
+        .scores
+        .as_deref()
+        .is_some_and(|p| ledger_source::ledger_path(p).is_none());
+    if let Some(s) = scores.as_ref().filter(|_| scores_file)
         && let Some(first) = s.first_unmatched(&signins)
     {
         bail!(
@@ -194,6 +211,12 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         Some(t) => columnar::run(t, inputs)?,
         None => simulate::run(inputs)?,
     };
+    if let Some(n) = summary.baseline_before_first_snapshot.filter(|n| *n > 0) {
+        info(format!(
+            "warning: --baseline {}: {n} sign-ins precede the first policy snapshot: their baseline is indeterminate",
+            a.baseline
+        ));
+    }
     // DIR/report.html, the human report (both replay paths).
     let report = a.out.join("report.html");
     std::fs::write(&report, vigil_simulator::report::render(&summary))

@@ -213,14 +213,31 @@ pub fn input_hashes(a: &SimulateArgs) -> Result<Map<String, Value>> {
     ];
     for (name, path, exts) in optional {
         if let Some(p) = path {
-            m.insert(name.into(), hash_files(p, exts)?);
+            let hashed = match super::ledger_source::ledger_path(p) {
+                Some(db) => ledger_state(&db)?,
+                None => hash_files(p, exts)?,
+            };
+            m.insert(name.into(), hashed);
         }
     }
-    if !matches!(a.baseline.as_str(), "logged" | "none") {
+    if let Some(db) = super::ledger_source::ledger_path(Path::new(&a.baseline)) {
+        m.insert("baseline".into(), ledger_state(&db)?);
+    } else if !matches!(a.baseline.as_str(), "logged" | "none") {
         m.insert(
             "baseline".into(),
             hash_files(Path::new(&a.baseline), &["json"])?,
         );
     }
     Ok(m)
+}
+
+/// A ledger read as an input (`ledger:DB`): its file, size and Merkle root when read.
+fn ledger_state(db: &Path) -> Result<Value> {
+    let ledger = super::open_readonly(db)?;
+    let size = ledger.size()?;
+    Ok(serde_json::json!({
+        "ledger": db.display().to_string(),
+        "size": size,
+        "root": hex::encode(ledger.root_at(size)?),
+    }))
 }

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use comfy_table::Table;
-use vigil_simulator::airisk::Scores;
 use vigil_simulator::signin;
 use vigil_simulator::sweep::{self, Item, NO_DAY, NO_USER, Row, Sweep, Target};
 
@@ -19,15 +18,18 @@ use crate::output::info;
 /// `vigil sweep`.
 #[derive(Args)]
 pub struct SweepArgs {
-    /// AI risk scores (CSV, NDJSON or Parquet; as for `simulate --scores`). Without --signins
-    /// the records' own userId and createdDateTime columns give the per-user figures.
+    /// AI risk scores (CSV, NDJSON or Parquet; as for `simulate --scores`), or `ledger:DB`: the
+    /// inference entries of a ledger (verified first). Without --signins the records' own
+    /// userId and createdDateTime columns (on the ledger: the signal's) give the per-user figures.
     #[arg(long)]
     pub scores: PathBuf,
     /// Sign-in exports (any variant `simulate` reads): users, days, and labels from riskState
     /// (confirmedCompromised / remediated positive; confirmedSafe / dismissed negative).
     #[arg(long)]
     pub signins: Vec<PathBuf>,
-    /// Labels by sign-in id (CSV or NDJSON with signInId and label); they override riskState.
+    /// Labels by sign-in id (CSV or NDJSON with signInId and label), or `ledger:DB`: the reviews
+    /// of inferences on a ledger (verified first; confirmed positive, dismissed negative, an
+    /// override positive when it prompts or blocks). They override riskState.
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// Lowest threshold (0-1).
@@ -74,14 +76,14 @@ pub fn run(a: &SweepArgs) -> Result<Outcome> {
         (_, Some(x)) => Some(Target::MaxPromptsPerUserDay(x)),
         _ => None,
     };
-    let scores = Scores::load(&a.scores)?;
+    let scores = super::ledger_source::load_scores("--scores", &a.scores)?;
     for w in &scores.warnings {
         info(format!("warning: {w}"));
     }
     let labels = a
         .labels
         .as_ref()
-        .map(|p| sweep::load_labels(p))
+        .map(|p| super::ledger_source::load_labels("--labels", p))
         .transpose()?;
     let mut users: HashMap<String, u32> = HashMap::new();
     let mut intern = |u: Option<&str>| -> u32 {

@@ -1,28 +1,18 @@
 //! `vigil ledger verify`.
 
 use std::fs;
-use std::path::Path;
 
 use anyhow::{Context, Result};
-use vigil_ledger::audit::{VerifyOptions, verify_database};
 use vigil_ledger::bundle::verify_bundle;
 use vigil_ledger::keyfile;
 use vigil_ledger::note::{SignedCheckpoint, verify_cosignatures};
-use vigil_ledger::verify::{CheckpointInput, Finding, Report};
+use vigil_ledger::verify::{Finding, Report};
 
+use super::ledger_source::{read_checkpoint, verify_db};
 use super::{open_readonly, print_json};
 use crate::Outcome;
 use crate::cli::VerifyArgs;
 use crate::output::progress;
-
-fn read_checkpoint(p: &Path) -> Result<CheckpointInput> {
-    let bytes = fs::read(p).with_context(|| format!("{}: cannot read checkpoint", p.display()))?;
-    Ok(CheckpointInput {
-        source: p.display().to_string(),
-        bytes,
-        trusted: true,
-    })
-}
 
 /// Runs verification and prints the report.
 pub fn run(a: &VerifyArgs) -> Result<Outcome> {
@@ -48,20 +38,7 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
         let db = a.db.as_deref().context("--db or --bundle is required")?;
         let ledger = open_readonly(db)?;
         let from = a.from.as_deref().map(read_checkpoint).transpose()?;
-        let pb = progress(0, "verifying");
-        let pb2 = pb.clone();
-        let opts = VerifyOptions {
-            trusted,
-            from,
-            pinned,
-            progress: Some(Box::new(move |done, total| {
-                pb2.set_length(total);
-                pb2.set_position(done);
-            })),
-        };
-        let r = verify_database(&ledger, opts)?;
-        pb.finish_and_clear();
-        r
+        verify_db(&ledger, trusted, from, pinned)?
     };
     let mut report = report;
     if !a.witness_key.is_empty() {

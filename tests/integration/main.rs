@@ -5,6 +5,7 @@ mod directory_import;
 mod durability;
 mod harness;
 mod ingest;
+mod pilot;
 mod record;
 mod scenarios;
 mod score;

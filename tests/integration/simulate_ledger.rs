@@ -14,12 +14,14 @@ use sha2::{Digest, Sha256};
 
 use super::harness::Out;
 
-struct Ws {
-    dir: tempfile::TempDir,
+/// A scratch folder with a ledger and the producers ingest (signal, action), ai-engine
+/// (inference), analyst (review), ca-admin (policy) and simulator (run); shared with pilot.rs.
+pub(super) struct Ws {
+    pub(super) dir: tempfile::TempDir,
 }
 
 impl Ws {
-    fn new() -> Ws {
+    pub(super) fn new() -> Ws {
         let ws = Ws {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -64,22 +66,96 @@ impl Ws {
         ws
     }
 
-    fn p(&self, rel: &str) -> PathBuf {
+    pub(super) fn p(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn run(&self, args: &[&str]) -> Out {
+    pub(super) fn run(&self, args: &[&str]) -> Out {
         super::harness::vigil(self.dir.path(), args)
     }
 
-    fn entries(&self) -> Vec<Value> {
+    pub(super) fn entries(&self) -> Vec<Value> {
         self.run(&["ledger", "show", "--db", "audit.db"])
             .ok()
             .ndjson()
     }
+
+    pub(super) fn write(&self, rel: &str, text: &str) {
+        fs::write(self.p(rel), text).unwrap();
+    }
+
+    pub(super) fn record(&self, signins: &str, scores: &str) {
+        self.run(&[
+            "ledger",
+            "record",
+            "--db",
+            "audit.db",
+            "--signins",
+            signins,
+            "--scores",
+            scores,
+            "--inference-key",
+            "ai-engine.key",
+            "--signal-key",
+            "ingest.key",
+            "--action-key",
+            "ingest.key",
+        ])
+        .ok();
+    }
+
+    pub(super) fn of_kind(&self, kind: &str) -> Vec<Value> {
+        self.entries()
+            .into_iter()
+            .filter(|e| e["envelope"]["kind"] == kind)
+            .collect()
+    }
+
+    /// The inference entry of a sign-in.
+    pub(super) fn inference_of(&self, signin: &str) -> Value {
+        self.of_kind("inference")
+            .into_iter()
+            .find(|e| e["envelope"]["subject"]["signInId"] == signin)
+            .unwrap_or_else(|| panic!("no inference for {signin}"))
+    }
+
+    pub(super) fn review(&self, seq: u64, verdict: &str, extra: &[&str]) {
+        let seq = seq.to_string();
+        let mut args = vec![
+            "review",
+            "--db",
+            "audit.db",
+            "--key",
+            "analyst.key",
+            "--ref",
+            &seq,
+            "--verdict",
+            verdict,
+            "--reason",
+            "checked with the user",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args).ok();
+    }
+
+    /// `vigil ledger record-policies` with the ca-admin key and `extra` flags.
+    pub(super) fn record_policies(&self, policies: &str, extra: &[&str]) {
+        let mut args = vec![
+            "ledger",
+            "record-policies",
+            "--db",
+            "audit.db",
+            "--key",
+            "ca-admin.key",
+            "--policies",
+            policies,
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args).ok();
+    }
 }
 
-fn tenant(file: &str) -> String {
+pub(super) fn tenant(file: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples/tenant")
         .join(file)
@@ -133,23 +209,7 @@ fn simulate_with_a_ledger_records_a_run_that_trace_reaches() {
     let ws = Ws::new();
     let signins = tenant("signins.json");
     let scores = tenant("scores.csv");
-    ws.run(&[
-        "ledger",
-        "record",
-        "--db",
-        "audit.db",
-        "--signins",
-        &signins,
-        "--scores",
-        &scores,
-        "--inference-key",
-        "ai-engine.key",
-        "--signal-key",
-        "ingest.key",
-        "--action-key",
-        "ingest.key",
-    ])
-    .ok();
+    ws.record(&signins, &scores);
     let entries = ws.entries();
     let signals: Vec<&Value> = entries.iter().filter(|e| kind(e) == "signal").collect();
     assert_eq!(signals.len(), 300);
@@ -161,35 +221,10 @@ fn simulate_with_a_ledger_records_a_run_that_trace_reaches() {
         .iter()
         .find(|e| kind(e) == "inference" && e["envelope"]["subject"]["signInId"] == *traced)
         .unwrap();
-    ws.run(&[
-        "review",
-        "--db",
-        "audit.db",
-        "--key",
-        "analyst.key",
-        "--ref",
-        &seq(inference).to_string(),
-        "--verdict",
-        "confirmed",
-        "--reason",
-        "checked with the user",
-    ])
-    .ok();
+    ws.review(seq(inference), "confirmed", &[]);
     let policies = tenant("policies-candidate.json");
     let locations = tenant("named-locations.json");
-    ws.run(&[
-        "ledger",
-        "record-policies",
-        "--db",
-        "audit.db",
-        "--key",
-        "ca-admin.key",
-        "--policies",
-        &policies,
-        "--named-locations",
-        &locations,
-    ])
-    .ok();
+    ws.record_policies(&policies, &["--named-locations", &locations]);
     let before = ws.entries();
     let policy_entry = before.last().unwrap().clone();
     assert_eq!(kind(&policy_entry), "policy");
