@@ -45,6 +45,8 @@ pub enum Command {
     Score(crate::cmd::score::ScoreArgs),
     /// Record a human verdict on an AI inference or an action (a signed `review` entry).
     Review(crate::cmd::review::ReviewArgs),
+    /// Rebuild a simulation's report.html from its summary.json (and fidelity.json, if any).
+    Report(crate::cmd::report::ReportArgs),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).
