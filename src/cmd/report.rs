@@ -28,7 +28,29 @@ pub struct ReportArgs {
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
     let text =
         fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not {what}", path.display()))
+    serde_json::from_str(&text).map_err(|e| {
+        let field = field_at(&text, e.line(), e.column())
+            .map(|f| format!(", field {f:?}"))
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "{}: line {}{field}: not {what}: {e}",
+            path.display(),
+            e.line()
+        )
+    })
+}
+
+/// The name of the object key whose value is at (1-based) `line` and `column`, if any.
+fn field_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let upto = text.get(..(start + column).min(text.len()))?;
+    let colon = upto.rfind("\":")?;
+    let open = upto[..colon].rfind('"')?;
+    Some(upto[open + 1..colon].to_string())
 }
 
 /// The fidelity report beside a summary, if any.

@@ -6,6 +6,7 @@ mod durability;
 mod harness;
 mod ingest;
 mod record;
+mod report;
 mod scenarios;
 mod score;
 mod simulate;
