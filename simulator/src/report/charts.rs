@@ -48,6 +48,15 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// An `<svg>` element's start tag, `WIDTH` wide and `height` high.
+fn open(height: f64, aria: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" \
+         aria-label=\"{}\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\">\n",
+        esc(aria)
+    )
+}
+
 /// Horizontal stacked bars, one row per bar, scaled to the longest.
 pub fn horizontal(bars: &[Bar], aria: &str) -> String {
     const ROW: f64 = 24.0;
@@ -57,13 +66,7 @@ pub fn horizontal(bars: &[Bar], aria: &str) -> String {
     #[allow(clippy::cast_precision_loss)]
     let height = ROW * bars.len() as f64 + 8.0;
     let plot = WIDTH - LABEL - RIGHT;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" \
-         aria-label=\"{}\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\">",
-        esc(aria)
-    );
+    let mut svg = open(height, aria);
     for (i, bar) in bars.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let y = ROW * i as f64 + 4.0;
@@ -116,13 +119,7 @@ pub fn vertical(bars: &[Bar], aria: &str) -> String {
     let step = plot_w / bars.len().max(1) as f64;
     let bar_w = (step * 0.8).max(1.0);
     let every = bars.len().div_ceil(12).max(1);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" \
-         aria-label=\"{}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\">",
-        esc(aria)
-    );
+    let mut svg = open(HEIGHT, aria);
     let base = HEIGHT - BOTTOM;
     for value in [0, max / 2, max] {
         let y = base - plot_h * ratio(value, max);
