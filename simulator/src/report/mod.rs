@@ -729,7 +729,7 @@ fn ledger_run(html: &mut String, r: &Report) {
         "ledger-run",
         &["run entry seq", "entry hash (SHA-256)", "ledger"],
         &[vec![
-            Cell::Num(run.seq),
+            Cell::Text(run.seq.to_string()),
             Cell::Code(run.hash.clone()),
             Cell::Text(run.db.clone()),
         ]],
