@@ -274,7 +274,10 @@ fn new_table(header: &[&str]) -> Table {
     if !crate::output::color() {
         t.force_no_tty();
     }
-    t.set_content_arrangement(ContentArrangement::Dynamic);
+    // Fit a terminal's width; a terminal that reports no usable width gets the natural layout.
+    if t.width().is_some_and(|w| w >= 60) {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    }
     t.set_header(header.to_vec());
     t
 }

@@ -305,3 +305,60 @@ fn both_replay_paths_give_the_report_the_same_summary() {
     };
     assert_eq!(keys(&table(&a)), keys(&table(&b)));
 }
+
+/// The terminal summary: a table, coloured on a terminal only, never with `NO_COLOR`. The
+/// terminal is a pseudo-terminal from `script` (util-linux); without it only the pipe is checked.
+#[test]
+fn the_terminal_summary_is_coloured_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "simulate",
+        "--signins",
+        &tenant("signins.json"),
+        "--policies",
+        &tenant("policies-candidate.json"),
+        "--baseline",
+        &tenant("policies-current.json"),
+        "--decisions",
+        "none",
+        "--out",
+        "out",
+    ];
+    let piped = vigil(dir.path(), &args).ok();
+    assert!(!piped.stdout.contains('\u{1b}'), "{}", piped.stdout);
+    assert!(piped.stdout.contains("| status "), "{}", piped.stdout);
+    assert!(
+        piped.stdout.contains("| candidate policy "),
+        "{}",
+        piped.stdout
+    );
+    if !Path::new("/usr/bin/script").is_file() {
+        eprintln!("notice: /usr/bin/script not found: colours on a terminal were not checked");
+        return;
+    }
+    let on_terminal = |no_color: bool| -> String {
+        let quote = |a: &str| format!("'{}'", a.replace('\'', "'\\''"));
+        let line = format!(
+            "{} {} 2>/dev/null",
+            quote(&assert_cmd::cargo::cargo_bin("vigil").display().to_string()),
+            args.map(quote).join(" ")
+        );
+        let mut cmd = assert_cmd::Command::new("/usr/bin/script");
+        cmd.current_dir(dir.path())
+            .args(["-qec", &line, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .timeout(Duration::from_secs(120));
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains("\u{1b}["), "{coloured}");
+    assert!(coloured.contains("candidate policy"), "{coloured}");
+    let plain = on_terminal(true);
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    assert!(plain.contains("candidate policy"), "{plain}");
+}
