@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use quick_xml::events::Event;
 
-use super::{Headline, Report, days, esc, num, render};
+use super::sections::days;
+use super::{Headline, Report, esc, num, render};
 use crate::breakdown::PolicyImpact;
 use crate::fidelity::FidelityReport;
 use crate::simulate::{InputFile, LedgerRun, SideCounts, Summary};
