@@ -247,6 +247,36 @@ fn vigil_report_rebuilds_the_page_and_adds_fidelity() {
     assert_eq!(text_of(&html, "fidelity-status"), want);
 }
 
+/// A summary written before the report's own fields existed still makes a page.
+#[test]
+fn vigil_report_reads_a_summary_with_only_the_contract_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut summary = simulate(dir.path(), &tenant("signins.json"), "out");
+    let o = summary.as_object_mut().unwrap();
+    for k in [
+        "topChangedCountries",
+        "changedByDay",
+        "policyImpact",
+        "vigilVersion",
+        "inputs",
+    ] {
+        assert!(o.remove(k).is_some(), "{k}");
+    }
+    fs::write(
+        dir.path().join("out/summary.json"),
+        serde_json::to_string(&summary).unwrap(),
+    )
+    .unwrap();
+    vigil(dir.path(), &["report", "out"]).ok();
+    let html = fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("The inputs' SHA-256 were not recorded"));
+    assert!(html.contains("No per-policy impact in this summary"));
+    assert_eq!(
+        text_of(&html, "headline-changed").replace(',', ""),
+        summary["changed"].to_string()
+    );
+}
+
 #[test]
 fn vigil_report_names_the_file_line_and_field_of_a_bad_summary() {
     let dir = tempfile::tempdir().unwrap();
