@@ -47,6 +47,8 @@ pub enum Command {
     Review(crate::cmd::review::ReviewArgs),
     /// Report-only pilot: the AI's recorded recommendations vs what Conditional Access did.
     Pilot(crate::cmd::pilot::PilotArgs),
+    /// Rebuild a simulation's report.html from its summary.json (and fidelity.json, if any).
+    Report(crate::cmd::report::ReportArgs),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).

@@ -61,6 +61,11 @@ pub fn counter(what: &str) -> ProgressBar {
     pb
 }
 
+/// Whether stdout may be coloured: a terminal, and no `NO_COLOR` (<https://no-color.org>).
+pub fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Prints an informational line on stderr unless quiet.
 pub fn info(msg: impl AsRef<str>) {
     if !quiet() {

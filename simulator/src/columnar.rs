@@ -47,6 +47,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::breakdown::{ChangeTally, Changed, ImpactClass, ImpactTally, PolicyImpact, STATUSES};
 use crate::decisions::{ParquetSink, RowIds, SideCols};
 use crate::eval::{self, Context, PolicyResult};
 use crate::model::{
@@ -969,14 +970,6 @@ type SmallKey = [u32; 3];
 // Sides
 // ---------------------------------------------------------------------------------------------
 
-const STATUSES: [&str; 5] = [
-    "notApplied",
-    "success",
-    "interrupted",
-    "failure",
-    "indeterminate",
-];
-
 fn status_index(s: &str) -> u8 {
     match s {
         "notApplied" => 0,
@@ -1397,22 +1390,30 @@ impl<'a> PolicySet<'a> {
         (head, text)
     }
 
-    /// Candidate or baseline counts from per-key multiplicities.
-    fn counts(&self, mult: &[u64]) -> SideCounts {
+    /// Sign-ins per side, and per policy per result id, from per-key multiplicities.
+    fn multiplicities(&self, mult: &[u64]) -> (Vec<u64>, Vec<Vec<u64>>) {
         let mut per_side = vec![0u64; self.side_results.len()];
         for (k, m) in mult.iter().enumerate() {
             per_side[self.key_side[k] as usize] += m;
         }
-        // Per policy, per result id; words and texts only at the end.
         let mut per_result: Vec<Vec<u64>> = self.results.iter().map(|r| vec![0; r.len()]).collect();
+        for (side, m) in per_side.iter().enumerate().filter(|(_, m)| **m > 0) {
+            for (counts, id) in per_result.iter_mut().zip(self.side_results[side].iter()) {
+                counts[*id as usize] += m;
+            }
+        }
+        (per_side, per_result)
+    }
+
+    /// Candidate or baseline counts from per-key multiplicities.
+    fn counts(&self, mult: &[u64]) -> SideCounts {
+        // Per policy, per result id; words and texts only at the end.
+        let (per_side, per_result) = self.multiplicities(mult);
         let mut c = SideCounts::default();
         for (side, m) in per_side.iter().enumerate().filter(|(_, m)| **m > 0) {
             *c.status
                 .entry(STATUSES[self.side_status[side] as usize].to_string())
                 .or_default() += m;
-            for (counts, id) in per_result.iter_mut().zip(self.side_results[side].iter()) {
-                counts[*id as usize] += m;
-            }
         }
         for (pi, p) in self.policies.iter().enumerate() {
             for (id, m) in per_result[pi].iter().enumerate().filter(|(_, m)| **m > 0) {
@@ -1425,6 +1426,18 @@ impl<'a> PolicySet<'a> {
             }
         }
         c
+    }
+
+    /// What each policy applied to, blocked, prompted and left undecided.
+    fn impact(&self, mult: &[u64]) -> Vec<PolicyImpact> {
+        let (_, per_result) = self.multiplicities(mult);
+        let mut t = ImpactTally::new(self.policies);
+        for (pi, counts) in per_result.iter().enumerate() {
+            for (id, m) in counts.iter().enumerate().filter(|(_, m)| **m > 0) {
+                t.add(pi, ImpactClass::of(&self.results[pi][id]), *m);
+            }
+        }
+        t.finish()
     }
 }
 
@@ -1576,15 +1589,6 @@ fn code_text<'a>(raw: &'a Raw, i: usize) -> Option<&'a str> {
     }
 }
 
-fn count_str(m: &mut HashMap<String, u64>, k: &str) {
-    match m.get_mut(k) {
-        Some(n) => *n += 1,
-        None => {
-            m.insert(k.to_string(), 1);
-        }
-    }
-}
-
 /// The normalized Parquet files that `paths` name (files, or folders read as `--signins` reads
 /// them), opened; None when any file is another export variant (read them all with
 /// [`crate::signin::read_signins`] then, which reads Parquet rows too).
@@ -1728,13 +1732,20 @@ fn replay(
         .map(|(k, _)| *k)
         .collect();
     cols.extend([Col::ServicePrincipalName, Col::AppDisplayName]);
+    // The report's breakdown of changed sign-ins reads their country and day.
+    let has_baseline = !matches!(inputs.baseline, Baseline::None);
+    for c in [Col::Country, Col::CreatedDateTime] {
+        if has_baseline && !cols.contains(&c) {
+            cols.push(c);
+        }
+    }
     if writing || dedupe {
         cols.push(Col::Id);
     }
     if writing {
         cols.push(Col::CorrelationId);
     }
-    if writing || inputs.user_risk.is_some() {
+    if (writing || inputs.user_risk.is_some()) && !cols.contains(&Col::CreatedDateTime) {
         cols.push(Col::CreatedDateTime);
     }
     if logged {
@@ -1763,8 +1774,7 @@ fn replay(
     let mut sign_ins = 0u64;
     let mut transitions = [[0u64; 5]; 5];
     let mut changed_total = 0u64;
-    let mut changed_users: HashMap<String, u64> = HashMap::new();
-    let mut changed_apps: HashMap<String, u64> = HashMap::new();
+    let mut changes = ChangeTally::default();
     let ip_col = key_index(Col::IpAddress);
     let net_col = key_index(Col::NetworkNames);
 
@@ -1969,6 +1979,18 @@ fn replay(
                 };
                 let sp_name = fetch(batch, Col::ServicePrincipalName).map_err(input_err)?;
                 let app_name = fetch(batch, Col::AppDisplayName).map_err(input_err)?;
+                let (country, days) = if has_baseline {
+                    (
+                        fetch(batch, Col::Country).map_err(input_err)?,
+                        match &created {
+                            Some(_) => None,
+                            None => Some(batch.texts(Col::CreatedDateTime).map_err(input_err)?),
+                        },
+                    )
+                } else {
+                    (Raw::Absent, None)
+                };
+                let days = days.as_ref().or(created.as_ref());
                 for i in 0..n {
                     let k = row_key[i];
                     if k == UNSET {
@@ -1994,15 +2016,15 @@ fn replay(
                     let changed = bs.map(|b| b != cs);
                     if changed == Some(true) {
                         changed_total += 1;
-                        let user = code_text(upn_raw, i)
-                            .or_else(|| code_text(user_raw, i))
-                            .or_else(|| code_text(&sp_name, i))
-                            .unwrap_or("(unknown)");
-                        count_str(&mut changed_users, user);
-                        let app = code_text(&app_name, i)
-                            .or_else(|| code_text(app_raw, i))
-                            .unwrap_or("(unknown)");
-                        count_str(&mut changed_apps, app);
+                        changes.add(&Changed {
+                            user: code_text(upn_raw, i)
+                                .or_else(|| code_text(user_raw, i))
+                                .or_else(|| code_text(&sp_name, i)),
+                            app: code_text(&app_name, i).or_else(|| code_text(app_raw, i)),
+                            country: code_text(&country, i),
+                            created: days.and_then(|t| t.get(i)).unwrap_or_default(),
+                            candidate: STATUSES[cs as usize],
+                        });
                     }
                     let write = match inputs.decisions {
                         DecisionsFilter::All => true,
@@ -2101,6 +2123,7 @@ fn replay(
             }
         }
     }
+    let changes = changes.finish();
     Ok(Summary {
         sign_ins,
         skipped: inputs.skipped,
@@ -2110,10 +2133,15 @@ fn replay(
         baseline,
         transitions: trans,
         changed: changed_total,
-        top_changed_users: simulate::top(changed_users, 10),
-        top_changed_apps: simulate::top(changed_apps, 10),
+        top_changed_users: changes.users,
+        top_changed_apps: changes.apps,
         warnings: inputs.warnings.clone(),
         baseline_before_first_snapshot: None,
+        top_changed_countries: changes.countries,
+        changed_by_day: changes.by_day,
+        policy_impact: cand.impact(&mult),
+        vigil_version: None,
+        inputs: None,
         ledger_run: None,
     })
 }

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::codes;
 use crate::eval::{self, Context, Decision, Effect, EffectSet, PolicyResult};
@@ -42,7 +42,7 @@ pub enum Verdict {
 }
 
 /// Counts of comparisons, with the agreement rates derived from them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tally {
     /// Agreements.
@@ -101,7 +101,7 @@ impl Tally {
 }
 
 /// Fidelity of one input policy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyFidelity {
     /// Policy id.
@@ -120,7 +120,7 @@ pub struct PolicyFidelity {
 }
 
 /// A policy named in the log but not in the input set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnknownPolicy {
     /// Policy id as logged.
@@ -134,7 +134,7 @@ pub struct UnknownPolicy {
 }
 
 /// One disagreement between the log and the simulator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Disagreement {
     /// Sign-in id.
@@ -161,7 +161,7 @@ pub struct Disagreement {
 }
 
 /// What `vigil fidelity` reports.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FidelityReport {
     /// Sign-ins read (each id once).

@@ -5,6 +5,7 @@
 //! in `SEMANTICS.md` beside this crate.
 
 pub mod airisk;
+pub mod breakdown;
 pub mod codes;
 pub mod columnar;
 pub mod decisions;

@@ -10,7 +10,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::breakdown::{ChangeTally, Changed, ImpactClass, ImpactTally, PolicyImpact};
 
 use crate::codes;
 use crate::eval::{self, Context, Decision};
@@ -139,7 +141,7 @@ pub struct DecisionRow<'a> {
 }
 
 /// Counts of one side.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SideCounts {
     /// Sign-ins per overall status.
     pub status: BTreeMap<String, u64>,
@@ -147,8 +149,9 @@ pub struct SideCounts {
     pub policies: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
-/// summary.json.
-#[derive(Debug, Clone, Serialize)]
+/// summary.json. The fields after `warnings` are vigil's own (the contract lets readers ignore
+/// them); each defaults when a summary written by an earlier vigil lacks it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Sign-ins simulated.
@@ -177,13 +180,61 @@ pub struct Summary {
     /// `indeterminate`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_before_first_snapshot: Option<u64>,
+    /// Countries (location.countryOrRegion) with the most changed sign-ins.
+    #[serde(default)]
+    pub top_changed_countries: Vec<(String, u64)>,
+    /// Per UTC day (`YYYY-MM-DD`, or `unknown`): changed sign-ins by the candidate's status.
+    #[serde(default)]
+    pub changed_by_day: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per candidate policy, in input order: sign-ins it applied to, blocked, prompted, and
+    /// could not decide.
+    #[serde(default)]
+    pub policy_impact: Vec<PolicyImpact>,
+    /// The vigil version that ran the simulation (set by the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vigil_version: Option<String>,
+    /// The SHA-256 of every input file, by flag (set by the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<BTreeMap<String, InputRecord>>,
     /// The `run` entry `simulate --ledger` appended for this simulation (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_run: Option<LedgerRun>,
 }
 
+/// What a simulation read for one flag: its files, or an audit ledger (`ledger:DB`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum InputRecord {
+    /// The files the flag's path names, each with its SHA-256.
+    Files(Vec<InputFile>),
+    /// A ledger, verified and read at a size.
+    Ledger(LedgerInput),
+}
+
+/// A ledger read as an input: its file, its size when read and its Merkle root at that size.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LedgerInput {
+    /// The ledger database file.
+    pub ledger: String,
+    /// Number of entries when it was read.
+    pub size: u64,
+    /// Merkle root at that size (lowercase hex).
+    pub root: String,
+}
+
+/// One input file of a simulation and its SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InputFile {
+    /// The file, as found from the flag's path.
+    pub path: String,
+    /// SHA-256 of its bytes (lowercase hex).
+    pub sha256: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
 /// Where a simulation was recorded: its `run` entry on the audit ledger.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LedgerRun {
     /// The entry's seq.
     pub seq: u64,
@@ -352,13 +403,6 @@ fn count(c: &mut SideCounts, side: &Side) {
     }
 }
 
-pub(crate) fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
-    let mut v: Vec<(String, u64)> = m.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.truncate(n);
-    v
-}
-
 /// Runs the simulation and writes its files into `inputs.out`.
 pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     let ctx = Context::new(inputs.policies, inputs.locations, inputs.directory)
@@ -406,27 +450,31 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     let mut snapshot_caches: Vec<HashMap<SignIn, Arc<Side>>> =
         vec![HashMap::new(); snapshots.len()];
     let mut before_first = 0u64;
-    let mut cand_cache: HashMap<SignIn, Arc<Side>> = HashMap::new();
+    let mut cand_cache: HashMap<SignIn, (Arc<Side>, Arc<[ImpactClass]>)> = HashMap::new();
     let mut base_cache: HashMap<SignIn, Arc<Side>> = HashMap::new();
     let mut cand_counts = SideCounts::default();
     let mut base_counts = SideCounts::default();
     let mut transitions: BTreeMap<String, u64> = BTreeMap::new();
-    let mut changed_users: HashMap<String, u64> = HashMap::new();
-    let mut changed_apps: HashMap<String, u64> = HashMap::new();
+    let mut changes = ChangeTally::default();
+    let mut impact = ImpactTally::new(inputs.policies);
     let mut changed_total = 0;
     for s in inputs.signins {
         let key = eval::cache_key(s, &ctx);
-        let cand = match cand_cache.get(&key) {
+        let (cand, classes) = match cand_cache.get(&key) {
             Some(c) => c.clone(),
             None => {
-                let c = Arc::new(side(
-                    inputs.policies,
-                    &eval::evaluate(inputs.policies, s, &ctx),
-                ));
+                let d = eval::evaluate(inputs.policies, s, &ctx);
+                let c = (
+                    Arc::new(side(inputs.policies, &d)),
+                    d.policies.iter().map(ImpactClass::of).collect::<Arc<[_]>>(),
+                );
                 cand_cache.insert(key.clone(), c.clone());
                 c
             }
         };
+        for (i, c) in classes.iter().enumerate() {
+            impact.add(i, *c, 1);
+        }
         let base = match inputs.baseline {
             Baseline::None => None,
             Baseline::Logged => Some(Arc::new(logged_side(s, inputs.policies))),
@@ -464,19 +512,17 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
         }
         if changed == Some(true) {
             changed_total += 1;
-            let user = s
-                .user_principal_name
-                .clone()
-                .or_else(|| s.user_id.clone())
-                .or_else(|| s.service_principal_name.clone())
-                .unwrap_or_else(|| "(unknown)".into());
-            *changed_users.entry(user).or_default() += 1;
-            let app = s
-                .app_display_name
-                .clone()
-                .or_else(|| s.app_id.clone())
-                .unwrap_or_else(|| "(unknown)".into());
-            *changed_apps.entry(app).or_default() += 1;
+            changes.add(&Changed {
+                user: s
+                    .user_principal_name
+                    .as_deref()
+                    .or(s.user_id.as_deref())
+                    .or(s.service_principal_name.as_deref()),
+                app: s.app_display_name.as_deref().or(s.app_id.as_deref()),
+                country: s.country.as_deref(),
+                created: &s.created_date_time,
+                candidate: &cand.status,
+            });
         }
         let write = match inputs.decisions {
             DecisionsFilter::All => true,
@@ -519,6 +565,7 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
             "{n} sign-ins precede the first policy snapshot on the ledger: their baseline is indeterminate"
         ));
     }
+    let changes = changes.finish();
     let summary = Summary {
         sign_ins: inputs.signins.len() as u64,
         skipped: inputs.skipped,
@@ -528,10 +575,15 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
         baseline: has_baseline.then_some(base_counts),
         transitions,
         changed: changed_total,
-        top_changed_users: top(changed_users, 10),
-        top_changed_apps: top(changed_apps, 10),
+        top_changed_users: changes.users,
+        top_changed_apps: changes.apps,
         warnings,
         baseline_before_first_snapshot: snapshot_count,
+        top_changed_countries: changes.countries,
+        changed_by_day: changes.by_day,
+        policy_impact: impact.finish(),
+        vigil_version: None,
+        inputs: None,
         ledger_run: None,
     };
     let sp = inputs.out.join("summary.json");

@@ -1000,6 +1000,23 @@ fn compare(s: &Setup, run: &Run, rows: &[SignIn], duplicates: u64, files: &[Path
     };
     assert_eq!(summary(&a), summary(&b), "{name}: summary.json");
     assert!(got.distinct_keys <= want.distinct_keys, "{name}: keys");
+    // The report's breakdowns are in that comparison; they must hold something to compare.
+    let per_day: u64 = want.changed_by_day.values().flat_map(|d| d.values()).sum();
+    assert_eq!(
+        per_day, want.changed,
+        "{name}: the timeline counts every change"
+    );
+    let per_country: u64 = want.top_changed_countries.iter().map(|c| c.1).sum();
+    assert!(per_country <= want.changed, "{name}: countries");
+    if want.changed > 0 {
+        assert!(!want.top_changed_countries.is_empty(), "{name}: countries");
+    }
+    assert!(
+        want.policy_impact
+            .iter()
+            .any(|p| p.applied > 0 && p.blocked + p.prompted > 0),
+        "{name}: no policy impact"
+    );
     assert!(
         want.changed > 0 || run.baseline_is_none(),
         "{name}: nothing changed"

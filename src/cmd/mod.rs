@@ -23,6 +23,7 @@ pub(crate) mod pilot;
 pub(crate) mod policies;
 mod prove;
 pub(crate) mod record;
+pub(crate) mod report;
 pub(crate) mod review;
 pub(crate) mod score;
 pub(crate) mod show;
@@ -45,6 +46,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
         Command::Directory(d) => directory::run(&d),
         Command::Review(a) => review::run(&a),
         Command::Pilot(a) => pilot::run(&a),
+        Command::Report(a) => report::run(&a),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
             KeyCommand::Show { key } => key::show(&key),

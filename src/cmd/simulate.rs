@@ -1,13 +1,16 @@
 //! `vigil simulate`: the interface fixed by CONTRACT-simulate.md.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context as _, Result, bail};
-use comfy_table::Table;
+use anyhow::{Context as _, Result, anyhow, bail};
+use comfy_table::{Cell, Color, ContentArrangement, Table};
+use serde_json::{Map, Value};
 use vigil_ledger::Kind;
 use vigil_simulator::eval::AiInputs;
 use vigil_simulator::model::SignIn;
-use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
+use vigil_simulator::report::Headline;
+use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs, Summary};
 use vigil_simulator::snapshots::{Devices, UserRisk};
 use vigil_simulator::{airisk, columnar, directory, location, policy, signin};
 
@@ -19,6 +22,29 @@ use crate::output::{info, progress_bytes};
 
 /// Runs a simulation and prints the terminal summary.
 pub fn run(a: &SimulateArgs) -> Result<Outcome> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // The SHA-256 of every input (for summary.json, the report and the ledger's run entry)
+        // is taken on another core while the sign-ins are read and replayed.
+        let hashing = scope.spawn(|| run_entry::input_hashes(a, &stop));
+        let hashes = || {
+            hashing
+                .join()
+                .map_err(|_| anyhow!("hashing the inputs failed"))?
+        };
+        let result = simulate(a, hashes);
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        result
+    })
+}
+
+/// The simulation; `hashes` waits for the input hashes.
+fn simulate(
+    a: &SimulateArgs,
+    hashes: impl FnOnce() -> Result<Map<String, Value>>,
+) -> Result<Outcome> {
     // With --ledger, the key is checked before anything is simulated: a key that may not sign
     // `run` entries stops here, with nothing written and nothing appended.
     let mut recorder = match (&a.ledger, &a.key) {
@@ -201,11 +227,6 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
             }
         }
     }
-    // The SHA-256 of every input, taken before the replay so the record describes what was read.
-    let input_hashes = recorder
-        .as_ref()
-        .map(|_| run_entry::input_hashes(a))
-        .transpose()?;
     let candidate_ids: Vec<String> = candidate.policies.iter().map(|p| p.id.clone()).collect();
     let mut summary = match &tables {
         Some(t) => columnar::run(t, inputs)?,
@@ -217,12 +238,25 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
             a.baseline
         ));
     }
-    // DIR/report.html, the human report (both replay paths).
+    let hashes = hashes()?;
+    summary.vigil_version = Some(env!("CARGO_PKG_VERSION").to_string());
+    summary.inputs = Some(
+        serde_json::from_value(Value::Object(hashes.clone()))
+            .context("the input hashes do not have the summary's shape")?,
+    );
+    let fidelity = match super::report::fidelity_beside(&a.out) {
+        Ok(f) => f,
+        Err(e) => {
+            info(format!("warning: the report leaves out fidelity: {e:#}"));
+            None
+        }
+    };
+    // summary.json with the hashes and version, and DIR/report.html (both replay paths).
+    write_summary(&a.out, &summary)?;
     let report = a.out.join("report.html");
-    std::fs::write(&report, vigil_simulator::report::render(&summary))
-        .with_context(|| format!("{}: cannot write the report", report.display()))?;
+    super::report::write(&summary, fidelity.as_ref(), &report)?;
     // The outputs are written: record the run, then point summary.json and the report at it.
-    if let (Some(rec), Some(hashes)) = (recorder.as_mut(), input_hashes) {
+    if let Some(rec) = recorder.as_mut() {
         let mut ids: Vec<String> = Vec::new();
         match &tables {
             Some(files) => {
@@ -234,47 +268,119 @@ pub fn run(a: &SimulateArgs) -> Result<Outcome> {
         }
         let run = rec.record(a, hashes, &candidate_ids, &ids, &summary)?;
         summary.ledger_run = Some(run);
-        let sp = a.out.join("summary.json");
-        std::fs::write(&sp, serde_json::to_string_pretty(&summary)? + "\n")
-            .with_context(|| format!("{}: cannot write the summary", sp.display()))?;
-        std::fs::write(&report, vigil_simulator::report::render(&summary))
-            .with_context(|| format!("{}: cannot write the report", report.display()))?;
+        write_summary(&a.out, &summary)?;
+        super::report::write(&summary, fidelity.as_ref(), &report)?;
     }
     if !crate::output::quiet() {
-        let mut t = Table::new();
-        let has_base = summary.baseline.is_some();
-        t.set_header(if has_base {
-            vec!["status", "baseline", "candidate"]
-        } else {
-            vec!["status", "candidate"]
-        });
-        for s in [
-            "notApplied",
-            "success",
-            "interrupted",
-            "failure",
-            "indeterminate",
-        ] {
-            let c = summary.candidate.status.get(s).copied().unwrap_or(0);
-            match &summary.baseline {
-                Some(b) => t.add_row(vec![
-                    s.to_string(),
-                    b.status.get(s).copied().unwrap_or(0).to_string(),
-                    c.to_string(),
-                ]),
-                None => t.add_row(vec![s.to_string(), c.to_string()]),
-            };
-        }
-        println!("{t}");
-        println!(
-            "{} sign-ins ({} distinct evaluation keys), {} changed, {} duplicates dropped, {} bad records skipped; results in {}",
-            summary.sign_ins,
-            summary.distinct_keys,
-            summary.changed,
-            summary.duplicates,
-            summary.skipped,
-            a.out.display()
-        );
+        print_summary(&summary, &a.out, &report);
     }
     Ok(Outcome::Ok)
+}
+
+fn write_summary(out: &Path, summary: &Summary) -> Result<()> {
+    let sp = out.join("summary.json");
+    std::fs::write(&sp, serde_json::to_string_pretty(summary)? + "\n")
+        .with_context(|| format!("{}: cannot write the summary", sp.display()))
+}
+
+/// A count cell, coloured (on a terminal) when it is not zero.
+fn count_cell(n: u64, color: Option<Color>) -> Cell {
+    let c = Cell::new(n).set_alignment(comfy_table::CellAlignment::Right);
+    match color {
+        Some(col) if n > 0 => c.fg(col),
+        _ => c,
+    }
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    if !crate::output::color() {
+        t.force_no_tty();
+    }
+    // Fit a terminal's width; a terminal that reports no usable width gets the natural layout.
+    if t.width().is_some_and(|w| w >= 60) {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    }
+    t.set_header(header.to_vec());
+    t
+}
+
+fn status_color(s: &str) -> Option<Color> {
+    match s {
+        "failure" => Some(Color::Red),
+        "interrupted" => Some(Color::Yellow),
+        "indeterminate" => Some(Color::Magenta),
+        _ => None,
+    }
+}
+
+/// The terminal summary: headline, status counts and each candidate policy's impact.
+fn print_summary(summary: &Summary, out: &Path, report: &Path) {
+    let h = Headline::of(summary);
+    let opt = |n: Option<u64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
+    println!(
+        "{} sign-ins ({} distinct evaluation keys): {} changed, {} newly blocked, {} newly prompted, {} indeterminate; {} duplicates dropped, {} bad records skipped",
+        h.sign_ins,
+        summary.distinct_keys,
+        opt(h.changed),
+        opt(h.newly_blocked),
+        opt(h.newly_prompted),
+        h.indeterminate,
+        summary.duplicates,
+        summary.skipped,
+    );
+    let mut t = match &summary.baseline {
+        Some(_) => new_table(&["status", "baseline", "candidate", "change"]),
+        None => new_table(&["status", "candidate"]),
+    };
+    for s in vigil_simulator::breakdown::STATUSES {
+        let c = summary.candidate.status.get(s).copied().unwrap_or(0);
+        let mut row = vec![Cell::new(s)];
+        if let Some(b) = &summary.baseline {
+            let bn = b.status.get(s).copied().unwrap_or(0);
+            row.push(count_cell(bn, None));
+            row.push(count_cell(c, status_color(s)));
+            let delta = i128::from(c) - i128::from(bn);
+            let cell = Cell::new(match delta {
+                0 => "0".to_string(),
+                d => format!("{d:+}"),
+            })
+            .set_alignment(comfy_table::CellAlignment::Right);
+            row.push(match (delta > 0, status_color(s)) {
+                (true, Some(col)) => cell.fg(col),
+                _ => cell,
+            });
+        } else {
+            row.push(count_cell(c, status_color(s)));
+        }
+        t.add_row(row);
+    }
+    println!("{t}");
+    if !summary.policy_impact.is_empty() {
+        let mut t = new_table(&[
+            "candidate policy",
+            "state",
+            "applied",
+            "blocked",
+            "prompted",
+            "indeterminate",
+        ]);
+        for p in &summary.policy_impact {
+            let name = if p.display_name.is_empty() {
+                &p.id
+            } else {
+                &p.display_name
+            };
+            t.add_row(vec![
+                Cell::new(name),
+                Cell::new(&p.state),
+                count_cell(p.applied, None),
+                count_cell(p.blocked, Some(Color::Red)),
+                count_cell(p.prompted, Some(Color::Yellow)),
+                count_cell(p.indeterminate, Some(Color::Magenta)),
+            ]);
+        }
+        println!("{t}");
+    }
+    println!("results in {}; report: {}", out.display(), report.display());
 }

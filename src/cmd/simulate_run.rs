@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use vigil_ledger::{Kind, Ledger, NewEntry, Ref, SignerKey, keyfile};
@@ -165,8 +166,8 @@ impl Recorder {
 }
 
 /// `[{"path", "sha256", "bytes"}]` for every file an input path names (a folder: the files
-/// its loader reads, in bytewise path order).
-fn hash_files(path: &Path, exts: &[&str]) -> Result<Value> {
+/// its loader reads, in bytewise path order). Gives up when `stop` is set.
+fn hash_files(path: &Path, exts: &[&str], stop: &AtomicBool) -> Result<Value> {
     let mut out = Vec::new();
     for f in text::list_files(path, exts)? {
         let mut file = File::open(&f).with_context(|| format!("{}: cannot read", f.display()))?;
@@ -174,6 +175,9 @@ fn hash_files(path: &Path, exts: &[&str]) -> Result<Value> {
         let mut buf = vec![0u8; 1 << 16];
         let mut bytes = 0u64;
         loop {
+            if stop.load(Ordering::Relaxed) {
+                bail!("hashing the inputs was stopped");
+            }
             let n = file
                 .read(&mut buf)
                 .with_context(|| format!("{}: cannot read", f.display()))?;
@@ -193,16 +197,17 @@ fn hash_files(path: &Path, exts: &[&str]) -> Result<Value> {
 }
 
 /// The SHA-256 of every input file of a simulation, by flag (camelCase; absent flags left out).
-pub fn input_hashes(a: &SimulateArgs) -> Result<Map<String, Value>> {
+/// Gives up when `stop` is set (the simulation failed: nobody waits for the hashes).
+pub fn input_hashes(a: &SimulateArgs, stop: &AtomicBool) -> Result<Map<String, Value>> {
     let mut m = Map::new();
     let mut signins = Vec::new();
     for p in &a.signins {
-        if let Value::Array(v) = hash_files(p, &[])? {
+        if let Value::Array(v) = hash_files(p, &[], stop)? {
             signins.extend(v);
         }
     }
     m.insert("signins".into(), Value::Array(signins));
-    m.insert("policies".into(), hash_files(&a.policies, &["json"])?);
+    m.insert("policies".into(), hash_files(&a.policies, &["json"], stop)?);
     let optional: [(&str, Option<&Path>, &[&str]); 6] = [
         ("namedLocations", a.named_locations.as_deref(), &["json"]),
         ("directory", a.directory.as_deref(), &["json"]),
@@ -215,7 +220,7 @@ pub fn input_hashes(a: &SimulateArgs) -> Result<Map<String, Value>> {
         if let Some(p) = path {
             let hashed = match super::ledger_source::ledger_path(p) {
                 Some(db) => ledger_state(&db)?,
-                None => hash_files(p, exts)?,
+                None => hash_files(p, exts, stop)?,
             };
             m.insert(name.into(), hashed);
         }
@@ -225,7 +230,7 @@ pub fn input_hashes(a: &SimulateArgs) -> Result<Map<String, Value>> {
     } else if !matches!(a.baseline.as_str(), "logged" | "none") {
         m.insert(
             "baseline".into(),
-            hash_files(Path::new(&a.baseline), &["json"])?,
+            hash_files(Path::new(&a.baseline), &["json"], stop)?,
         );
     }
     Ok(m)

@@ -7,6 +7,7 @@ mod harness;
 mod ingest;
 mod pilot;
 mod record;
+mod report;
 mod scenarios;
 mod score;
 mod simulate;

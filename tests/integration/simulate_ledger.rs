@@ -343,8 +343,10 @@ fn simulate_with_a_ledger_records_a_run_that_trace_reaches() {
     assert_eq!(summary["ledgerRun"]["hash"], run_hash.as_str());
     assert_eq!(summary["ledgerRun"]["db"], "audit.db");
     let report = fs::read_to_string(ws.p("out/report.html")).unwrap();
-    assert!(report.contains(&format!("<td>{run_seq}</td>")), "{report}");
-    assert!(report.contains(&format!("<td>{run_hash}</td>")), "{report}");
+    let at = report.find("id=\"ledger-run\"").expect("a ledger section");
+    let section = &report[at..at + report[at..].find("</table>").unwrap()];
+    assert!(section.contains(&format!(">{run_seq}<")), "{section}");
+    assert!(section.contains(&format!(">{run_hash}<")), "{section}");
     // Without the ledger: the same summary, no ledgerRun, no ledger section.
     let mut plain: Value =
         serde_json::from_str(&fs::read_to_string(ws.p("plain/summary.json")).unwrap()).unwrap();
