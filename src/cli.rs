@@ -45,6 +45,9 @@ pub enum Command {
     Score(crate::cmd::score::ScoreArgs),
     /// Record a human verdict on an AI inference or an action (a signed `review` entry).
     Review(crate::cmd::review::ReviewArgs),
+    /// Sample data: generate realistic tenants of any size.
+    #[command(subcommand)]
+    Samples(crate::cmd::samples::SamplesCommand),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).

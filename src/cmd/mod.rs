@@ -22,6 +22,7 @@ pub(crate) mod policies;
 mod prove;
 pub(crate) mod record;
 pub(crate) mod review;
+pub(crate) mod samples;
 pub(crate) mod score;
 pub(crate) mod show;
 pub(crate) mod simulate;
@@ -42,6 +43,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
         Command::Score(a) => score::run(&a),
         Command::Directory(d) => directory::run(&d),
         Command::Review(a) => review::run(&a),
+        Command::Samples(c) => samples::run(&c),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
             KeyCommand::Show { key } => key::show(&key),

@@ -6,6 +6,7 @@ mod durability;
 mod harness;
 mod ingest;
 mod record;
+mod samples;
 mod scenarios;
 mod score;
 mod simulate;
