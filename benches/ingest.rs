@@ -199,7 +199,9 @@ fn main() {
     let mut vigil_mb_s = Vec::new();
     for (name, input) in &inputs {
         let bytes = dir_size(input);
-        let mut t = Report::new(format!("2. vigil ingest: {name} ({} sign-ins)", n));
+        let mut t = Report::new(format!(
+            "2-3. vigil ingest and serde_json: {name} ({n} sign-ins)"
+        ));
         let out = dir.join("out.parquet");
         let mut best = f64::INFINITY;
         let mut rss = 0;
@@ -320,7 +322,11 @@ fn main() {
                 t.row(
                     format!("{name}: DuckDB best"),
                     format!("{duck:.0} MB/s"),
-                    format!("{} rows, DuckDB {}", d["rows"][key], d["version"]),
+                    format!(
+                        "{} rows, DuckDB {}",
+                        d["rows"][key],
+                        d["version"].as_str().unwrap_or("?")
+                    ),
                 );
                 t.row(
                     format!("{name}: vigil / DuckDB"),

@@ -2,10 +2,11 @@
 # Runs the `vigil ingest` benchmark (benches/ingest.rs) with DuckDB as the peer, and prints a
 # table. Nothing is asserted about time.
 #
-# The first run generates 1M sign-ins (VIGIL_BENCH_SIGNINS; 10M is the issue's size: about
-# 40 GB of Graph JSON, twice) as Graph NDJSON and as Graph list pages with `vigil samples
-# generate`'s generator, in $VIGIL_BENCH_DIR (default /tmp/vigil-bench-ingest); later runs
-# reuse them while the manifest matches.
+# The first run generates 1M sign-ins (VIGIL_BENCH_SIGNINS) as Graph NDJSON and as Graph list
+# pages with `vigil samples generate`'s generator, in $VIGIL_BENCH_DIR (default
+# /tmp/vigil-bench-ingest); later runs reuse them while the manifest matches. A generated
+# sign-in is about 4 KB of Graph JSON (14 policies in appliedConditionalAccessPolicies), so 1M
+# needs about 8 GB of disk for the two copies and 10M (the issue's size) about 80 GB.
 #
 # DuckDB comes from PyPI into a venv ($VIGIL_BENCH_VENV, default $VIGIL_BENCH_DIR/venv), made
 # on first use with `pip install duckdb`. VIGIL_BENCH_PYTHON=/path/to/python uses a Python that

@@ -20,6 +20,7 @@ pub mod attacks;
 pub mod catalog;
 pub mod files;
 pub mod graph;
+mod logged;
 pub mod rng;
 pub mod signins;
 pub mod tenant;
@@ -346,4 +347,77 @@ pub fn generate(
         .files
         .extend([signins_path, scores_path, labels_path]);
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::model::SignIn;
+    use crate::signin::{ReadOptions, read_signins};
+
+    fn read(path: &Path) -> Vec<SignIn> {
+        let mut out = Vec::new();
+        read_signins(&[path.to_path_buf()], &ReadOptions::default(), &mut |s| {
+            out.push(s);
+        })
+        .unwrap();
+        out
+    }
+
+    /// What the Graph JSON export carries reads back as the generator made it; the fields a
+    /// Graph export does not carry (user risk, workload risk) are unknown, never invented.
+    #[test]
+    fn graph_json_reads_back_as_generated() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = Options {
+            signins: 400,
+            users: 60,
+            seed: 77,
+            format: Format::Ndjson,
+            attack_rate: 0.05,
+        };
+        generate(&dir.path().join("n"), &opts, &mut |_| {}).unwrap();
+        opts.format = Format::Parquet;
+        generate(&dir.path().join("p"), &opts, &mut |_| {}).unwrap();
+        let graph = read(&dir.path().join("n/signins.ndjson"));
+        let table = read(&dir.path().join("p/signins.parquet"));
+        assert_eq!(graph.len(), 400);
+        assert_eq!(table.len(), 400);
+        let mut differ = std::collections::BTreeMap::<String, usize>::new();
+        for (g, t) in graph.iter().zip(&table) {
+            assert_eq!(g.user_risk_level, None);
+            assert_eq!(g.service_principal_risk_level, None);
+            let gj = serde_json::to_value(g).unwrap();
+            let tj = serde_json::to_value(t).unwrap();
+            for (k, v) in tj.as_object().unwrap() {
+                if gj[k] != *v {
+                    *differ.entry(k.clone()).or_default() += 1;
+                }
+            }
+        }
+        // Graph exports carry no user or workload risk; the generator sets no
+        // primaryAuthFresh, which the reader derives from authenticationDetails; a failed
+        // first factor has no authentication steps at all.
+        let allowed = [
+            "authenticationMethods",
+            "mfaSatisfied",
+            "primaryAuthFresh",
+            "servicePrincipalRiskLevel",
+            "sourceVariant",
+            "userRiskLevel",
+        ];
+        for k in differ.keys() {
+            assert!(allowed.contains(&k.as_str()), "{k} differs: {differ:?}");
+        }
+        assert!(
+            differ.get("mfaSatisfied").copied().unwrap_or(0) < 20,
+            "{differ:?}"
+        );
+        assert!(
+            differ.get("authenticationMethods").copied().unwrap_or(0) < 40,
+            "{differ:?}"
+        );
+    }
 }
