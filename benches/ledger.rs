@@ -52,21 +52,14 @@ use vigil_ledger::{Envelope, Kind, Ledger, NewEntry};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+use common::{Report, env_u64};
+
 const ORIGIN: &str = "bench.vigil.example/ledger";
 const PRODUCER: &str = "ai-engine";
 
 /// How long each reference loop runs.
 const REF_TIME: Duration = Duration::from_millis(1500);
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-        Err(_) => default,
-    }
-}
 
 /// Deterministic pseudo-random numbers (splitmix64); the bench needs no crypto RNG.
 struct Rng(u64);
@@ -193,47 +186,6 @@ fn db_bytes(path: &Path) -> u64 {
     total
 }
 
-/// A table: rows of (figure, value, ratio/target).
-struct Table {
-    title: &'static str,
-    rows: Vec<[String; 3]>,
-}
-
-impl Table {
-    fn new(title: &'static str) -> Table {
-        Table {
-            title,
-            rows: Vec::new(),
-        }
-    }
-    fn row(&mut self, a: impl Into<String>, b: impl Into<String>, c: impl Into<String>) {
-        self.rows.push([a.into(), b.into(), c.into()]);
-    }
-    fn print(&self) {
-        let w: Vec<usize> = (0..3)
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        println!("\n{}", self.title);
-        println!("{}", "-".repeat(w[0] + w[1] + w[2] + 6));
-        for r in &self.rows {
-            println!(
-                "{:<w0$}   {:>w1$}   {}",
-                r[0],
-                r[1],
-                r[2],
-                w0 = w[0],
-                w1 = w[1]
-            );
-        }
-    }
-}
-
 /// A fresh ledger with the producer key registered for inferences.
 fn new_ledger(dir: &Path, name: &str, ledger_key: &SignerKey, producer: &SignerKey) -> Ledger {
     let mut l = Ledger::create(&dir.join(name), ledger_key).unwrap();
@@ -293,7 +245,7 @@ fn main() {
             .all(|(m, s)| vk.verify_strict(m, s).is_ok());
         assert!(ok);
     });
-    let mut t = Table::new("1. Reference rates (raw primitives on real entry messages)");
+    let mut t = Report::new("1. Reference rates (raw primitives on real entry messages)");
     t.row(
         "message size (signed_message of a real envelope)",
         format!("{msg_len} B"),
@@ -316,7 +268,7 @@ fn main() {
 
     // ---- 2. durable appends ---------------------------------------------------------------
     if run("2") {
-        let mut t = Table::new(
+        let mut t = Report::new(
             "2. Durable Ledger::append (hash + sign on all cores + SQLite insert + fsync per batch)",
         );
         // (batch size, batches): each row runs a few seconds at most.
@@ -396,7 +348,7 @@ fn main() {
 
     // ---- 3. full verification ---------------------------------------------------------
     if run("3") {
-        let mut t = Table::new("3. Full verification (audit::verify_database)");
+        let mut t = Report::new("3. Full verification (audit::verify_database)");
         let vpath = dir.path().join("verify.db");
         {
             let mut l = new_ledger(dir.path(), "verify.db", &ledger_key, &producer);
@@ -467,8 +419,9 @@ fn main() {
 
     // ---- 4. proofs at scale -------------------------------------------------------------
     if run("4") && n_proof >= 2 {
-        let mut t =
-            Table::new("4. Proof generation (synthetic unsigned rows, same schema and node logic)");
+        let mut t = Report::new(
+            "4. Proof generation (synthetic unsigned rows, same schema and node logic)",
+        );
         let ppath = dir.path().join("proofs.db");
         {
             let mut l = Ledger::create(&ppath, &ledger_key).unwrap();
@@ -581,7 +534,7 @@ fn main() {
     if run("5") && n_record > 0 {
         let ledger_side = record_in_process(dir.path(), n_record, &mut rng, &ledger_key);
         let (first, again) = record_end_to_end(dir.path(), n_record, &mut rng);
-        let mut t = Table::new(
+        let mut t = Report::new(
             "5. vigil ledger record (real binary: read + normalize + 3 signed entries per sign-in)",
         );
         let rate0 = n_record as f64 / ledger_side.as_secs_f64();
