@@ -38,7 +38,7 @@ if [ "${VIGIL_BENCH_PROFILE:-bench}" = dev ]; then
   profile=(--profile dev)
 fi
 exe=$(cargo bench "${profile[@]}" --bench ingest --no-run --message-format=json |
-  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+  grep -F '"kind":["bench"]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 if [ -z "$exe" ]; then
   echo "ingest.sh: could not find the benchmark binary" >&2
   exit 2
