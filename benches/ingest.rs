@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use vigil_simulator::generate::{self, Format, Options};
 
 mod common;
-use common::{Report, dir_size, env_u64, mib, timed};
+use common::{Report, Setup, dir_size, env_u64, manifest_matches, mib, timed};
 
 /// Bump when the generated data changes, so old data is not reused.
 const GEN_VERSION: u64 = 1;
@@ -109,14 +109,13 @@ fn serde_parse(input: &Path, pool: &rayon::ThreadPool) -> u64 {
 fn main() {
     let n = env_u64("VIGIL_BENCH_SIGNINS", 1_000_000);
     let seed = env_u64("VIGIL_BENCH_SEED", 0x1_6E57);
-    let runs = env_u64("VIGIL_BENCH_RUNS", 3).max(1);
-    let dir = PathBuf::from(
-        std::env::var("VIGIL_BENCH_DIR").unwrap_or_else(|_| "/tmp/vigil-bench-ingest".into()),
-    );
-    let vigil = std::env::var("VIGIL_BENCH_VIGIL")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").to_string());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = env_u64("VIGIL_BENCH_THREADS", cores as u64);
+    let Setup {
+        cores,
+        threads,
+        vigil,
+        dir,
+        runs,
+    } = Setup::from_env("/tmp/vigil-bench-ingest");
     let threads_s = threads.to_string();
     println!(
         "vigil ingest benchmark: {cores} cores, {threads} threads for vigil, serde_json and DuckDB, VIGIL_BENCH_SIGNINS={n}, seed {seed:#x}, data in {}{}",
@@ -133,12 +132,7 @@ fn main() {
     let manifest = json!({"version": GEN_VERSION, "signIns": n, "seed": seed});
     let ndjson = dir.join("ndjson/signins.ndjson");
     let graph = dir.join("graph/signins");
-    let reuse = fs::read(&manifest_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .is_some_and(|m| m == manifest)
-        && ndjson.is_file()
-        && graph.is_dir();
+    let reuse = manifest_matches(&manifest_path, &manifest) && ndjson.is_file() && graph.is_dir();
     let mut t = Report::new("1. Data (Graph signIn JSON from vigil's generator)");
     if reuse {
         t.row(
@@ -216,10 +210,7 @@ fn main() {
                     "--out",
                     out.to_str().unwrap(),
                 ],
-                &[
-                    ("RAYON_NUM_THREADS", threads_s.as_str()),
-                    ("POLARS_MAX_THREADS", threads_s.as_str()),
-                ],
+                &Setup::thread_env(&threads_s),
                 &dir.join(format!("vigil-ingest-run{k}")),
             );
             let secs = run.wall.as_secs_f64();

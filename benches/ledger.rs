@@ -54,6 +54,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod common;
 use common::{Report, env_u64};
+use vigil_simulator::generate::rng::Rng;
 
 const ORIGIN: &str = "bench.vigil.example/ledger";
 const PRODUCER: &str = "ai-engine";
@@ -61,41 +62,12 @@ const PRODUCER: &str = "ai-engine";
 /// How long each reference loop runs.
 const REF_TIME: Duration = Duration::from_millis(1500);
 
-/// Deterministic pseudo-random numbers (splitmix64); the bench needs no crypto RNG.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[lo, hi]`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
-fn uuid(rng: &mut Rng) -> String {
-    let a = rng.next();
-    let b = rng.next();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        b >> 52 & 0xfff,
-        b & 0xffff_ffff_ffff
-    )
-}
-
 /// A realistic inference entry: three opaque subject ids and a ~250-byte payload.
 fn new_entry(rng: &mut Rng) -> NewEntry {
     let mut subject = BTreeMap::new();
-    subject.insert("tenantId".to_string(), uuid(rng));
-    subject.insert("userId".to_string(), uuid(rng));
-    subject.insert("signInId".to_string(), uuid(rng));
+    subject.insert("tenantId".to_string(), rng.guid());
+    subject.insert("userId".to_string(), rng.guid());
+    subject.insert("signInId".to_string(), rng.guid());
     let score = rng.range(0, 1000);
     let payload = serde_json::json!({
         "model": "risk-v3",
@@ -605,7 +577,7 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
                     payload: serde_json::json!({
                         "id": inference.subject["signInId"],
                         "createdDateTime": "2026-01-05T11:04:30.398Z",
-                        "correlationId": uuid(rng),
+                        "correlationId": rng.guid(),
                         "kind": "interactiveUser",
                         "userId": inference.subject["userId"],
                         "userPrincipalName": format!("user{user}@contoso.example"),
@@ -722,7 +694,7 @@ fn record_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> (Duration, Duration) 
         )
         .unwrap();
         for i in 0..n {
-            let id = uuid(rng);
+            let id = rng.guid();
             let user = rng.range(0, 5_000);
             let failed = rng.range(0, 19) == 0;
             let s = serde_json::json!({
@@ -736,7 +708,7 @@ fn record_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> (Duration, Duration) 
                 "resourceId": "00000003-0000-0ff1-ce00-000000000000",
                 "ipAddress": format!("203.0.113.{}", rng.range(1, 254)),
                 "clientAppUsed": "Browser",
-                "correlationId": uuid(rng),
+                "correlationId": rng.guid(),
                 "resourceTenantId": "5d2a0e4f-7c1b-4e86-9a3d-2f6b8c0e1a47",
                 "conditionalAccessStatus": if failed { "failure" } else { "success" },
                 "isInteractive": true,

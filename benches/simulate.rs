@@ -50,7 +50,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 mod common;
-use common::{Report, Run, dir_size, env_u64, mib, per_s, timed};
+use common::{Report, Run, Setup, dir_size, env_u64, manifest_matches, mib, per_s, timed};
 use vigil_simulator::eval::Context;
 use vigil_simulator::generate::files;
 use vigil_simulator::generate::rng::Rng;
@@ -200,21 +200,19 @@ fn main() {
     let n = env_u64("VIGIL_BENCH_SIGNINS", 10_000_000);
     let n_users = env_u64("VIGIL_BENCH_USERS", 40_000) as usize;
     let seed = env_u64("VIGIL_BENCH_SEED", 0x5157_2026);
-    let runs = env_u64("VIGIL_BENCH_RUNS", 3).max(1);
 
-    let dir = PathBuf::from(
-        std::env::var("VIGIL_BENCH_DIR").unwrap_or_else(|_| "/tmp/vigil-bench".into()),
-    );
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cabaseline = std::env::var("VIGIL_BENCH_CABASELINE").map_or_else(
         |_| repo.join("../shared/data/external/j0eyv-cabaseline"),
         PathBuf::from,
     );
-    let vigil = std::env::var("VIGIL_BENCH_VIGIL")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").to_string());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // vigil and DuckDB get the same number of threads.
-    let threads = env_u64("VIGIL_BENCH_THREADS", cores as u64);
+    let Setup {
+        cores,
+        threads,
+        vigil,
+        dir,
+        runs,
+    } = Setup::from_env("/tmp/vigil-bench");
     let threads_s = threads.to_string();
     println!(
         "vigil simulate benchmark: {cores} cores, {threads} threads for vigil and DuckDB, VIGIL_BENCH_SIGNINS={n}, VIGIL_BENCH_USERS={n_users}, seed {seed:#x}, data in {}",
@@ -228,11 +226,7 @@ fn main() {
     let directory = dir.join("directory.json");
     let manifest_path = dir.join("manifest.json");
     let manifest = json!({"version": GEN_VERSION, "signIns": n, "users": n_users, "seed": seed});
-    let reuse = fs::read(&manifest_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .is_some_and(|m| m == manifest)
-        && parquet.is_file();
+    let reuse = manifest_matches(&manifest_path, &manifest) && parquet.is_file();
     let mut t = Report::new("1. Data (normalized Parquet, as `vigil ingest` writes it)");
     if reuse {
         t.row(
@@ -353,10 +347,7 @@ fn main() {
                 "--out",
                 out.to_str().unwrap(),
             ],
-            &[
-                ("RAYON_NUM_THREADS", threads_s.as_str()),
-                ("POLARS_MAX_THREADS", threads_s.as_str()),
-            ],
+            &Setup::thread_env(&threads_s),
             &dir.join(format!("vigil-run{k}")),
         );
         t.row(

@@ -128,3 +128,50 @@ pub fn dir_size(p: &Path) -> u64 {
         .map(|rd| rd.flatten().map(|e| dir_size(&e.path())).sum())
         .unwrap_or(0)
 }
+
+/// What every benchmark that runs `vigil` reads from the machine and the environment.
+pub struct Setup {
+    /// Cores of the machine.
+    pub cores: usize,
+    /// Threads for vigil and its peers (`VIGIL_BENCH_THREADS`, default: the cores).
+    pub threads: u64,
+    /// The vigil binary (`VIGIL_BENCH_VIGIL`, default: the one cargo built).
+    pub vigil: String,
+    /// Where the data goes (`VIGIL_BENCH_DIR`).
+    pub dir: std::path::PathBuf,
+    /// Timed runs of each program (`VIGIL_BENCH_RUNS`, default 3).
+    pub runs: u64,
+}
+
+impl Setup {
+    /// Reads the knobs; `default_dir` when `VIGIL_BENCH_DIR` is not set.
+    pub fn from_env(default_dir: &str) -> Setup {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Setup {
+            cores,
+            threads: env_u64("VIGIL_BENCH_THREADS", cores as u64),
+            vigil: std::env::var("VIGIL_BENCH_VIGIL")
+                .unwrap_or_else(|_| env!("CARGO_BIN_EXE_vigil").to_string()),
+            dir: std::env::var("VIGIL_BENCH_DIR")
+                .unwrap_or_else(|_| default_dir.to_string())
+                .into(),
+            runs: env_u64("VIGIL_BENCH_RUNS", 3).max(1),
+        }
+    }
+
+    /// The environment that gives vigil's rayon and polars pools `threads` threads.
+    pub fn thread_env(threads: &str) -> [(&'static str, &str); 2] {
+        [
+            ("RAYON_NUM_THREADS", threads),
+            ("POLARS_MAX_THREADS", threads),
+        ]
+    }
+}
+
+/// Whether the data in a folder was generated as `want` says (its manifest file matches).
+pub fn manifest_matches(path: &Path, want: &serde_json::Value) -> bool {
+    fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|m| m == *want)
+}

@@ -20,6 +20,11 @@ impl Rng {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 
+    /// A number in `lo..=hi` (`lo` <= `hi`).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi.saturating_sub(lo).saturating_add(1)).max(1)
+    }
+
     /// A number in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
