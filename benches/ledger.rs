@@ -52,57 +52,22 @@ use vigil_ledger::{Envelope, Kind, Ledger, NewEntry};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+use common::{Report, env_u64};
+use vigil_simulator::generate::rng::Rng;
+
 const ORIGIN: &str = "bench.vigil.example/ledger";
 const PRODUCER: &str = "ai-engine";
 
 /// How long each reference loop runs.
 const REF_TIME: Duration = Duration::from_millis(1500);
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-        Err(_) => default,
-    }
-}
-
-/// Deterministic pseudo-random numbers (splitmix64); the bench needs no crypto RNG.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `[lo, hi]`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
-fn uuid(rng: &mut Rng) -> String {
-    let a = rng.next();
-    let b = rng.next();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        b >> 52 & 0xfff,
-        b & 0xffff_ffff_ffff
-    )
-}
-
 /// A realistic inference entry: three opaque subject ids and a ~250-byte payload.
 fn new_entry(rng: &mut Rng) -> NewEntry {
     let mut subject = BTreeMap::new();
-    subject.insert("tenantId".to_string(), uuid(rng));
-    subject.insert("userId".to_string(), uuid(rng));
-    subject.insert("signInId".to_string(), uuid(rng));
+    subject.insert("tenantId".to_string(), rng.guid());
+    subject.insert("userId".to_string(), rng.guid());
+    subject.insert("signInId".to_string(), rng.guid());
     let score = rng.range(0, 1000);
     let payload = serde_json::json!({
         "model": "risk-v3",
@@ -193,47 +158,6 @@ fn db_bytes(path: &Path) -> u64 {
     total
 }
 
-/// A table: rows of (figure, value, ratio/target).
-struct Table {
-    title: &'static str,
-    rows: Vec<[String; 3]>,
-}
-
-impl Table {
-    fn new(title: &'static str) -> Table {
-        Table {
-            title,
-            rows: Vec::new(),
-        }
-    }
-    fn row(&mut self, a: impl Into<String>, b: impl Into<String>, c: impl Into<String>) {
-        self.rows.push([a.into(), b.into(), c.into()]);
-    }
-    fn print(&self) {
-        let w: Vec<usize> = (0..3)
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        println!("\n{}", self.title);
-        println!("{}", "-".repeat(w[0] + w[1] + w[2] + 6));
-        for r in &self.rows {
-            println!(
-                "{:<w0$}   {:>w1$}   {}",
-                r[0],
-                r[1],
-                r[2],
-                w0 = w[0],
-                w1 = w[1]
-            );
-        }
-    }
-}
-
 /// A fresh ledger with the producer key registered for inferences.
 fn new_ledger(dir: &Path, name: &str, ledger_key: &SignerKey, producer: &SignerKey) -> Ledger {
     let mut l = Ledger::create(&dir.join(name), ledger_key).unwrap();
@@ -293,7 +217,7 @@ fn main() {
             .all(|(m, s)| vk.verify_strict(m, s).is_ok());
         assert!(ok);
     });
-    let mut t = Table::new("1. Reference rates (raw primitives on real entry messages)");
+    let mut t = Report::new("1. Reference rates (raw primitives on real entry messages)");
     t.row(
         "message size (signed_message of a real envelope)",
         format!("{msg_len} B"),
@@ -316,7 +240,7 @@ fn main() {
 
     // ---- 2. durable appends ---------------------------------------------------------------
     if run("2") {
-        let mut t = Table::new(
+        let mut t = Report::new(
             "2. Durable Ledger::append (hash + sign on all cores + SQLite insert + fsync per batch)",
         );
         // (batch size, batches): each row runs a few seconds at most.
@@ -396,7 +320,7 @@ fn main() {
 
     // ---- 3. full verification ---------------------------------------------------------
     if run("3") {
-        let mut t = Table::new("3. Full verification (audit::verify_database)");
+        let mut t = Report::new("3. Full verification (audit::verify_database)");
         let vpath = dir.path().join("verify.db");
         {
             let mut l = new_ledger(dir.path(), "verify.db", &ledger_key, &producer);
@@ -467,8 +391,9 @@ fn main() {
 
     // ---- 4. proofs at scale -------------------------------------------------------------
     if run("4") && n_proof >= 2 {
-        let mut t =
-            Table::new("4. Proof generation (synthetic unsigned rows, same schema and node logic)");
+        let mut t = Report::new(
+            "4. Proof generation (synthetic unsigned rows, same schema and node logic)",
+        );
         let ppath = dir.path().join("proofs.db");
         {
             let mut l = Ledger::create(&ppath, &ledger_key).unwrap();
@@ -581,7 +506,7 @@ fn main() {
     if run("5") && n_record > 0 {
         let ledger_side = record_in_process(dir.path(), n_record, &mut rng, &ledger_key);
         let (first, again) = record_end_to_end(dir.path(), n_record, &mut rng);
-        let mut t = Table::new(
+        let mut t = Report::new(
             "5. vigil ledger record (real binary: read + normalize + 3 signed entries per sign-in)",
         );
         let rate0 = n_record as f64 / ledger_side.as_secs_f64();
@@ -652,7 +577,7 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
                     payload: serde_json::json!({
                         "id": inference.subject["signInId"],
                         "createdDateTime": "2026-01-05T11:04:30.398Z",
-                        "correlationId": uuid(rng),
+                        "correlationId": rng.guid(),
                         "kind": "interactiveUser",
                         "userId": inference.subject["userId"],
                         "userPrincipalName": format!("user{user}@contoso.example"),
@@ -769,7 +694,7 @@ fn record_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> (Duration, Duration) 
         )
         .unwrap();
         for i in 0..n {
-            let id = uuid(rng);
+            let id = rng.guid();
             let user = rng.range(0, 5_000);
             let failed = rng.range(0, 19) == 0;
             let s = serde_json::json!({
@@ -783,7 +708,7 @@ fn record_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> (Duration, Duration) 
                 "resourceId": "00000003-0000-0ff1-ce00-000000000000",
                 "ipAddress": format!("203.0.113.{}", rng.range(1, 254)),
                 "clientAppUsed": "Browser",
-                "correlationId": uuid(rng),
+                "correlationId": rng.guid(),
                 "resourceTenantId": "5d2a0e4f-7c1b-4e86-9a3d-2f6b8c0e1a47",
                 "conditionalAccessStatus": if failed { "failure" } else { "success" },
                 "isInteractive": true,

@@ -34,7 +34,7 @@ if [ -z "${VIGIL_BENCH_PYTHON:-}" ] && [ "${VIGIL_BENCH_NO_DUCKDB:-0}" != 1 ]; t
   export VIGIL_BENCH_PYTHON="$venv/bin/python"
 fi
 exe=$(cargo bench --bench simulate --no-run --message-format=json |
-  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+  grep -F '"kind":["bench"]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 if [ -z "$exe" ]; then
   echo "simulate.sh: could not find the benchmark binary" >&2
   exit 2

@@ -15,21 +15,12 @@
 use std::time::Instant;
 
 use rayon::prelude::*;
+use vigil_simulator::generate::rng::Rng;
 use vigil_simulator::sweep::{Item, grid, sweep};
 
 /// The allocator the `vigil` binary uses, so the figures are the binary's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn main() {
     let n: usize = std::env::var("VIGIL_BENCH_SWEEP_N")
@@ -39,16 +30,16 @@ fn main() {
     let mut r = Rng(0x5eed_cafe);
     let items: Vec<Item> = (0..n)
         .map(|_| {
-            let score = (r.next() % 1_000_000) as f64 / 1_000_000.0;
-            let label = match r.next() % 100 {
+            let score = (r.next_u64() % 1_000_000) as f64 / 1_000_000.0;
+            let label = match r.next_u64() % 100 {
                 0 => Some(score > 0.5),
                 1 => Some(false),
                 _ => None,
             };
             Item {
                 score,
-                user: (r.next() % 200_000) as u32,
-                day: 20_000 + (r.next() % 30) as i32,
+                user: (r.next_u64() % 200_000) as u32,
+                day: 20_000 + (r.next_u64() % 30) as i32,
                 label,
             }
         })

@@ -49,6 +49,9 @@ pub enum Command {
     Pilot(crate::cmd::pilot::PilotArgs),
     /// Rebuild a simulation's report.html from its summary.json (and fidelity.json, if any).
     Report(crate::cmd::report::ReportArgs),
+    /// Sample data: generate realistic tenants of any size.
+    #[command(subcommand)]
+    Samples(crate::cmd::samples::SamplesCommand),
 }
 
 /// `vigil simulate` (the interface is fixed by CONTRACT-simulate.md).

@@ -15,6 +15,7 @@ pub mod directory_import;
 pub mod error;
 pub mod eval;
 pub mod fidelity;
+pub mod generate;
 pub mod location;
 pub mod model;
 pub mod pilot;

@@ -25,6 +25,7 @@ mod prove;
 pub(crate) mod record;
 pub(crate) mod report;
 pub(crate) mod review;
+pub(crate) mod samples;
 pub(crate) mod score;
 pub(crate) mod show;
 pub(crate) mod simulate;
@@ -47,6 +48,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
         Command::Review(a) => review::run(&a),
         Command::Pilot(a) => pilot::run(&a),
         Command::Report(a) => report::run(&a),
+        Command::Samples(c) => samples::run(&c),
         Command::Key(k) => match k {
             KeyCommand::Generate { name, out, witness } => key::generate(&name, &out, witness),
             KeyCommand::Show { key } => key::show(&key),

@@ -8,6 +8,7 @@ mod ingest;
 mod pilot;
 mod record;
 mod report;
+mod samples;
 mod scenarios;
 mod score;
 mod simulate;
