@@ -673,14 +673,11 @@ impl Ledger {
             for (kind, subject, refs, key_op, salt, payload, commitment) in prepared {
                 if once {
                     let member = index::id_member(kind);
-                    let id = subject
-                        .get(member)
-                        .map(|v| v.to_ascii_lowercase())
-                        .ok_or_else(|| {
-                            LedgerError::Invalid(format!(
-                                "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
-                            ))
-                        })?;
+                    let id = index::subject_id(kind, &subject).ok_or_else(|| {
+                        LedgerError::Invalid(format!(
+                            "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
+                        ))
+                    })?;
                     if let Some(&i) = batch_ids.get(&(kind, id.clone())) {
                         placed.push(Ok((i, false)));
                         continue;
@@ -991,6 +988,43 @@ impl Ledger {
             })
             .map_err(self.db_err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
+    }
+
+    /// Hands every entry from `from` on, with its payload, to `each` in seq order, in one
+    /// streaming read of the entries table (memory stays flat whatever the ledger's size).
+    /// `each` returns `false` to stop early.
+    pub fn for_each_entry(
+        &self,
+        from: u64,
+        each: &mut dyn FnMut(StoredEntry) -> bool,
+    ) -> Result<(), LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT e.seq, e.hash, e.envelope, e.key_id, e.sig, p.salt, p.payload
+                 FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+                 WHERE e.seq >= ?1 ORDER BY e.seq",
+            )
+            .map_err(self.db_err())?;
+        let mut rows = stmt.query([to_i64(from)]).map_err(self.db_err())?;
+        while let Some(r) = rows.next().map_err(self.db_err())? {
+            let read = || -> rusqlite::Result<StoredEntry> {
+                let salt: Option<Vec<u8>> = r.get(5)?;
+                let payload: Option<Vec<u8>> = r.get(6)?;
+                Ok(StoredEntry {
+                    seq: to_u64(r.get(0)?),
+                    hash: r.get(1)?,
+                    envelope: r.get(2)?,
+                    key_id: r.get(3)?,
+                    sig: r.get(4)?,
+                    payload: salt.zip(payload),
+                })
+            };
+            if !each(read().map_err(self.db_err())?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Merkle root of the first `size` entries, from stored subtree hashes.

@@ -5,6 +5,7 @@
 //! in `SEMANTICS.md` beside this crate.
 
 pub mod airisk;
+pub mod audit;
 pub mod codes;
 pub mod columnar;
 pub mod decisions;
@@ -14,6 +15,7 @@ pub mod directory_import;
 pub mod error;
 pub mod eval;
 pub mod fidelity;
+pub mod governance;
 pub mod location;
 pub mod model;
 pub mod policy;
