@@ -990,21 +990,37 @@ impl Ledger {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
     }
 
-    /// Hands every entry from `from` on, with its payload, to `each` in seq order, in one
-    /// streaming read of the entries table (memory stays flat whatever the ledger's size).
-    /// `each` returns `false` to stop early.
+    /// Hands every entry from `from` on to `each` in seq order, in one streaming read of the
+    /// entries table (memory stays flat whatever the ledger's size). Payloads are read for
+    /// every entry when `payload_kinds` is `None`, else only for rows whose (unsigned) `kind`
+    /// column is one of them: a caller that relies on a payload must check the envelope's
+    /// kind and read the entry again when the column disagreed. `each` returns `false` to
+    /// stop early.
     pub fn for_each_entry(
         &self,
         from: u64,
+        payload_kinds: Option<&[Kind]>,
         each: &mut dyn FnMut(StoredEntry) -> bool,
     ) -> Result<(), LedgerError> {
+        let wanted = match payload_kinds {
+            None => "1".to_string(),
+            Some(kinds) => format!(
+                "e.kind IN ({})",
+                kinds
+                    .iter()
+                    .map(|k| format!("'{}'", k.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT e.seq, e.hash, e.envelope, e.key_id, e.sig, p.salt, p.payload
+            .prepare(&format!(
+                "SELECT e.seq, e.hash, e.envelope, e.key_id, e.sig,
+                        CASE WHEN {wanted} THEN p.salt END, CASE WHEN {wanted} THEN p.payload END
                  FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
-                 WHERE e.seq >= ?1 ORDER BY e.seq",
-            )
+                 WHERE e.seq >= ?1 ORDER BY e.seq"
+            ))
             .map_err(self.db_err())?;
         let mut rows = stmt.query([to_i64(from)]).map_err(self.db_err())?;
         while let Some(r) = rows.next().map_err(self.db_err())? {

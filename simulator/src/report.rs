@@ -16,8 +16,22 @@ const STATUSES: [&str; 5] = [
     "indeterminate",
 ];
 
+/// The start of a self-contained report page (styles inline), up to and including its `<h1>`.
+pub fn page_head(title: &str, heading: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{}</title>\n<style>\
+         body{{font-family:system-ui,sans-serif;margin:2em}}\
+         table{{border-collapse:collapse;margin-bottom:1.5em}}\
+         td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}\
+         th{{background:#f3f3f3}}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        esc(title),
+        esc(heading)
+    )
+}
+
 /// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -32,7 +46,8 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn row(html: &mut String, cells: &[String]) {
+/// One table row of text cells.
+pub fn row(html: &mut String, cells: &[String]) {
     html.push_str("<tr>");
     for c in cells {
         let _ = write!(html, "<td>{}</td>", esc(c));
@@ -40,7 +55,8 @@ fn row(html: &mut String, cells: &[String]) {
     html.push_str("</tr>\n");
 }
 
-fn header(html: &mut String, cells: &[&str]) {
+/// One table header row.
+pub fn header(html: &mut String, cells: &[&str]) {
     html.push_str("<tr>");
     for c in cells {
         let _ = write!(html, "<th>{}</th>", esc(c));
@@ -84,14 +100,7 @@ fn top_table(html: &mut String, title: &str, what: &str, items: &[(String, u64)]
 
 /// The report page for a summary.
 pub fn render(summary: &Summary) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>vigil simulate report</title>\n<style>\
-         body{font-family:system-ui,sans-serif;margin:2em}\
-         table{border-collapse:collapse;margin-bottom:1.5em}\
-         td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}\
-         th{background:#f3f3f3}</style>\n</head>\n<body>\n<h1>Conditional Access simulation</h1>\n",
-    );
+    let mut html = page_head("vigil simulate report", "Conditional Access simulation");
     let _ = writeln!(
         html,
         "<p>{} sign-ins simulated, {} changed, {} duplicates dropped, {} bad records skipped.</p>",

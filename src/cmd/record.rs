@@ -32,21 +32,32 @@ pub struct RecordArgs {
     /// Sign-in exports in any variant `simulate` reads, including normalized Parquet (files or
     /// folders, read recursively in bytewise path order; repeatable). Each sign-in becomes a
     /// `signal` entry, and the Conditional Access outcome its log recorded an `action` entry.
-    #[arg(long, required = true)]
+    /// At least one of --signins and --audits is required.
+    #[arg(long, required_unless_present = "audits", requires = "signal_key")]
     pub signins: Vec<PathBuf>,
+    /// Directory audit exports (Graph directoryAudit lists, pages, arrays or NDJSON; Log
+    /// Analytics AuditLogs JSON or CSV; diagnostic-settings records, gzip too; files or folders).
+    /// Each record becomes an `action` entry, linked to its inference and prior approval.
+    #[arg(long, value_name = "PATH")]
+    pub audits: Vec<PathBuf>,
+    /// With --audits: the inference the recorded changes carry out (its seq), instead of the
+    /// inference found by each change's correlation id.
+    #[arg(long = "ref", value_name = "SEQ", requires = "audits")]
+    pub inference_ref: Option<u64>,
     /// AI risk scores, as `simulate --scores` reads them (CSV, NDJSON, JSON array or Parquet
     /// keyed by signInId or correlationId; 0-1 or 0-100). Each score becomes an `inference`
     /// entry that refs its sign-in's signal.
-    #[arg(long, requires = "inference_key")]
+    #[arg(long, requires_all = ["inference_key", "signins"])]
     pub scores: Option<PathBuf>,
-    /// Secret key that signs the `signal` entries (registered for signal).
+    /// Secret key that signs the `signal` entries (registered for signal; with --signins).
     #[arg(long)]
-    pub signal_key: PathBuf,
+    pub signal_key: Option<PathBuf>,
     /// The AI engine's own secret key, which signs the `inference` entries: registered for
     /// inference, and not an operator's key (one registered for action or review).
     #[arg(long, requires = "scores")]
     pub inference_key: Option<PathBuf>,
-    /// Secret key that signs the `action` entries (registered for action).
+    /// Secret key that signs the `action` entries (registered for action): sign-in outcomes
+    /// and directory changes.
     #[arg(long)]
     pub action_key: PathBuf,
     /// Sign-ins per durable batch (each batch commits its signals, then its inferences, then
@@ -85,13 +96,47 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
     if a.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if a.signins.is_empty() && a.audits.is_empty() {
+        bail!("give --signins, --audits or both");
+    }
     let mut ledger = open(&a.db)?;
-    let signal_key = producer_key(&mut ledger, "signal-key", &a.signal_key, Kind::Signal)?;
     let action_key = producer_key(&mut ledger, "action-key", &a.action_key, Kind::Action)?;
+    if !a.signins.is_empty() {
+        let Some(path) = &a.signal_key else {
+            bail!("--signins needs --signal-key");
+        };
+        let signal_key = producer_key(&mut ledger, "signal-key", path, Kind::Signal)?;
+        record_signins(a, &mut ledger, &signal_key, &action_key)?;
+    }
+    if !a.audits.is_empty() {
+        let opts = ReadOptions {
+            skip_bad_records: a.skip_bad_records,
+            date_order: a.date_order.into(),
+        };
+        super::record_audits::record(
+            &mut ledger,
+            &a.audits,
+            &opts,
+            &action_key,
+            a.inference_ref,
+            a.batch,
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Records the sign-in exports (and their scores).
+fn record_signins(
+    a: &RecordArgs,
+    ledger: &mut Ledger,
+    signal_key: &SignerKey,
+    action_key: &SignerKey,
+) -> Result<()> {
+    let ledger = &mut *ledger;
     let inference_key = match &a.inference_key {
         None => None,
         Some(p) => {
-            let key = producer_key(&mut ledger, "inference-key", p, Kind::Inference)?;
+            let key = producer_key(ledger, "inference-key", p, Kind::Inference)?;
             let operator: Vec<&str> = ledger
                 .registry()?
                 .current(key.name())
@@ -111,7 +156,7 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
                     operator.join(", ")
                 );
             }
-            for (flag, other) in [("signal-key", &signal_key), ("action-key", &action_key)] {
+            for (flag, other) in [("signal-key", signal_key), ("action-key", action_key)] {
                 if other.verifier().public == key.verifier().public {
                     bail!(
                         "--inference-key {}: the same key as --{flag}; an inference is signed only by the AI engine's own key",
@@ -167,12 +212,12 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
         let first = read + 1;
         read += chunk.len() as u64;
         let step = record_batch(
-            &mut ledger,
+            ledger,
             &chunk,
             first,
-            &signal_key,
+            signal_key,
             inference_key.as_ref(),
-            &action_key,
+            action_key,
             scores.as_ref(),
             &mut counts,
             &mut scored,
@@ -220,7 +265,7 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
         ));
     }
     info(done);
-    Ok(Outcome::Ok)
+    Ok(())
 }
 
 fn summary(c: &Counts) -> String {
