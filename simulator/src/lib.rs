@@ -8,6 +8,7 @@ pub mod airisk;
 pub mod audit;
 pub mod codes;
 pub mod columnar;
+pub mod coverage;
 pub mod decisions;
 pub mod devicefilter;
 pub mod directory;

@@ -27,8 +27,8 @@ use vigil_simulator::signin::ReadOptions;
 
 use crate::output::{counter, info};
 
-/// The `source` of the `action` payload of a recorded directory change.
-pub const SOURCE: &str = "directory-audit";
+pub use vigil_simulator::coverage::SOURCE;
+use vigil_simulator::coverage::is_approval;
 
 /// What recording audit exports added and skipped.
 #[derive(Default, Debug, Clone, Copy)]
@@ -134,18 +134,6 @@ impl Links {
         .max_by_key(|a| a.seq);
         (inference, approval)
     }
-}
-
-/// Whether a review payload is an approval.
-pub fn is_approval(payload: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(payload)
-        .ok()
-        .and_then(|p| {
-            p.get("verdict")
-                .and_then(Value::as_str)
-                .map(|v| v == "approved")
-        })
-        .unwrap_or(false)
 }
 
 /// Reads the inference named by `--ref`.
