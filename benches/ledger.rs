@@ -711,20 +711,7 @@ fn audit_record(i: u64, rng: &mut Rng, correlation: &str) -> serde_json::Value {
 /// returns the wall-clock time.
 fn audits_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> Duration {
     use std::io::Write as _;
-    let vigil = env!("CARGO_BIN_EXE_vigil");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(vigil)
-            .current_dir(dir)
-            .arg("--quiet")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "vigil {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| run_vigil(dir, args);
     {
         let mut f =
             std::io::BufWriter::new(std::fs::File::create(dir.join("audits.ndjson")).unwrap());
@@ -995,24 +982,26 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
     total
 }
 
+/// Runs the `vigil` binary in `dir` (quiet) and checks it succeeded.
+fn run_vigil(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .current_dir(dir)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "vigil {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Writes `n` Graph sign-ins (NDJSON) and a score for each, records them with the `vigil`
 /// binary, then records them again; returns both wall-clock times.
 fn record_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> (Duration, Duration) {
     use std::io::Write as _;
-    let vigil = env!("CARGO_BIN_EXE_vigil");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(vigil)
-            .current_dir(dir)
-            .arg("--quiet")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "vigil {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| run_vigil(dir, args);
     {
         let mut signins = std::io::BufWriter::new(
             std::fs::File::create(dir.join("record-signins.ndjson")).unwrap(),

@@ -96,6 +96,20 @@ pub struct StoredEntry {
     pub payload: Option<(Vec<u8>, Vec<u8>)>,
 }
 
+/// A row of `SELECT seq, hash, envelope, key_id, sig, salt, payload`.
+fn stored_entry(r: &rusqlite::Row) -> rusqlite::Result<StoredEntry> {
+    let salt: Option<Vec<u8>> = r.get(5)?;
+    let payload: Option<Vec<u8>> = r.get(6)?;
+    Ok(StoredEntry {
+        seq: to_u64(r.get(0)?),
+        hash: r.get(1)?,
+        envelope: r.get(2)?,
+        key_id: r.get(3)?,
+        sig: r.get(4)?,
+        payload: salt.zip(payload),
+    })
+}
+
 const SCHEMA: &str = r"
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE entries(
@@ -974,18 +988,7 @@ impl Ledger {
             )
             .map_err(self.db_err())?;
         let rows = stmt
-            .query_map(params![to_i64(from), to_i64(to)], |r| {
-                let salt: Option<Vec<u8>> = r.get(5)?;
-                let payload: Option<Vec<u8>> = r.get(6)?;
-                Ok(StoredEntry {
-                    seq: to_u64(r.get(0)?),
-                    hash: r.get(1)?,
-                    envelope: r.get(2)?,
-                    key_id: r.get(3)?,
-                    sig: r.get(4)?,
-                    payload: salt.zip(payload),
-                })
-            })
+            .query_map(params![to_i64(from), to_i64(to)], stored_entry)
             .map_err(self.db_err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
     }
@@ -1024,19 +1027,7 @@ impl Ledger {
             .map_err(self.db_err())?;
         let mut rows = stmt.query([to_i64(from)]).map_err(self.db_err())?;
         while let Some(r) = rows.next().map_err(self.db_err())? {
-            let read = || -> rusqlite::Result<StoredEntry> {
-                let salt: Option<Vec<u8>> = r.get(5)?;
-                let payload: Option<Vec<u8>> = r.get(6)?;
-                Ok(StoredEntry {
-                    seq: to_u64(r.get(0)?),
-                    hash: r.get(1)?,
-                    envelope: r.get(2)?,
-                    key_id: r.get(3)?,
-                    sig: r.get(4)?,
-                    payload: salt.zip(payload),
-                })
-            };
-            if !each(read().map_err(self.db_err())?) {
+            if !each(stored_entry(r).map_err(self.db_err())?) {
                 break;
             }
         }

@@ -39,10 +39,8 @@
 //! "Empty" is null, `""` or the all-zero GUID, as in sign-in exports. An audit id seen before
 //! (in any file) is dropped and counted.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -229,21 +227,7 @@ pub fn read_audits(
     progress: &mut dyn FnMut(u64, u64),
     sink: &mut dyn FnMut(AuditRecord),
 ) -> Result<AuditReadStats, InputError> {
-    let mut files = Vec::new();
-    for path in paths {
-        files.extend(text::list_files(path, &[])?);
-    }
-    let total = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
-        .sum();
-    let mut meter = Meter {
-        counter: Rc::new(Cell::new(0)),
-        done: 0,
-        total,
-        reported: 0,
-        report: progress,
-    };
+    let (files, mut meter) = Meter::over(paths, progress)?;
     let mut stats = AuditReadStats::default();
     let mut seen = SeenIds::default();
     for file in &files {

@@ -111,7 +111,6 @@ use serde_json::Value;
 
 use crate::error::InputError;
 use crate::model::SignIn;
-use crate::text;
 use input::{Meter, Opened, Start, is_one_value, open, rejoin, start, starts_json};
 use json::{Container, Receiver, TopSeed};
 use map::{FieldError, Mapped};
@@ -163,21 +162,7 @@ pub fn read_signins_with_progress(
     progress: &mut dyn FnMut(u64, u64),
     sink: &mut dyn FnMut(SignIn),
 ) -> Result<ReadStats, InputError> {
-    let mut files = Vec::new();
-    for path in paths {
-        files.extend(text::list_files(path, &[])?);
-    }
-    let total = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
-        .sum();
-    let mut meter = Meter {
-        counter: Rc::new(Cell::new(0)),
-        done: 0,
-        total,
-        reported: 0,
-        report: progress,
-    };
+    let (files, mut meter) = Meter::over(paths, progress)?;
     let mut stats = ReadStats::default();
 
     // The portal's authentication-details side files first, wherever they are in the list:

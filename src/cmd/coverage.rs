@@ -13,7 +13,7 @@ use clap::Args;
 use comfy_table::Table;
 use serde_json::json;
 use vigil_ledger::audit::{VerifyOptions, verify_database};
-use vigil_simulator::coverage::{Coverage, coverage};
+use vigil_simulator::coverage::{Coverage, Gap, Tally, coverage};
 use vigil_simulator::governance::Governance;
 use vigil_simulator::report::{esc, header, page_head, row};
 
@@ -121,6 +121,29 @@ pub fn run(a: &CoverageArgs) -> Result<Outcome> {
     })
 }
 
+/// The columns of a gap, as the table and the HTML page show it.
+fn gap_cells(g: &Gap) -> [String; 6] {
+    [
+        g.seq.to_string(),
+        g.activity_date_time.clone(),
+        g.activity.clone(),
+        g.initiated_by.clone(),
+        g.gap.to_string(),
+        g.detail.clone(),
+    ]
+}
+
+/// The columns of an activity's or agent's counts.
+fn tally_cells(name: &str, t: &Tally) -> [String; 5] {
+    [
+        name.to_string(),
+        t.changes.to_string(),
+        t.by_ai_agent.to_string(),
+        t.high_stakes.to_string(),
+        t.with_gaps.to_string(),
+    ]
+}
+
 fn print_tables(cov: &Coverage) {
     println!(
         "ledger verified; {} directory changes ({} by AI agents, {} high-stakes); {} gaps",
@@ -140,14 +163,7 @@ fn print_tables(cov: &Coverage) {
             "detail",
         ]);
         for g in &cov.gaps {
-            t.add_row([
-                g.seq.to_string(),
-                g.activity_date_time.clone(),
-                g.activity.clone(),
-                g.initiated_by.clone(),
-                g.gap.to_string(),
-                g.detail.clone(),
-            ]);
+            t.add_row(gap_cells(g));
         }
         println!("{t}");
     }
@@ -158,13 +174,7 @@ fn print_tables(cov: &Coverage) {
         let mut t = Table::new();
         t.set_header([title, "changes", "by AI agent", "high-stakes", "with gaps"]);
         for (k, v) in map {
-            t.add_row([
-                k.clone(),
-                v.changes.to_string(),
-                v.by_ai_agent.to_string(),
-                v.high_stakes.to_string(),
-                v.with_gaps.to_string(),
-            ]);
+            t.add_row(tally_cells(k, v));
         }
         println!("{t}");
     }
@@ -195,17 +205,7 @@ pub fn html(cov: &Coverage, db: &Path) -> String {
         ],
     );
     for g in &cov.gaps {
-        row(
-            &mut h,
-            &[
-                g.seq.to_string(),
-                g.activity_date_time.clone(),
-                g.activity.clone(),
-                g.initiated_by.clone(),
-                g.gap.to_string(),
-                g.detail.clone(),
-            ],
-        );
+        row(&mut h, &gap_cells(g));
     }
     h.push_str("</table>\n");
     for (title, map) in [("activity", &cov.by_activity), ("agent", &cov.by_agent)] {
@@ -215,16 +215,7 @@ pub fn html(cov: &Coverage, db: &Path) -> String {
             &[title, "changes", "by AI agent", "high-stakes", "with gaps"],
         );
         for (k, v) in map {
-            row(
-                &mut h,
-                &[
-                    k.clone(),
-                    v.changes.to_string(),
-                    v.by_ai_agent.to_string(),
-                    v.high_stakes.to_string(),
-                    v.with_gaps.to_string(),
-                ],
-            );
+            row(&mut h, &tally_cells(k, v));
         }
         h.push_str("</table>\n");
     }

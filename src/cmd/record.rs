@@ -74,6 +74,88 @@ pub struct RecordArgs {
     pub date_order: crate::cli::DateOrderArg,
 }
 
+/// A read on its own thread, handing batches to the recorder, as it ended.
+pub(crate) struct Batches<S, E> {
+    /// Why recording stopped, if it did.
+    failure: Option<anyhow::Error>,
+    /// What the reader returned.
+    read: std::thread::Result<Result<S, E>>,
+}
+
+impl<S, E: std::error::Error + Send + Sync + 'static> Batches<S, E> {
+    /// The reader's result, or the error that stopped the run, saying what was recorded
+    /// (`done`) before it.
+    pub(crate) fn finish(self, done: &str) -> Result<S> {
+        let read = self
+            .read
+            .map_err(|_| anyhow!("the reader stopped unexpectedly"))?;
+        if let Some(e) = self.failure {
+            return Err(e.context(format!(
+                "{done} (whole transactions) before this; fix the problem and rerun: recording is idempotent"
+            )));
+        }
+        read.map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "{done} before this record (whole batches); fix the input and rerun (recording is idempotent)"
+            ))
+        })
+    }
+}
+
+/// Reads records on their own thread (`read` hands each to its sink) while `record` signs
+/// and commits the batches before, `batch` records at a time (`record` gets a batch and the
+/// 1-based number of its first record). A failed read sends nothing more: only whole batches
+/// before the bad record are recorded.
+pub(crate) fn in_batches<T, S, E>(
+    batch: usize,
+    what: &str,
+    read: impl FnOnce(&mut dyn FnMut(T)) -> Result<S, E> + Send + 'static,
+    record: &mut dyn FnMut(&[T], u64) -> Result<()>,
+) -> Batches<S, E>
+where
+    T: Send + 'static,
+    S: Send + 'static,
+    E: Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel::<Vec<T>>(2);
+    let reader = std::thread::spawn(move || {
+        let mut chunk = Vec::with_capacity(batch);
+        let mut stopped = false;
+        let stats = read(&mut |s| {
+            if stopped {
+                return;
+            }
+            chunk.push(s);
+            if chunk.len() == batch {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
+                stopped = tx.send(full).is_err();
+            }
+        });
+        if stats.is_ok() && !chunk.is_empty() && !stopped {
+            let _ = tx.send(chunk);
+        }
+        stats
+    });
+    let bar = counter(what);
+    let mut read_so_far = 0u64;
+    let mut failure = None;
+    for chunk in rx.iter() {
+        let first = read_so_far + 1;
+        read_so_far += chunk.len() as u64;
+        if let Err(e) = record(&chunk, first) {
+            failure = Some(e);
+            break;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    drop(rx);
+    bar.finish_and_clear();
+    Batches {
+        failure,
+        read: reader.join(),
+    }
+}
+
 /// Entries recorded and skipped, per kind.
 #[derive(Default, Debug, Clone, Copy)]
 struct Counts {
@@ -174,76 +256,33 @@ fn record_signins(
         }
     }
 
-    // Sign-ins are parsed on their own thread while the batches before them are signed.
-    let (tx, rx) = mpsc::sync_channel::<Vec<SignIn>>(2);
     let paths = a.signins.clone();
     let opts = ReadOptions {
         skip_bad_records: a.skip_bad_records,
         date_order: a.date_order.into(),
     };
-    let batch = a.batch;
-    let reader = std::thread::spawn(move || {
-        let mut chunk = Vec::with_capacity(batch);
-        let mut stopped = false;
-        let stats = signin::read_signins(&paths, &opts, &mut |s| {
-            if stopped {
-                return;
-            }
-            chunk.push(s);
-            if chunk.len() == batch {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
-                stopped = tx.send(full).is_err();
-            }
-        });
-        // A failed read sends nothing more: only whole batches before the bad record are
-        // recorded.
-        if stats.is_ok() && !chunk.is_empty() && !stopped {
-            let _ = tx.send(chunk);
-        }
-        stats
-    });
-
-    let bar = counter("recording sign-ins");
     let mut counts = Counts::default();
     let mut scored: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut read = 0u64;
-    let mut failure = None;
-    for chunk in rx.iter() {
-        let first = read + 1;
-        read += chunk.len() as u64;
-        let step = record_batch(
-            ledger,
-            &chunk,
-            first,
-            signal_key,
-            inference_key.as_ref(),
-            action_key,
-            scores.as_ref(),
-            &mut counts,
-            &mut scored,
-        );
-        if let Err(e) = step {
-            failure = Some(e);
-            break;
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    drop(rx);
-    bar.finish_and_clear();
-    let stats = reader
-        .join()
-        .map_err(|_| anyhow!("the sign-in reader stopped unexpectedly"))?;
+    let run = in_batches(
+        a.batch,
+        "recording sign-ins",
+        move |sink| signin::read_signins(&paths, &opts, sink),
+        &mut |chunk: &[SignIn], first| {
+            record_batch(
+                ledger,
+                chunk,
+                first,
+                signal_key,
+                inference_key.as_ref(),
+                action_key,
+                scores.as_ref(),
+                &mut counts,
+                &mut scored,
+            )
+        },
+    );
     let done = summary(&counts);
-    if let Some(e) = failure {
-        return Err(e.context(format!(
-            "{done} (whole transactions) before this; fix the problem and rerun: recording is idempotent"
-        )));
-    }
-    let stats = stats.map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "{done} before this record (whole batches); fix the input and rerun (recording is idempotent)"
-        ))
-    })?;
+    let stats = run.finish(&done)?;
     for w in &stats.warnings {
         info(format!("warning: {w}"));
     }

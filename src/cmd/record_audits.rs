@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::mpsc;
 
 use anyhow::{Result, anyhow, bail};
 use serde_json::{Value, json};
@@ -25,7 +24,7 @@ use vigil_ledger::{Envelope, Kind, Ledger, NewEntry, Ref, SignerKey};
 use vigil_simulator::audit::{self, AuditRecord};
 use vigil_simulator::signin::ReadOptions;
 
-use crate::output::{counter, info};
+use crate::output::info;
 
 pub use vigil_simulator::coverage::SOURCE;
 use vigil_simulator::coverage::is_approval;
@@ -201,58 +200,19 @@ pub fn record(
     let named = named.map(|s| named_inference(ledger, s)).transpose()?;
     let links = Links::load(ledger)?;
 
-    // Records are parsed on their own thread while the batches before them are signed.
-    let (tx, rx) = mpsc::sync_channel::<Vec<AuditRecord>>(2);
     let paths = paths.to_vec();
     let opts = opts.clone();
-    let reader = std::thread::spawn(move || {
-        let mut chunk = Vec::with_capacity(batch);
-        let mut stopped = false;
-        let stats = audit::read_audits(&paths, &opts, &mut |_, _| {}, &mut |r| {
-            if stopped {
-                return;
-            }
-            chunk.push(r);
-            if chunk.len() == batch {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
-                stopped = tx.send(full).is_err();
-            }
-        });
-        if stats.is_ok() && !chunk.is_empty() && !stopped {
-            let _ = tx.send(chunk);
-        }
-        stats
-    });
-
-    let bar = counter("recording directory changes");
     let mut counts = AuditCounts::default();
-    let mut read = 0u64;
-    let mut failure = None;
-    for chunk in rx.iter() {
-        let first = read + 1;
-        read += chunk.len() as u64;
-        if let Err(e) = record_batch(ledger, &chunk, first, key, named, &links, &mut counts) {
-            failure = Some(e);
-            break;
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    drop(rx);
-    bar.finish_and_clear();
-    let stats = reader
-        .join()
-        .map_err(|_| anyhow!("the audit reader stopped unexpectedly"))?;
+    let run = super::record::in_batches(
+        batch,
+        "recording directory changes",
+        move |sink| audit::read_audits(&paths, &opts, &mut |_, _| {}, sink),
+        &mut |chunk: &[AuditRecord], first| {
+            record_batch(ledger, chunk, first, key, named, &links, &mut counts)
+        },
+    );
     let done = summary(&counts);
-    if let Some(e) = failure {
-        return Err(e.context(format!(
-            "{done} (whole transactions) before this; fix the problem and rerun: recording is idempotent"
-        )));
-    }
-    let stats = stats.map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "{done} before this record (whole batches); fix the input and rerun (recording is idempotent)"
-        ))
-    })?;
+    let stats = run.finish(&done)?;
     for w in &stats.warnings {
         info(format!("warning: {w}"));
     }

@@ -482,9 +482,9 @@ fn reviews_judge_only_the_kinds_their_verdict_is_for() {
     for (at, verdict, says) in [
         (signal, "confirmed", "is of kind `signal`"),
         (action, "dismissed", "is of kind `action`"),
-        (seq(&inference), "approved", "is of kind `inference`"),
+        (signal, "approved", "is of kind `signal`"),
         (signal, "override", "judges an inference or an action"),
-        (action, "approved", "not pending"),
+        (action, "approved", "is neither"),
         (999, "confirmed", "no such entry"),
     ] {
         let out = review(&ws, "analyst.key", at, verdict, &[]).code(2);
