@@ -48,7 +48,7 @@ use serde_json::{Map, Value};
 use crate::error::InputError;
 use crate::signin::delimited::{LaColumns, csv_cells, csv_headers, csv_io, csv_reader, la_row};
 use crate::signin::input::{Meter, Opened, open, start, starts_json};
-use crate::signin::json::{Container, Receiver};
+use crate::signin::json::{Container, Receiver, nested_records};
 use crate::signin::time::{TimeError, normalize_with};
 use crate::signin::{JsonFile, LineSource, ReadOptions, SeenIds, read_json};
 use crate::text;
@@ -490,19 +490,11 @@ impl Receiver for AuditFile<'_, '_> {
     fn record(&mut self, value: Value, container: Container, line: usize) -> Result<(), ()> {
         match value {
             Value::Object(mut object) => {
-                // An element that is itself a page or blob (an array of saved pages).
-                if !object.contains_key("id") {
-                    for (key, inner) in [
-                        ("value", Container::GraphPage),
-                        ("records", Container::Records),
-                    ] {
-                        if let Some(Value::Array(items)) = object.get_mut(key) {
-                            for item in std::mem::take(items) {
-                                self.record(item, inner, line)?;
-                            }
-                            return Ok(());
-                        }
+                if let Some((items, inner)) = nested_records(&mut object) {
+                    for item in items {
+                        self.record(item, inner, line)?;
                     }
+                    return Ok(());
                 }
                 self.one_record(&object, container, line)
             }

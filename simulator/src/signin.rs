@@ -112,7 +112,7 @@ use serde_json::Value;
 use crate::error::InputError;
 use crate::model::SignIn;
 use input::{Meter, Opened, Start, is_one_value, open, rejoin, start, starts_json};
-use json::{Container, Receiver, TopSeed};
+use json::{Container, Receiver, TopSeed, nested_records};
 use map::{FieldError, Mapped};
 
 /// How tolerant the reader is, and how it reads locale dates.
@@ -756,25 +756,19 @@ impl Receiver for FileState<'_, '_> {
     fn record(&mut self, value: Value, container: Container, line: usize) -> Result<(), ()> {
         match value {
             Value::Object(mut object) => {
-                // An element that is itself a page or blob (e.g. an array of saved pages).
-                if !object.contains_key("id") {
-                    for (key, inner) in [
-                        ("value", Container::GraphPage),
-                        ("records", Container::Records),
-                    ] {
-                        if let Some(Value::Array(items)) = object.get_mut(key) {
-                            for item in std::mem::take(items) {
-                                self.record(item, inner, line)?;
-                            }
-                            return Ok(());
-                        }
+                if let Some((items, inner)) = nested_records(&mut object) {
+                    for item in items {
+                        self.record(item, inner, line)?;
                     }
-                    if let Some(Value::Array(tables)) = object.get_mut("tables") {
-                        for table in std::mem::take(tables) {
-                            self.log_analytics_table(table, line)?;
-                        }
-                        return Ok(());
+                    return Ok(());
+                }
+                if !object.contains_key("id")
+                    && let Some(Value::Array(tables)) = object.get_mut("tables")
+                {
+                    for table in std::mem::take(tables) {
+                        self.log_analytics_table(table, line)?;
                     }
+                    return Ok(());
                 }
                 self.one_record(&object, container, line)
             }
