@@ -448,6 +448,24 @@ mod tests {
     }
 
     #[test]
+    fn kind_is_read_from_canonical_bytes_whatever_the_strings_hold() {
+        let mut env = sample();
+        assert_eq!(
+            kind_of_canonical(&env.canonical_bytes()),
+            Some(Kind::Inference)
+        );
+        // An actor or subject that spells a kind member cannot fool the scan.
+        env.kind = Kind::Review;
+        env.actor = "x\"kind\":\"action".into();
+        env.subject.insert("kind".to_string(), "signal".to_string());
+        assert_eq!(
+            kind_of_canonical(&env.canonical_bytes()),
+            Some(Kind::Review)
+        );
+        assert_eq!(kind_of_canonical(b"{}"), None);
+    }
+
+    #[test]
     fn canonical_bytes_match_reference_jcs() {
         let env = sample();
         let bytes = env.canonical_bytes();

@@ -496,3 +496,79 @@ fn coverage_of_a_tampered_ledger_is_a_finding() {
         out.stderr
     );
 }
+
+/// The directoryAudit list example of Microsoft's Graph API reference (List directoryAudits,
+/// example 1; docs CC BY 4.0), as published: a `Type` member written in PascalCase.
+const GRAPH_DOCS_EXAMPLE: &str = r#"{
+  "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditlogs/directoryaudits",
+  "value": [{
+        "id": "id",
+        "category": "UserManagement",
+        "correlationId": "da159bfb-54fa-4092-8a38-6e1fa7870e30",
+        "result": "success",
+        "resultReason": "Successfully added member to group",
+        "activityDisplayName": "Add member to group",
+        "activityDateTime": "2018-01-09T21:20:02.7215374Z",
+        "loggedByService": "Core Directory",
+        "initiatedBy": {
+            "user": {
+                "id": "728309ae-1a37-4937-9afe-e35d964db09b",
+                "displayName": "Audry Oliver",
+                "userPrincipalName": "bob@wingtiptoysonline.com",
+                "ipAddress": "127.0.0.1"
+            },
+            "app": null
+        },
+        "targetResources": [{
+            "id": "ef7e527d-6c92-4234-8c6d-cf6fdfb57f95",
+            "displayName": "Example.com",
+            "Type": "Group",
+            "modifiedProperties": [{
+                "displayName": "Action Client Name",
+                "oldValue": null,
+                "newValue": "DirectorySync"}],
+            "groupType": "unifiedGroups"
+            },
+            {
+            "id": "1f0e98f5-3161-4c6b-9b50-d488572f2bb7",
+            "displayName": null,
+            "Type": "User",
+            "modifiedProperties": [],
+            "userPrincipalName": "bob@contoso.com"
+        }],
+        "additionalDetails": [{
+            "key": "Additional Detail Name",
+            "value": "Additional Detail Value"
+        }]
+    }]
+}"#;
+
+#[test]
+fn the_graph_reference_example_records() {
+    let ws = Ws::new();
+    ws.write("directoryAudits.json", GRAPH_DOCS_EXAMPLE);
+    ws.record_audits(&["directoryAudits.json"], "ingest.key", &[])
+        .ok();
+    let change = &ws.of_kind("action")[0];
+    assert_eq!(change["envelope"]["subject"]["auditId"], "id");
+    assert_eq!(
+        change["envelope"]["subject"]["userId"],
+        "1f0e98f5-3161-4c6b-9b50-d488572f2bb7"
+    );
+    let p = &change["payload"];
+    assert_eq!(p["activityDateTime"], "2018-01-09T21:20:02.721Z");
+    assert_eq!(p["targetResources"][0]["type"], "Group");
+    assert_eq!(
+        p["targetResources"][0]["modifiedProperties"][0]["newValue"],
+        "DirectorySync"
+    );
+    assert_eq!(
+        p["initiatedBy"]["user"]["userPrincipalName"],
+        "bob@wingtiptoysonline.com"
+    );
+    assert!(p["initiatedBy"].get("app").is_none());
+    assert_eq!(
+        p["additionalDetails"][0]["value"],
+        "Additional Detail Value"
+    );
+}
