@@ -7,8 +7,8 @@
 //! storage's `kind` column is only a hint for which payloads to read). Gaps:
 //! - `no-inference`: a change made by an AI agent that refs no inference;
 //! - `not-approved`: a high-stakes change that refs no approval and was never approved;
-//! - `approved-after`: a high-stakes change approved only after it took effect (a review
-//!   that refs the change itself);
+//! - `approved-after`: a high-stakes change approved only after it took effect (a review,
+//!   recorded after the change, that refs the change, its inference, or has its correlation id);
 //! - `same-actor`: a high-stakes change whose approval came from the identity that made it
 //!   (the same key name or key id, or a reviewer who is the change's initiating user or app).
 //!
@@ -174,6 +174,10 @@ pub fn coverage(
     // Changes without an approval before them, by seq, and the approvals that came after.
     let mut pending: HashMap<u64, Pending> = HashMap::new();
     let mut late: HashMap<u64, u64> = HashMap::new();
+    // Pending changes by the inference they ref and by their correlation id: an approval of
+    // that inference, or about that operation, recorded after the change is late too.
+    let mut pending_by_ref: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut pending_by_correlation: HashMap<String, Vec<u64>> = HashMap::new();
     let mut failure: Option<CoverageError> = None;
     ledger.for_each_entry(0, Some(&[Kind::Action, Kind::Review]), &mut |e| {
         out.entries += 1;
@@ -217,9 +221,20 @@ pub fn coverage(
             let reviewer = serde_json::from_slice::<Value>(&payload)
                 .ok()
                 .and_then(|p| p.get("reviewer").and_then(Value::as_str).map(str::to_string));
-            for r in &env.refs {
-                if pending.contains_key(&r.seq) {
-                    late.entry(r.seq).or_insert(e.seq);
+            let corr = env
+                .subject
+                .get("correlationId")
+                .map(|c| c.to_ascii_lowercase());
+            let changes = env
+                .refs
+                .iter()
+                .flat_map(|r| {
+                    std::iter::once(r.seq).chain(pending_by_ref.get(&r.seq).into_iter().flatten().copied())
+                })
+                .chain(corr.iter().flat_map(|c| pending_by_correlation.get(c).into_iter().flatten().copied()));
+            for change in changes {
+                if pending.contains_key(&change) {
+                    late.entry(change).or_insert(e.seq);
                 }
             }
             approvals.insert(
@@ -311,6 +326,15 @@ pub fn coverage(
                 }),
                 Some(_) => {}
                 None => {
+                    for r in env.refs.iter().filter(|r| has_bit(&inferences, r.seq)) {
+                        pending_by_ref.entry(r.seq).or_default().push(e.seq);
+                    }
+                    if let Some(c) = &record.correlation_id {
+                        pending_by_correlation
+                            .entry(c.to_ascii_lowercase())
+                            .or_default()
+                            .push(e.seq);
+                    }
                     pending.insert(
                         e.seq,
                         Pending {

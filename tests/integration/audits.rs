@@ -244,12 +244,24 @@ fn coverage_reports_the_sample_gaps_and_exits_1() {
 
 #[test]
 fn change_never_approved_is_reported_until_approved_after_the_fact() {
-    let (ws, _, _) = sample_story();
+    let (ws, inferences, _) = sample_story();
     let out = ws.coverage(&sample("governance.toml"), &[]).code(1);
-    assert!(gaps(&ws, &out).contains(&("not-approved".to_string(), corr(5))));
+    let found = gaps(&ws, &out);
+    assert!(found.contains(&("not-approved".to_string(), corr(5))));
+    assert!(found.contains(&("not-approved".to_string(), corr(6))));
+    // After the fact: one approval refs the change, the other the inference behind it.
     ws.approve("analyst.key", seq(&ws.change(&corr(5))));
+    ws.approve("analyst.key", inferences[5]);
     let out = ws.coverage(&sample("governance.toml"), &[]).code(1);
-    assert!(gaps(&ws, &out).contains(&("approved-after".to_string(), corr(5))));
+    let found = gaps(&ws, &out);
+    assert!(
+        found.contains(&("approved-after".to_string(), corr(5))),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("approved-after".to_string(), corr(6))),
+        "{found:?}"
+    );
 }
 
 #[test]
