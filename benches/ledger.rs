@@ -23,6 +23,14 @@
 //!    subject index, then the same export again (everything skipped). `VIGIL_BENCH_RECORD_N=0`
 //!    skips the section.
 //!
+//! 6. directory changes: `vigil ledger record --audits` end to end, the real binary on
+//!    `VIGIL_BENCH_AUDIT_N` synthetic Graph directoryAudit records (default 50,000, NDJSON),
+//!    as records/s and as a ratio to raw signing (target >= 40,000 records/s); and the
+//!    coverage pass (`vigil_simulator::coverage::coverage`, one streaming read of the
+//!    entries) over a signed ledger of `VIGIL_BENCH_COVERAGE_N` entries (default 200,000;
+//!    10,000,000 for the target of under 10 s: building that ledger signs every entry and
+//!    takes minutes) of signals, inferences, approvals and changes. `0` skips either part.
+//!
 //! `VIGIL_BENCH_SECTIONS` (e.g. `2,3`) runs only some sections (for profiling); the
 //! reference rates (section 1) always run, since every ratio needs them.
 //!
@@ -169,7 +177,7 @@ fn new_ledger(dir: &Path, name: &str, ledger_key: &SignerKey, producer: &SignerK
 fn main() {
     let n_verify = env_u64("VIGIL_BENCH_N", 200_000);
     let n_proof = env_u64("VIGIL_BENCH_PROOF_N", 10_000_000);
-    let sections = std::env::var("VIGIL_BENCH_SECTIONS").unwrap_or_else(|_| "1,2,3,4,5".into());
+    let sections = std::env::var("VIGIL_BENCH_SECTIONS").unwrap_or_else(|_| "1,2,3,4,5,6".into());
     let run = |n: &str| sections.split(',').any(|s| s.trim() == n);
     let threads = rayon::current_num_threads();
     let dir = tempfile::Builder::new()
@@ -542,7 +550,242 @@ fn main() {
         );
         t.print();
     }
+
+    // ---- 6. directory changes: record --audits and coverage -----------------------------
+    let n_audit = env_u64("VIGIL_BENCH_AUDIT_N", 50_000);
+    let n_cov = env_u64("VIGIL_BENCH_COVERAGE_N", 200_000);
+    if run("6") && (n_audit > 0 || n_cov > 0) {
+        let mut t = Report::new("6. Directory changes: record --audits (real binary) and coverage");
+        if n_audit > 0 {
+            let took = audits_end_to_end(dir.path(), n_audit, &mut rng);
+            let r = n_audit as f64 / took.as_secs_f64();
+            t.row(
+                format!("{n_audit} audit records, first run"),
+                format!("{} records", per_s(r)),
+                format!(
+                    "{:.0}% of raw {threads}-core signing ({} signatures)",
+                    100.0 * r / sign_n,
+                    per_s(sign_n)
+                ),
+            );
+            t.row(
+                "target >= 40,000 records/s",
+                "",
+                if r >= 40_000.0 { "met" } else { "MISSED" },
+            );
+        }
+        if n_cov > 0 {
+            let (entries, changes, gaps, took) =
+                coverage_pass(dir.path(), n_cov, &mut rng, &ledger_key);
+            let r = entries as f64 / took.as_secs_f64();
+            t.row(
+                format!("coverage of {entries} entries ({changes} changes, {gaps} gaps)"),
+                format!("{:.2} s", took.as_secs_f64()),
+                format!(
+                    "{} entries; 10M entries in {:.1} s at this rate",
+                    per_s(r),
+                    10_000_000.0 / r
+                ),
+            );
+            t.row(
+                "target: 10M entries < 10 s",
+                "",
+                if r >= 1_000_000.0 { "met" } else { "MISSED" },
+            );
+        }
+        t.print();
+    }
     println!();
+}
+
+/// The bench's AI agent and high-stakes group.
+const AGENT_APP: &str = "c0000000-0000-4000-8000-0000000000a1";
+const FINANCE: &str = "90000000-0000-4000-8000-000000000001";
+
+/// A synthetic Graph directoryAudit record: the agent updates a user or adds one to a group.
+fn audit_record(i: u64, rng: &mut Rng, correlation: &str) -> serde_json::Value {
+    let user = format!("a0000000-0000-4000-8000-{:012}", rng.range(0, 50_000));
+    let group = i.is_multiple_of(2);
+    let targets = if group {
+        serde_json::json!([
+            {"id": FINANCE, "type": "Group", "displayName": "Finance", "modifiedProperties": []},
+            {"id": user, "type": "User", "userPrincipalName": format!("partner{i}@contoso.example"),
+             "modifiedProperties": [{"displayName": "Group.ObjectID", "oldValue": null, "newValue": format!("\"{FINANCE}\"")}]}
+        ])
+    } else {
+        serde_json::json!([
+            {"id": user, "type": "User", "userPrincipalName": format!("partner{i}@contoso.example"),
+             "modifiedProperties": [{"displayName": "jobTitle", "oldValue": "[\"Buyer\"]", "newValue": "[\"Senior buyer\"]"}]}
+        ])
+    };
+    serde_json::json!({
+        "id": format!("Directory_{}_{i}", rng.guid()),
+        "category": if group { "GroupManagement" } else { "UserManagement" },
+        "correlationId": correlation,
+        "result": "success",
+        "activityDisplayName": if group { "Add member to group" } else { "Update user" },
+        "activityDateTime": format!("2026-01-{:02}T{:02}:{:02}:{:02}.1234567Z", 1 + i % 28, rng.range(0, 23), rng.range(0, 59), rng.range(0, 59)),
+        "loggedByService": "Core Directory",
+        "operationType": "Update",
+        "initiatedBy": {"app": {"appId": AGENT_APP, "displayName": "Partner onboarding agent"}},
+        "targetResources": targets,
+    })
+}
+
+/// Writes `n` directory audit records (NDJSON) and records them with the `vigil` binary;
+/// returns the wall-clock time.
+fn audits_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> Duration {
+    use std::io::Write as _;
+    let run = |args: &[&str]| run_vigil(dir, args);
+    {
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(dir.join("audits.ndjson")).unwrap());
+        for i in 0..n {
+            let corr = rng.guid();
+            writeln!(f, "{}", audit_record(i, rng, &corr)).unwrap();
+        }
+    }
+    run(&["ledger", "init", "--db", "audits.db", "--origin", ORIGIN]);
+    run(&[
+        "key",
+        "generate",
+        "--name",
+        "ingest",
+        "--out",
+        "audits-ingest.key",
+    ]);
+    run(&[
+        "ledger",
+        "key",
+        "add",
+        "--db",
+        "audits.db",
+        "--key",
+        "audits-ingest.pub",
+        "--kinds",
+        "action",
+    ]);
+    let start = Instant::now();
+    run(&[
+        "ledger",
+        "record",
+        "--db",
+        "audits.db",
+        "--audits",
+        "audits.ndjson",
+        "--action-key",
+        "audits-ingest.key",
+    ]);
+    start.elapsed()
+}
+
+/// Builds a signed ledger of about `n` entries (per 10: 5 signals, 2 inferences, 1 approval,
+/// 2 changes by the agent that ref their inference, the first with the approval) and times
+/// one coverage pass over it. Returns (entries, changes, gaps, time).
+fn coverage_pass(
+    dir: &Path,
+    n: u64,
+    rng: &mut Rng,
+    ledger_key: &SignerKey,
+) -> (u64, u64, usize, Duration) {
+    use vigil_ledger::Ref;
+    let ingest = SignerKey::generate("ingest", ALG_ED25519).unwrap();
+    let engine = SignerKey::generate("engine", ALG_ED25519).unwrap();
+    let analyst = SignerKey::generate("analyst", ALG_ED25519).unwrap();
+    let mut l = Ledger::create(&dir.join("coverage.db"), ledger_key).unwrap();
+    l.add_key(
+        ledger_key,
+        &ingest.verifier(),
+        vec![Kind::Signal, Kind::Action],
+    )
+    .unwrap();
+    l.add_key(ledger_key, &engine.verifier(), vec![Kind::Inference])
+        .unwrap();
+    l.add_key(ledger_key, &analyst.verifier(), vec![Kind::Review])
+        .unwrap();
+    let as_ref = |a: &vigil_ledger::Appended| Ref {
+        seq: a.seq,
+        hash: a.hash,
+    };
+    let groups = (n / 10).max(1);
+    let mut i = 0u64;
+    while i < groups {
+        let chunk = (groups - i).min(1000);
+        let mut signals = Vec::new();
+        let mut inferences = Vec::new();
+        let mut corrs = Vec::new();
+        for _ in 0..chunk {
+            for _ in 0..5 {
+                let mut signal = new_entry(rng);
+                signal.kind = Kind::Signal;
+                signals.push(signal);
+            }
+            for _ in 0..2 {
+                let corr = rng.guid();
+                inferences.push(NewEntry {
+                    kind: Kind::Inference,
+                    subject: BTreeMap::from([("correlationId".to_string(), corr.clone())]),
+                    refs: vec![],
+                    payload: serde_json::json!({"model": "bench-agent", "recommendedAction": "update the user"}),
+                });
+                corrs.push(corr);
+            }
+        }
+        l.append(&ingest, signals).unwrap();
+        let inf = l.append(&engine, inferences).unwrap();
+        let reviews: Vec<NewEntry> = inf
+            .iter()
+            .step_by(2)
+            .map(|a| NewEntry {
+                kind: Kind::Review,
+                subject: BTreeMap::new(),
+                refs: vec![as_ref(a)],
+                payload: serde_json::json!({"verdict": "approved", "reason": "bench", "reviewed": "inference"}),
+            })
+            .collect();
+        let rev = l.append(&analyst, reviews).unwrap();
+        let changes: Vec<NewEntry> = inf
+            .iter()
+            .zip(&corrs)
+            .enumerate()
+            .map(|(k, (a, corr))| {
+                let mut refs = vec![as_ref(a)];
+                if k.is_multiple_of(2) {
+                    refs.push(as_ref(&rev[k / 2]));
+                }
+                let mut payload = audit_record(i * 2 + k as u64, rng, corr);
+                // Stored as `vigil ledger record --audits` stores it.
+                let record = vigil_simulator::audit::map_audit(
+                    payload.as_object().unwrap(),
+                    "ndjson",
+                    vigil_simulator::signin::DateOrder::MonthFirst,
+                )
+                .unwrap()
+                .unwrap();
+                payload = serde_json::to_value(record).unwrap();
+                payload["source"] = serde_json::json!(vigil_simulator::coverage::SOURCE);
+                payload["status"] = serde_json::json!("applied");
+                NewEntry {
+                    kind: Kind::Action,
+                    subject: BTreeMap::from([("correlationId".to_string(), corr.clone())]),
+                    refs,
+                    payload,
+                }
+            })
+            .collect();
+        l.append(&ingest, changes).unwrap();
+        i += chunk;
+    }
+    let governance = vigil_simulator::governance::Governance::from_text(
+        &format!("[[agents]]\nappId = \"{AGENT_APP}\"\n\n[highStakes]\ngroups = [\"{FINANCE}\"]\n"),
+        Path::new("governance.toml"),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let cov =
+        vigil_simulator::coverage::coverage(&l, &governance, None, None, &mut |_| {}).unwrap();
+    let took = start.elapsed();
+    (cov.entries, cov.changes, cov.gaps.len(), took)
 }
 
 /// What `vigil ledger record` asks of the ledger for `n` sign-ins, in process: per batch of
@@ -664,24 +907,26 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
     total
 }
 
+/// Runs the `vigil` binary in `dir` (quiet) and checks it succeeded.
+fn run_vigil(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .current_dir(dir)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "vigil {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Writes `n` Graph sign-ins (NDJSON) and a score for each, records them with the `vigil`
 /// binary, then records them again; returns both wall-clock times.
 fn record_end_to_end(dir: &Path, n: u64, rng: &mut Rng) -> (Duration, Duration) {
     use std::io::Write as _;
-    let vigil = env!("CARGO_BIN_EXE_vigil");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(vigil)
-            .current_dir(dir)
-            .arg("--quiet")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "vigil {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| run_vigil(dir, args);
     {
         let mut signins = std::io::BufWriter::new(
             std::fs::File::create(dir.join("record-signins.ndjson")).unwrap(),

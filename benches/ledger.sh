@@ -12,6 +12,11 @@
 #                                 under $TMPDIR; 0 skips the proof section
 #   VIGIL_BENCH_RECORD_N=50000    sign-ins `vigil ledger record` records end to end (about
 #                                 1 KB of NDJSON each under $TMPDIR); 0 skips the section
+#   VIGIL_BENCH_AUDIT_N=50000     directory audit records `vigil ledger record --audits`
+#                                 records end to end; 0 skips that part of section 6
+#   VIGIL_BENCH_COVERAGE_N=200000 entries in the signed ledger the coverage pass reads
+#                                 (10000000 for the 10M target; building it signs every
+#                                 entry and takes minutes); 0 skips that part of section 6
 #
 # A cold release build of the workspace takes a few minutes. Run on an otherwise idle
 # machine: the reference rates and the measured paths share the same cores.

@@ -268,6 +268,9 @@ pub enum LedgerCommand {
     },
     /// Record sign-in exports and AI scores: signal, inference and action entries, each once.
     Record(crate::cmd::record::RecordArgs),
+    /// Check that AI-driven directory changes are linked to an inference and high-stakes ones
+    /// to an approval given before them (exit 1 when a gap exists).
+    Coverage(crate::cmd::coverage::CoverageArgs),
     /// Record a snapshot of the Conditional Access policy set (a `policy` entry), unless unchanged.
     RecordPolicies(crate::cmd::policies::RecordPoliciesArgs),
     /// Sign a checkpoint (C2SP signed note) of the current tree and print it.
@@ -441,8 +444,9 @@ pub struct TraceArgs {
     /// Entries whose subject has this signInId (as `vigil ledger record` writes them).
     #[arg(long, value_name = "ID")]
     pub signin: Option<String>,
-    /// Entries whose subject has this userId.
-    #[arg(long)]
+    /// Everything concerning one user, by user id or UPN: signals, inferences, actions
+    /// (directory changes to the user among them) and reviews, in ledger order.
+    #[arg(long, value_name = "ID")]
     pub user: Option<String>,
     /// Start from this entry.
     #[arg(long)]

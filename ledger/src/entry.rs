@@ -231,6 +231,18 @@ pub fn format_ts(t: jiff::Timestamp) -> String {
     format!("{}.{frac:06}Z", whole.strftime("%Y-%m-%dT%H:%M:%S"))
 }
 
+/// The kind of a canonical envelope, read from its bytes without parsing the whole envelope
+/// (for scans over millions of entries). In RFC 8785 bytes the members are sorted, so the first
+/// unescaped `"kind":"` is the envelope's own member (`actor` precedes it and is a string, in
+/// which quotes are escaped). `None` when the bytes hold no known kind there.
+pub fn kind_of_canonical(envelope: &[u8]) -> Option<Kind> {
+    const KEY: &[u8] = b"\"kind\":\"";
+    let at = envelope.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let rest = &envelope[at..];
+    let end = rest.iter().position(|&b| b == b'"')?;
+    Kind::parse(std::str::from_utf8(&rest[..end]).ok()?)
+}
+
 impl Envelope {
     /// The RFC 8785 (JCS) encoding of the envelope: the bytes that are hashed and signed.
     pub fn canonical_bytes(&self) -> Vec<u8> {
@@ -444,6 +456,24 @@ mod tests {
             payload_commitment: [0x11; 32],
             prev: [0x22; 32],
         }
+    }
+
+    #[test]
+    fn kind_is_read_from_canonical_bytes_whatever_the_strings_hold() {
+        let mut env = sample();
+        assert_eq!(
+            kind_of_canonical(&env.canonical_bytes()),
+            Some(Kind::Inference)
+        );
+        // An actor or subject that spells a kind member cannot fool the scan.
+        env.kind = Kind::Review;
+        env.actor = "x\"kind\":\"action".into();
+        env.subject.insert("kind".to_string(), "signal".to_string());
+        assert_eq!(
+            kind_of_canonical(&env.canonical_bytes()),
+            Some(Kind::Review)
+        );
+        assert_eq!(kind_of_canonical(b"{}"), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! The index is a lookup aid, never evidence. It is a pure function of the envelopes — for
 //! every entry with a `signInId` subject member (or, for a `policy` entry, a
-//! `policySetSha256` member): `(kind, lowercased id, seq)`, the kind taken from the parsed
+//! `policySetSha256` member; for an `action` without a `signInId`, an `auditId` member,
+//! indexed as `audit:<id>`): `(kind, lowercased id, seq)`, the kind taken from the parsed
 //! envelope, not from the unsigned `kind` column — so it can always be rebuilt. It is brought
 //! up to date inside the write transaction of every [`crate::Ledger::append_once`] (entries
 //! written by other paths are indexed then), and every hit is checked against the envelope
@@ -36,15 +37,35 @@ pub fn id_member(kind: Kind) -> &'static str {
     }
 }
 
-/// The id an envelope is indexed under, if any (lowercased: sign-in ids are GUIDs, which
-/// exports write in either case).
-pub fn index_id(env: &Envelope) -> Option<String> {
-    if env.kind.is_ledger_only() {
+/// The subject member of an `action` entry that records a directory change from an audit
+/// log: such entries are indexed under their audit record id.
+pub const AUDIT_MEMBER: &str = "auditId";
+
+/// The index id of an audit record id (prefixed, so that it never equals a sign-in id).
+pub fn audit_index_id(audit_id: &str) -> String {
+    format!("audit:{}", audit_id.to_ascii_lowercase())
+}
+
+/// The id an entry of `kind` with this subject is indexed under, if any: its `signInId` (for
+/// `policy` entries, `policySetSha256`), else for an `action` its `auditId` (see
+/// [`audit_index_id`]). Lowercased: sign-in ids are GUIDs, which exports write in either case.
+pub fn subject_id(
+    kind: Kind,
+    subject: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    if kind.is_ledger_only() {
         return None;
     }
-    env.subject
-        .get(id_member(env.kind))
-        .map(|v| v.to_ascii_lowercase())
+    match subject.get(id_member(kind)) {
+        Some(v) => Some(v.to_ascii_lowercase()),
+        None if kind == Kind::Action => subject.get(AUDIT_MEMBER).map(|v| audit_index_id(v)),
+        None => None,
+    }
+}
+
+/// The id an envelope is indexed under, if any (see [`subject_id`]).
+pub fn index_id(env: &Envelope) -> Option<String> {
+    subject_id(env.kind, &env.subject)
 }
 
 fn to_i64(v: u64) -> i64 {

@@ -96,6 +96,20 @@ pub struct StoredEntry {
     pub payload: Option<(Vec<u8>, Vec<u8>)>,
 }
 
+/// A row of `SELECT seq, hash, envelope, key_id, sig, salt, payload`.
+fn stored_entry(r: &rusqlite::Row) -> rusqlite::Result<StoredEntry> {
+    let salt: Option<Vec<u8>> = r.get(5)?;
+    let payload: Option<Vec<u8>> = r.get(6)?;
+    Ok(StoredEntry {
+        seq: to_u64(r.get(0)?),
+        hash: r.get(1)?,
+        envelope: r.get(2)?,
+        key_id: r.get(3)?,
+        sig: r.get(4)?,
+        payload: salt.zip(payload),
+    })
+}
+
 const SCHEMA: &str = r"
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE entries(
@@ -680,14 +694,11 @@ impl Ledger {
             for (kind, subject, refs, key_op, salt, payload, commitment) in prepared {
                 if once {
                     let member = index::id_member(kind);
-                    let id = subject
-                        .get(member)
-                        .map(|v| v.to_ascii_lowercase())
-                        .ok_or_else(|| {
-                            LedgerError::Invalid(format!(
-                                "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
-                            ))
-                        })?;
+                    let id = index::subject_id(kind, &subject).ok_or_else(|| {
+                        LedgerError::Invalid(format!(
+                            "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
+                        ))
+                    })?;
                     if let Some(&i) = batch_ids.get(&(kind, id.clone())) {
                         placed.push(Ok((i, false)));
                         continue;
@@ -984,20 +995,50 @@ impl Ledger {
             )
             .map_err(self.db_err())?;
         let rows = stmt
-            .query_map(params![to_i64(from), to_i64(to)], |r| {
-                let salt: Option<Vec<u8>> = r.get(5)?;
-                let payload: Option<Vec<u8>> = r.get(6)?;
-                Ok(StoredEntry {
-                    seq: to_u64(r.get(0)?),
-                    hash: r.get(1)?,
-                    envelope: r.get(2)?,
-                    key_id: r.get(3)?,
-                    sig: r.get(4)?,
-                    payload: salt.zip(payload),
-                })
-            })
+            .query_map(params![to_i64(from), to_i64(to)], stored_entry)
             .map_err(self.db_err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.db_err())
+    }
+
+    /// Hands every entry from `from` on to `each` in seq order, in one streaming read of the
+    /// entries table (memory stays flat whatever the ledger's size). Payloads are read for
+    /// every entry when `payload_kinds` is `None`, else only for rows whose (unsigned) `kind`
+    /// column is one of them: a caller that relies on a payload must check the envelope's
+    /// kind and read the entry again when the column disagreed. `each` returns `false` to
+    /// stop early.
+    pub fn for_each_entry(
+        &self,
+        from: u64,
+        payload_kinds: Option<&[Kind]>,
+        each: &mut dyn FnMut(StoredEntry) -> bool,
+    ) -> Result<(), LedgerError> {
+        let wanted = match payload_kinds {
+            None => "1".to_string(),
+            Some(kinds) => format!(
+                "e.kind IN ({})",
+                kinds
+                    .iter()
+                    .map(|k| format!("'{}'", k.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT e.seq, e.hash, e.envelope, e.key_id, e.sig,
+                        CASE WHEN {wanted} THEN p.salt END, CASE WHEN {wanted} THEN p.payload END
+                 FROM entries e LEFT JOIN payloads p ON p.seq = e.seq
+                 WHERE e.seq >= ?1 ORDER BY e.seq"
+            ))
+            .map_err(self.db_err())?;
+        let mut rows = stmt.query([to_i64(from)]).map_err(self.db_err())?;
+        while let Some(r) = rows.next().map_err(self.db_err())? {
+            if !each(stored_entry(r).map_err(self.db_err())?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Merkle root of the first `size` entries, from stored subtree hashes.

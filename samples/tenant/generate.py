@@ -30,6 +30,11 @@ ranges (RFC 5737) except the anonymizer range used for the attack sign-ins.
     diagnostic/records.json.gz                      an Event Hub `{"records":[...]}` body, gzip
 - scores.csv               the AI engine's risk score for every sign-in, with its reasoning
 - thresholds.toml          AI risk bands for `simulate --thresholds`
+- audits.json              a Graph directoryAudit list: the partner onboarding agent enriching
+                           the two guests' sign-ups (attribute updates) and assigning groups,
+                           plus one change by the agent with no inference behind it
+- ai-inferences.ndjson     the agent's inferences behind those changes, as `vigil ledger append
+                           --kind inference` reads them (subject correlationId = the change's)
 """
 
 import csv
@@ -425,6 +430,97 @@ def write_variants(rows):
               [a for r in rows for a in auth_rows(r)])
 
 
+AGENT_APP = "c0000000-0000-4000-8000-0000000000a1"
+AGENT_SP = "c0000000-0000-4000-8000-0000000000b1"
+AGENT_NAME = "Partner onboarding agent"
+
+# The agent's directory changes: (n, minute, activity, category, user index, target group
+# or None, [(property, old, new)], recommendation, has an inference). Correlation ids
+# c1000000-...-n tie each change to its inference.
+CHANGES = [
+    (1, 5, "Update user", "UserManagement", 40, None,
+     [("companyName", None, "Fabrikam"), ("jobTitle", None, "Buyer")],
+     "set companyName and jobTitle from the sign-up form", True),
+    (2, 7, "Update user", "UserManagement", 41, None,
+     [("extension_partnerTier", None, "Gold")],
+     "set extension_partnerTier = Gold (contracted volume above 1M)", True),
+    (3, 9, "Add member to group", "GroupManagement", 40, "Sales", [],
+     "add to Sales: the partner sells Contoso products", True),
+    (4, 12, "Add member to group", "GroupManagement", 41, "Finance", [],
+     "add to Finance: the partner invoices Contoso", True),
+    (5, 15, "Add member to group", "GroupManagement", 40, "Finance", [],
+     "add to Finance: the partner submits expense claims", True),
+    (6, 20, "Update user", "UserManagement", 41, None,
+     [("extension_partnerTier", "Gold", "Platinum")],
+     "raise extension_partnerTier to Platinum", True),
+    (7, 25, "Update user", "UserManagement", 11, None,
+     [("department", "Sales", "Partner Sales")],
+     None, False),
+]
+
+
+def audits():
+    records = []
+    for n, minute, activity, category, ui, group, props, _, _ in CHANGES:
+        u = USERS[ui]
+        user_target = {
+            "id": u, "displayName": None, "type": "User", "userPrincipalName": upn(u),
+            "groupType": None,
+            "modifiedProperties": [
+                {"displayName": k, "oldValue": None if old is None else json.dumps([old]),
+                 "newValue": json.dumps([new])} for k, old, new in props
+            ] + ([{"displayName": "Included Updated Properties", "oldValue": None,
+                   "newValue": json.dumps(", ".join(k for k, _, _ in props))}] if props else []),
+        }
+        targets = [user_target]
+        if group:
+            user_target["modifiedProperties"] = [
+                {"displayName": "Group.ObjectID", "oldValue": None,
+                 "newValue": json.dumps(GROUPS[group])},
+                {"displayName": "Group.DisplayName", "oldValue": None,
+                 "newValue": json.dumps(group)},
+            ]
+            targets = [{"id": GROUPS[group], "displayName": group, "type": "Group",
+                        "userPrincipalName": None, "groupType": "securityGroup",
+                        "modifiedProperties": []}, user_target]
+        corr = gid("c1000000", n)
+        records.append({
+            "id": f"Directory_{corr}_ONB{n:02d}_{100000 + n}",
+            "category": category,
+            "correlationId": corr,
+            "result": "success",
+            "resultReason": "",
+            "activityDisplayName": activity,
+            "activityDateTime": f"2026-01-06T10:{minute:02d}:0{n}.1234567Z",
+            "loggedByService": "Core Directory",
+            "operationType": "Assign" if group else "Update",
+            "initiatedBy": {"user": None, "app": {
+                "appId": AGENT_APP, "displayName": AGENT_NAME,
+                "servicePrincipalId": AGENT_SP, "servicePrincipalName": AGENT_NAME}},
+            "targetResources": targets,
+            "additionalDetails": [{"key": "User-Agent", "value": "contoso-onboarding-agent/1.4"}],
+        })
+    return {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits",
+        "value": records,
+    }
+
+
+def inferences():
+    lines = []
+    for n, _, _, _, ui, _, _, recommendation, has_inference in CHANGES:
+        if not has_inference:
+            continue
+        lines.append(json.dumps({
+            "subject": {"correlationId": gid("c1000000", n), "userId": USERS[ui],
+                        "tenantId": TENANT},
+            "payload": {"model": "contoso-onboarding-agent", "modelVersion": "1.4",
+                        "recommendedAction": recommendation,
+                        "reasoning": "from the partner's sign-up form and contract record"},
+        }, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
 def write_json(name, value):
     (HERE / name).write_text(json.dumps(value, indent=1) + "\n", encoding="utf-8")
 
@@ -442,6 +538,8 @@ def main():
         w.writeheader()
         w.writerows(scores)
     (HERE / "thresholds.toml").write_text(THRESHOLDS, encoding="utf-8")
+    write_json("audits.json", audits())
+    (HERE / "ai-inferences.ndjson").write_text(inferences(), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@
 //! in `SEMANTICS.md` beside this crate.
 
 pub mod airisk;
+pub mod audit;
 pub mod breakdown;
 pub mod codes;
 pub mod columnar;
+pub mod coverage;
 pub mod decisions;
 pub mod devicefilter;
 pub mod directory;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod eval;
 pub mod fidelity;
 pub mod generate;
+pub mod governance;
 pub mod location;
 pub mod model;
 pub mod pilot;

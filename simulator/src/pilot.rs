@@ -546,7 +546,8 @@ pub fn render_section(p: &Pilot, disagreements_shown: usize) -> String {
 /// A self-contained page holding only the pilot section.
 pub fn render_page(p: &Pilot, disagreements_shown: usize) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>vigil report-only pilot</title>\n<style>\nbody {{ font-family: system-ui, sans-serif; margin: 2em; }}\ntable {{ border-collapse: collapse; margin-bottom: 1em; }}\ntd, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }}\n</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+        "{}{}</body>\n</html>\n",
+        crate::report::page_head("vigil report-only pilot", "vigil report-only pilot"),
         render_section(p, disagreements_shown)
     )
 }

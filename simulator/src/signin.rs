@@ -91,9 +91,9 @@
 //! (Graph beta, Log Analytics `AuthenticationContextClassReferences`); `Some([])` for an empty
 //! list, `None` when the field is absent (Graph v1.0 has no such field).
 
-mod delimited;
-mod input;
-mod json;
+pub(crate) mod delimited;
+pub(crate) mod input;
+pub(crate) mod json;
 mod map;
 mod portal;
 pub(crate) mod time;
@@ -111,9 +111,8 @@ use serde_json::Value;
 
 use crate::error::InputError;
 use crate::model::SignIn;
-use crate::text;
 use input::{Meter, Opened, Start, is_one_value, open, rejoin, start, starts_json};
-use json::{Container, Receiver, TopSeed};
+use json::{Container, Receiver, TopSeed, nested_records};
 use map::{FieldError, Mapped};
 
 /// How tolerant the reader is, and how it reads locale dates.
@@ -163,21 +162,7 @@ pub fn read_signins_with_progress(
     progress: &mut dyn FnMut(u64, u64),
     sink: &mut dyn FnMut(SignIn),
 ) -> Result<ReadStats, InputError> {
-    let mut files = Vec::new();
-    for path in paths {
-        files.extend(text::list_files(path, &[])?);
-    }
-    let total = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
-        .sum();
-    let mut meter = Meter {
-        counter: Rc::new(Cell::new(0)),
-        done: 0,
-        total,
-        reported: 0,
-        report: progress,
-    };
+    let (files, mut meter) = Meter::over(paths, progress)?;
     let mut stats = ReadStats::default();
 
     // The portal's authentication-details side files first, wherever they are in the list:
@@ -263,7 +248,6 @@ fn read_file(
     meter: &mut Meter,
     sink: &mut dyn FnMut(SignIn),
 ) -> Result<(), InputError> {
-    let io_err = |e| InputError::io(file, e);
     let input = match open(file, &meter.counter)? {
         Opened::Table => {
             read_table(file, seen, stats, sink)?;
@@ -306,29 +290,8 @@ fn read_file(
     if !starts_json(&start.first) {
         state.line_mode = false;
         state.read_csv(start)?;
-    } else if state.line_mode {
-        let Start {
-            first,
-            mut line_no,
-            mut rest,
-            ..
-        } = start;
-        state.read_line(&first, line_no)?;
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            if rest.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
-                break;
-            }
-            line_no += 1;
-            if !buf.iter().all(u8::is_ascii_whitespace) {
-                state.read_line(&buf, line_no)?;
-            }
-        }
     } else {
-        let mut head = start.blank;
-        head.extend_from_slice(&start.first);
-        state.read_documents(rejoin(head, start.rest))?;
+        read_json(&mut state, start)?;
     }
     state.finish();
     meter.file_done(file);
@@ -361,11 +324,21 @@ fn read_table(
 }
 
 /// Where the parser's current line comes from.
-enum LineSource {
+pub(crate) enum LineSource {
     /// NDJSON: the line being parsed.
     Fixed(usize),
     /// A document stream: newlines counted so far by [`CountingReader`].
     Counted(Rc<Cell<usize>>),
+}
+
+impl LineSource {
+    /// The 1-based line the parser is on.
+    pub(crate) fn now(&self) -> usize {
+        match self {
+            LineSource::Fixed(n) => *n,
+            LineSource::Counted(newlines) => newlines.get() + 1,
+        }
+    }
 }
 
 /// Counts the newlines that pass through, so records can be located by line.
@@ -410,6 +383,144 @@ impl Read for CountingReader {
     }
 }
 
+/// A receiver of one file's JSON records, as [`read_json`] drives it.
+pub(crate) trait JsonFile: Receiver {
+    /// The file being read (for messages).
+    fn file(&self) -> &Path;
+    /// Where the parser's line numbers come from from now on.
+    fn set_line(&mut self, line: LineSource);
+    /// The error the receiver stored before it stopped the parser, if any.
+    fn take_fatal(&mut self) -> Option<InputError>;
+    /// Whether unreadable records are skipped rather than fatal.
+    fn skips_bad_records(&self) -> bool;
+    /// Counts one skipped record, remembering the first reason.
+    fn skip(&mut self, summary: String);
+}
+
+/// Reads a JSON file from its start: line by line when its first non-blank line is one
+/// complete value (NDJSON: a bad line can be skipped), else as a stream of documents.
+pub(crate) fn read_json<F: JsonFile>(f: &mut F, start: Start) -> Result<(), InputError> {
+    if start.complete && is_one_value(&start.first) {
+        let file = f.file().to_path_buf();
+        let io_err = |e| InputError::io(&file, e);
+        let Start {
+            first,
+            mut line_no,
+            mut rest,
+            ..
+        } = start;
+        read_line(f, &first, line_no)?;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if rest.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
+                break;
+            }
+            line_no += 1;
+            if !buf.iter().all(u8::is_ascii_whitespace) {
+                read_line(f, &buf, line_no)?;
+            }
+        }
+        Ok(())
+    } else {
+        let mut head = start.blank;
+        head.extend_from_slice(&start.first);
+        read_documents(f, rejoin(head, start.rest))
+    }
+}
+
+/// One NDJSON line.
+fn read_line<F: JsonFile>(f: &mut F, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
+    f.set_line(LineSource::Fixed(line_no));
+    // Without its line end, an incomplete line ends on this line, not at the next one.
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let mut de = serde_json::Deserializer::from_slice(&bytes[..end]);
+    let result = TopSeed { receiver: &mut *f }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+    let Err(e) = result else {
+        return Ok(());
+    };
+    if let Some(fatal) = f.take_fatal() {
+        return Err(fatal);
+    }
+    let file = f.file().to_path_buf();
+    if e.is_io() {
+        return Err(InputError::io(&file, e.into()));
+    }
+    // The parser saw only this line: its position is a column on it.
+    let error = match InputError::json(&file, &e) {
+        InputError::Json { column, reason, .. } => InputError::Json {
+            file: file.clone(),
+            line: line_no,
+            column,
+            reason,
+        },
+        other => other,
+    };
+    if !f.skips_bad_records() {
+        return Err(error);
+    }
+    let summary = match &error {
+        InputError::Json { column, reason, .. } => {
+            format!("line {line_no}, column {column}: invalid JSON: {reason}")
+        }
+        other => other.to_string(),
+    };
+    f.skip(summary);
+    Ok(())
+}
+
+/// One or more JSON documents back to back.
+fn read_documents<F: JsonFile>(f: &mut F, input: Box<dyn BufRead>) -> Result<(), InputError> {
+    let newlines = Rc::new(Cell::new(0));
+    f.set_line(LineSource::Counted(Rc::clone(&newlines)));
+    let file = f.file().to_path_buf();
+    let mut de = serde_json::Deserializer::from_reader(CountingReader::new(input, newlines));
+    loop {
+        // `end` succeeds only at the end of the input; otherwise another value follows.
+        match de.end() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_io() => return Err(InputError::io(&file, e.into())),
+            Err(_) => {}
+        }
+        if let Err(e) = (TopSeed { receiver: &mut *f }).deserialize(&mut de) {
+            if let Some(fatal) = f.take_fatal() {
+                return Err(fatal);
+            }
+            if e.is_io() {
+                return Err(InputError::io(&file, e.into()));
+            }
+            return Err(InputError::json(&file, &e));
+        }
+    }
+}
+
+impl JsonFile for FileState<'_, '_> {
+    fn file(&self) -> &Path {
+        self.file
+    }
+
+    fn set_line(&mut self, line: LineSource) {
+        self.line = line;
+    }
+
+    fn take_fatal(&mut self) -> Option<InputError> {
+        self.fatal.take()
+    }
+
+    fn skips_bad_records(&self) -> bool {
+        self.opts.skip_bad_records
+    }
+
+    fn skip(&mut self, summary: String) {
+        FileState::skip(self, summary);
+    }
+}
+
 /// The state of reading one file.
 struct FileState<'a, 'm> {
     file: &'a Path,
@@ -441,80 +552,6 @@ struct FileState<'a, 'm> {
 }
 
 impl FileState<'_, '_> {
-    /// One NDJSON line.
-    fn read_line(&mut self, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
-        self.line = LineSource::Fixed(line_no);
-        // Without its line end, an incomplete line ends on this line, not at the next one.
-        let end = bytes
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .map_or(0, |i| i + 1);
-        let mut de = serde_json::Deserializer::from_slice(&bytes[..end]);
-        let result = TopSeed {
-            receiver: &mut *self,
-        }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-        let Err(e) = result else {
-            return Ok(());
-        };
-        if let Some(fatal) = self.fatal.take() {
-            return Err(fatal);
-        }
-        if e.is_io() {
-            return Err(InputError::io(self.file, e.into()));
-        }
-        // The parser saw only this line: its position is a column on it.
-        let error = match InputError::json(self.file, &e) {
-            InputError::Json { column, reason, .. } => InputError::Json {
-                file: self.file.to_path_buf(),
-                line: line_no,
-                column,
-                reason,
-            },
-            other => other,
-        };
-        if !self.opts.skip_bad_records {
-            return Err(error);
-        }
-        let summary = match &error {
-            InputError::Json { column, reason, .. } => {
-                format!("line {line_no}, column {column}: invalid JSON: {reason}")
-            }
-            other => other.to_string(),
-        };
-        self.skip(summary);
-        Ok(())
-    }
-
-    /// One or more JSON documents back to back.
-    fn read_documents(&mut self, input: Box<dyn BufRead>) -> Result<(), InputError> {
-        let newlines = Rc::new(Cell::new(0));
-        self.line = LineSource::Counted(Rc::clone(&newlines));
-        let mut de = serde_json::Deserializer::from_reader(CountingReader::new(input, newlines));
-        loop {
-            // `end` succeeds only at the end of the input; otherwise another value follows.
-            match de.end() {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_io() => return Err(InputError::io(self.file, e.into())),
-                Err(_) => {}
-            }
-            if let Err(e) = (TopSeed {
-                receiver: &mut *self,
-            })
-            .deserialize(&mut de)
-            {
-                if let Some(fatal) = self.fatal.take() {
-                    return Err(fatal);
-                }
-                if e.is_io() {
-                    return Err(InputError::io(self.file, e.into()));
-                }
-                return Err(InputError::json(self.file, &e));
-            }
-        }
-    }
-
     /// Where record `index` is, for messages.
     fn locus(&self, container: Container, line: usize) -> String {
         if self.line_mode && container == Container::Single {
@@ -713,34 +750,25 @@ impl Receiver for FileState<'_, '_> {
     }
 
     fn line(&self) -> usize {
-        match &self.line {
-            LineSource::Fixed(n) => *n,
-            LineSource::Counted(newlines) => newlines.get() + 1,
-        }
+        self.line.now()
     }
 
     fn record(&mut self, value: Value, container: Container, line: usize) -> Result<(), ()> {
         match value {
             Value::Object(mut object) => {
-                // An element that is itself a page or blob (e.g. an array of saved pages).
-                if !object.contains_key("id") {
-                    for (key, inner) in [
-                        ("value", Container::GraphPage),
-                        ("records", Container::Records),
-                    ] {
-                        if let Some(Value::Array(items)) = object.get_mut(key) {
-                            for item in std::mem::take(items) {
-                                self.record(item, inner, line)?;
-                            }
-                            return Ok(());
-                        }
+                if let Some((items, inner)) = nested_records(&mut object) {
+                    for item in items {
+                        self.record(item, inner, line)?;
                     }
-                    if let Some(Value::Array(tables)) = object.get_mut("tables") {
-                        for table in std::mem::take(tables) {
-                            self.log_analytics_table(table, line)?;
-                        }
-                        return Ok(());
+                    return Ok(());
+                }
+                if !object.contains_key("id")
+                    && let Some(Value::Array(tables)) = object.get_mut("tables")
+                {
+                    for table in std::mem::take(tables) {
+                        self.log_analytics_table(table, line)?;
                     }
+                    return Ok(());
                 }
                 self.one_record(&object, container, line)
             }

@@ -6,7 +6,8 @@
 //! and shows that verification names the first bad entry. Then the policy simulator: 300
 //! sample sign-ins replayed against candidate policies and AI risk thresholds, a sweep of
 //! the AI score threshold against the sign-ins' labels, and those sign-ins and scores recorded
-//! on the ledger (twice, adding nothing the second time), one reviewed and traced.
+//! on the ledger (twice, adding nothing the second time), one reviewed and traced. Last, an AI
+//! agent's directory changes from an audit export, with the approvals, and their coverage.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -359,6 +360,20 @@ pub fn run(a: &DemoArgs) -> Result<Outcome> {
         cp_path.display()
     );
     simulate_steps(&dir)?;
+    super::demo_audits::audit_step(&dir, 12)?;
+    let what = "the ledger (audit.db), its checkpoint and export bundle, the simulation with \
+                its report.html, pilot.html and coverage.html";
+    if a.dir.is_some() {
+        println!(
+            "\nEverything the demo wrote is in {}: {what}.",
+            dir.display()
+        );
+    } else {
+        println!(
+            "\nThe demo wrote {what} to a temporary folder, removed now; \
+             `vigil demo --dir DIR` keeps them in DIR."
+        );
+    }
     Ok(Outcome::Ok)
 }
 
@@ -472,8 +487,10 @@ fn record_step(dir: &Path, tenant: &Path) -> Result<()> {
     let record = crate::cmd::record::RecordArgs {
         db: db.clone(),
         signins: vec![tenant.join("signins.json")],
+        audits: vec![],
+        inference_ref: None,
         scores: Some(tenant.join("scores.csv")),
-        signal_key: dir.join("signin-ingest.key"),
+        signal_key: Some(dir.join("signin-ingest.key")),
         inference_key: Some(dir.join("ai-engine.key")),
         action_key: dir.join("signin-ingest.key"),
         batch: 4096,

@@ -11,7 +11,9 @@ use crate::cli::{Command, DbArgs, KeyCommand, LedgerCommand, LedgerKeyCommand};
 
 mod append;
 mod cosign;
+pub(crate) mod coverage;
 mod demo;
+mod demo_audits;
 pub(crate) mod directory;
 mod export;
 pub(crate) mod fidelity;
@@ -23,6 +25,7 @@ pub(crate) mod pilot;
 pub(crate) mod policies;
 mod prove;
 pub(crate) mod record;
+pub(crate) mod record_audits;
 pub(crate) mod report;
 pub(crate) mod review;
 pub(crate) mod samples;
@@ -75,6 +78,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
                 batch,
             } => append::run(&db, &key, kind.as_deref(), input.as_deref(), batch),
             LedgerCommand::Record(a) => record::run(&a),
+            LedgerCommand::Coverage(a) => coverage::run(&a),
             LedgerCommand::RecordPolicies(a) => policies::run(&a),
             LedgerCommand::Checkpoint { db, publish } => init::checkpoint(&db, publish.as_deref()),
             LedgerCommand::Verify(a) => verify::run(&a),

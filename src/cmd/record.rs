@@ -32,21 +32,32 @@ pub struct RecordArgs {
     /// Sign-in exports in any variant `simulate` reads, including normalized Parquet (files or
     /// folders, read recursively in bytewise path order; repeatable). Each sign-in becomes a
     /// `signal` entry, and the Conditional Access outcome its log recorded an `action` entry.
-    #[arg(long, required = true)]
+    /// At least one of --signins and --audits is required.
+    #[arg(long, required_unless_present = "audits", requires = "signal_key")]
     pub signins: Vec<PathBuf>,
+    /// Directory audit exports (Graph directoryAudit lists, pages, arrays or NDJSON; Log
+    /// Analytics AuditLogs JSON or CSV; diagnostic-settings records, gzip too; files or folders).
+    /// Each record becomes an `action` entry, linked to its inference and prior approval.
+    #[arg(long, value_name = "PATH")]
+    pub audits: Vec<PathBuf>,
+    /// With --audits: the inference the recorded changes carry out (its seq), instead of the
+    /// inference found by each change's correlation id.
+    #[arg(long = "ref", value_name = "SEQ", requires = "audits")]
+    pub inference_ref: Option<u64>,
     /// AI risk scores, as `simulate --scores` reads them (CSV, NDJSON, JSON array or Parquet
     /// keyed by signInId or correlationId; 0-1 or 0-100). Each score becomes an `inference`
     /// entry that refs its sign-in's signal.
-    #[arg(long, requires = "inference_key")]
+    #[arg(long, requires_all = ["inference_key", "signins"])]
     pub scores: Option<PathBuf>,
-    /// Secret key that signs the `signal` entries (registered for signal).
+    /// Secret key that signs the `signal` entries (registered for signal; with --signins).
     #[arg(long)]
-    pub signal_key: PathBuf,
+    pub signal_key: Option<PathBuf>,
     /// The AI engine's own secret key, which signs the `inference` entries: registered for
     /// inference, and not an operator's key (one registered for action or review).
     #[arg(long, requires = "scores")]
     pub inference_key: Option<PathBuf>,
-    /// Secret key that signs the `action` entries (registered for action).
+    /// Secret key that signs the `action` entries (registered for action): sign-in outcomes
+    /// and directory changes.
     #[arg(long)]
     pub action_key: PathBuf,
     /// Sign-ins per durable batch (each batch commits its signals, then its inferences, then
@@ -61,6 +72,88 @@ pub struct RecordArgs {
     /// order is an input error.
     #[arg(long, value_enum, default_value = "mdy")]
     pub date_order: crate::cli::DateOrderArg,
+}
+
+/// A read on its own thread, handing batches to the recorder, as it ended.
+pub(crate) struct Batches<S, E> {
+    /// Why recording stopped, if it did.
+    failure: Option<anyhow::Error>,
+    /// What the reader returned.
+    read: std::thread::Result<Result<S, E>>,
+}
+
+impl<S, E: std::error::Error + Send + Sync + 'static> Batches<S, E> {
+    /// The reader's result, or the error that stopped the run, saying what was recorded
+    /// (`done`) before it.
+    pub(crate) fn finish(self, done: &str) -> Result<S> {
+        let read = self
+            .read
+            .map_err(|_| anyhow!("the reader stopped unexpectedly"))?;
+        if let Some(e) = self.failure {
+            return Err(e.context(format!(
+                "{done} (whole transactions) before this; fix the problem and rerun: recording is idempotent"
+            )));
+        }
+        read.map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "{done} before this record (whole batches); fix the input and rerun (recording is idempotent)"
+            ))
+        })
+    }
+}
+
+/// Reads records on their own thread (`read` hands each to its sink) while `record` signs
+/// and commits the batches before, `batch` records at a time (`record` gets a batch and the
+/// 1-based number of its first record). A failed read sends nothing more: only whole batches
+/// before the bad record are recorded.
+pub(crate) fn in_batches<T, S, E>(
+    batch: usize,
+    what: &str,
+    read: impl FnOnce(&mut dyn FnMut(T)) -> Result<S, E> + Send + 'static,
+    record: &mut dyn FnMut(&[T], u64) -> Result<()>,
+) -> Batches<S, E>
+where
+    T: Send + 'static,
+    S: Send + 'static,
+    E: Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel::<Vec<T>>(2);
+    let reader = std::thread::spawn(move || {
+        let mut chunk = Vec::with_capacity(batch);
+        let mut stopped = false;
+        let stats = read(&mut |s| {
+            if stopped {
+                return;
+            }
+            chunk.push(s);
+            if chunk.len() == batch {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
+                stopped = tx.send(full).is_err();
+            }
+        });
+        if stats.is_ok() && !chunk.is_empty() && !stopped {
+            let _ = tx.send(chunk);
+        }
+        stats
+    });
+    let bar = counter(what);
+    let mut read_so_far = 0u64;
+    let mut failure = None;
+    for chunk in rx.iter() {
+        let first = read_so_far + 1;
+        read_so_far += chunk.len() as u64;
+        if let Err(e) = record(&chunk, first) {
+            failure = Some(e);
+            break;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    drop(rx);
+    bar.finish_and_clear();
+    Batches {
+        failure,
+        read: reader.join(),
+    }
 }
 
 /// Entries recorded and skipped, per kind.
@@ -85,13 +178,47 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
     if a.batch == 0 {
         bail!("--batch must be at least 1");
     }
+    if a.signins.is_empty() && a.audits.is_empty() {
+        bail!("give --signins, --audits or both");
+    }
     let mut ledger = open(&a.db)?;
-    let signal_key = producer_key(&mut ledger, "signal-key", &a.signal_key, Kind::Signal)?;
     let action_key = producer_key(&mut ledger, "action-key", &a.action_key, Kind::Action)?;
+    if !a.signins.is_empty() {
+        let Some(path) = &a.signal_key else {
+            bail!("--signins needs --signal-key");
+        };
+        let signal_key = producer_key(&mut ledger, "signal-key", path, Kind::Signal)?;
+        record_signins(a, &mut ledger, &signal_key, &action_key)?;
+    }
+    if !a.audits.is_empty() {
+        let opts = ReadOptions {
+            skip_bad_records: a.skip_bad_records,
+            date_order: a.date_order.into(),
+        };
+        super::record_audits::record(
+            &mut ledger,
+            &a.audits,
+            &opts,
+            &action_key,
+            a.inference_ref,
+            a.batch,
+        )?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Records the sign-in exports (and their scores).
+fn record_signins(
+    a: &RecordArgs,
+    ledger: &mut Ledger,
+    signal_key: &SignerKey,
+    action_key: &SignerKey,
+) -> Result<()> {
+    let ledger = &mut *ledger;
     let inference_key = match &a.inference_key {
         None => None,
         Some(p) => {
-            let key = producer_key(&mut ledger, "inference-key", p, Kind::Inference)?;
+            let key = producer_key(ledger, "inference-key", p, Kind::Inference)?;
             let operator: Vec<&str> = ledger
                 .registry()?
                 .current(key.name())
@@ -111,7 +238,7 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
                     operator.join(", ")
                 );
             }
-            for (flag, other) in [("signal-key", &signal_key), ("action-key", &action_key)] {
+            for (flag, other) in [("signal-key", signal_key), ("action-key", action_key)] {
                 if other.verifier().public == key.verifier().public {
                     bail!(
                         "--inference-key {}: the same key as --{flag}; an inference is signed only by the AI engine's own key",
@@ -129,76 +256,33 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
         }
     }
 
-    // Sign-ins are parsed on their own thread while the batches before them are signed.
-    let (tx, rx) = mpsc::sync_channel::<Vec<SignIn>>(2);
     let paths = a.signins.clone();
     let opts = ReadOptions {
         skip_bad_records: a.skip_bad_records,
         date_order: a.date_order.into(),
     };
-    let batch = a.batch;
-    let reader = std::thread::spawn(move || {
-        let mut chunk = Vec::with_capacity(batch);
-        let mut stopped = false;
-        let stats = signin::read_signins(&paths, &opts, &mut |s| {
-            if stopped {
-                return;
-            }
-            chunk.push(s);
-            if chunk.len() == batch {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
-                stopped = tx.send(full).is_err();
-            }
-        });
-        // A failed read sends nothing more: only whole batches before the bad record are
-        // recorded.
-        if stats.is_ok() && !chunk.is_empty() && !stopped {
-            let _ = tx.send(chunk);
-        }
-        stats
-    });
-
-    let bar = counter("recording sign-ins");
     let mut counts = Counts::default();
     let mut scored: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut read = 0u64;
-    let mut failure = None;
-    for chunk in rx.iter() {
-        let first = read + 1;
-        read += chunk.len() as u64;
-        let step = record_batch(
-            &mut ledger,
-            &chunk,
-            first,
-            &signal_key,
-            inference_key.as_ref(),
-            &action_key,
-            scores.as_ref(),
-            &mut counts,
-            &mut scored,
-        );
-        if let Err(e) = step {
-            failure = Some(e);
-            break;
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    drop(rx);
-    bar.finish_and_clear();
-    let stats = reader
-        .join()
-        .map_err(|_| anyhow!("the sign-in reader stopped unexpectedly"))?;
+    let run = in_batches(
+        a.batch,
+        "recording sign-ins",
+        move |sink| signin::read_signins(&paths, &opts, sink),
+        &mut |chunk: &[SignIn], first| {
+            record_batch(
+                ledger,
+                chunk,
+                first,
+                signal_key,
+                inference_key.as_ref(),
+                action_key,
+                scores.as_ref(),
+                &mut counts,
+                &mut scored,
+            )
+        },
+    );
     let done = summary(&counts);
-    if let Some(e) = failure {
-        return Err(e.context(format!(
-            "{done} (whole transactions) before this; fix the problem and rerun: recording is idempotent"
-        )));
-    }
-    let stats = stats.map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "{done} before this record (whole batches); fix the input and rerun (recording is idempotent)"
-        ))
-    })?;
+    let stats = run.finish(&done)?;
     for w in &stats.warnings {
         info(format!("warning: {w}"));
     }
@@ -220,7 +304,7 @@ pub fn run(a: &RecordArgs) -> Result<Outcome> {
         ));
     }
     info(done);
-    Ok(Outcome::Ok)
+    Ok(())
 }
 
 fn summary(c: &Counts) -> String {

@@ -19,9 +19,11 @@ pub enum Verdict {
     Confirmed,
     /// The AI finding was wrong (on an inference).
     Dismissed,
-    /// The pending action may go ahead (on an action whose status is pending).
+    /// The pending action may go ahead (on an action whose status is pending), or the AI's
+    /// recommended change may be made (on an inference). On a directory change already
+    /// recorded from an audit log, an approval after the fact.
     Approved,
-    /// The pending action must not go ahead (on an action whose status is pending).
+    /// The pending action (or the inference's recommended change) must not go ahead.
     Rejected,
     /// The reviewer replaces the decision (on an inference or an action; see --action).
     Override,
@@ -72,8 +74,9 @@ pub struct ReviewArgs {
     /// The reviewer's secret key (registered for review); its name is the reviewer's identity.
     #[arg(long)]
     pub key: PathBuf,
-    /// Seq of the entry under review: an inference (confirmed, dismissed, override) or an
-    /// action (approved or rejected when pending, override).
+    /// Seq of the entry under review: an inference (confirmed, dismissed, approved, rejected,
+    /// override) or an action (approved or rejected when pending or a recorded directory
+    /// change, override).
     #[arg(long = "ref", value_name = "SEQ")]
     pub seq: u64,
     /// The verdict.
@@ -113,7 +116,7 @@ pub fn run(a: &ReviewArgs) -> Result<Outcome> {
         .with_context(|| format!("--ref {}: the stored entry cannot be read", a.seq))?;
     let allowed: &[Kind] = match a.verdict {
         Verdict::Confirmed | Verdict::Dismissed => &[Kind::Inference],
-        Verdict::Approved | Verdict::Rejected => &[Kind::Action],
+        Verdict::Approved | Verdict::Rejected => &[Kind::Action, Kind::Inference],
         Verdict::Override => &[Kind::Inference, Kind::Action],
     };
     if !allowed.contains(&env.kind) {
@@ -130,7 +133,7 @@ pub fn run(a: &ReviewArgs) -> Result<Outcome> {
             a.verdict.as_str()
         );
     }
-    if matches!(a.verdict, Verdict::Approved | Verdict::Rejected) {
+    if matches!(a.verdict, Verdict::Approved | Verdict::Rejected) && env.kind == Kind::Action {
         let payload: Option<serde_json::Value> = stored
             .payload
             .as_ref()
@@ -139,9 +142,14 @@ pub fn run(a: &ReviewArgs) -> Result<Outcome> {
             .as_ref()
             .and_then(|p| p.get("status"))
             .and_then(|s| s.as_str());
-        if status != Some("pending") {
+        let change = payload
+            .as_ref()
+            .and_then(|p| p.get("source"))
+            .and_then(|s| s.as_str())
+            == Some(super::record_audits::SOURCE);
+        if status != Some("pending") && !change {
             bail!(
-                "--ref {}: --verdict {} decides a pending action, and entry {} is not pending (its status is {})",
+                "--ref {}: --verdict {} decides a pending action or a recorded directory change, and entry {} is neither (its status is {})",
                 a.seq,
                 a.verdict.as_str(),
                 a.seq,

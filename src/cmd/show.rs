@@ -97,6 +97,11 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
             referrers.entry(r.seq).or_default().push(*seq);
         }
     }
+    // --user also names a user by UPN, and a directory change concerns its target users.
+    let (by_payload, user_ids) = match &a.user {
+        Some(u) => user_entries(&ledger, u)?,
+        None => (BTreeSet::new(), BTreeSet::new()),
+    };
     let mut start: BTreeSet<u64> = all
         .iter()
         .filter(|(_, env)| {
@@ -104,10 +109,14 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
                 env.subject
                     .get(*k)
                     .is_some_and(|s| s.eq_ignore_ascii_case(v))
-            })
+            }) || env
+                .subject
+                .get("userId")
+                .is_some_and(|s| user_ids.contains(&s.to_ascii_lowercase()))
         })
         .map(|(s, _)| *s)
         .collect();
+    start.extend(by_payload);
     if let Some(s) = a.seq {
         start.insert(s);
     }
@@ -138,6 +147,17 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
         }
     }
     found.extend(down);
+    if a.user.is_some() {
+        // A user's trace is what concerns the user, not the runs that replayed their sign-ins.
+        found.retain(|s| {
+            all.get(s).is_some_and(|e| {
+                matches!(
+                    e.kind,
+                    Kind::Signal | Kind::Inference | Kind::Action | Kind::Review
+                )
+            })
+        });
+    }
     if found.is_empty() {
         eprintln!("vigil: no entries match");
         return Ok(Outcome::Ok);
@@ -173,6 +193,55 @@ pub fn trace(a: &TraceArgs) -> Result<Outcome> {
         println!("{table}");
     }
     Ok(Outcome::Ok)
+}
+
+/// For `trace --user`: the entries whose payload names the user (a signal's
+/// `userPrincipalName` or `userId`, a directory change's target user by id or UPN), and the
+/// user ids those entries give the user (lowercased), from one streaming pass.
+fn user_entries(ledger: &Ledger, user: &str) -> Result<(BTreeSet<u64>, BTreeSet<String>)> {
+    let user = user.to_ascii_lowercase();
+    let mut ids = BTreeSet::from([user.clone()]);
+    let mut seqs = BTreeSet::new();
+    let is_user = |v: Option<&serde_json::Value>| {
+        v.and_then(|x| x.as_str())
+            .is_some_and(|x| x.eq_ignore_ascii_case(&user))
+    };
+    ledger.for_each_entry(0, Some(&[Kind::Signal, Kind::Action]), &mut |e| {
+        if !matches!(
+            vigil_ledger::entry::kind_of_canonical(&e.envelope),
+            Some(Kind::Signal | Kind::Action)
+        ) {
+            return true;
+        }
+        let Some(p) = e
+            .payload
+            .as_ref()
+            .and_then(|(_, p)| serde_json::from_slice::<serde_json::Value>(p).ok())
+        else {
+            return true;
+        };
+        if is_user(p.get("userPrincipalName")) || is_user(p.get("userId")) {
+            seqs.insert(e.seq);
+            if let Some(id) = p.get("userId").and_then(|x| x.as_str()) {
+                ids.insert(id.to_ascii_lowercase());
+            }
+        }
+        for t in p
+            .get("targetResources")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if is_user(t.get("id")) || is_user(t.get("userPrincipalName")) {
+                seqs.insert(e.seq);
+                if let Some(id) = t.get("id").and_then(|x| x.as_str()) {
+                    ids.insert(id.to_ascii_lowercase());
+                }
+            }
+        }
+        true
+    })?;
+    Ok((seqs, ids))
 }
 
 /// The refs column: every seq, or the first few and how many more (a run refs many signals).
@@ -248,6 +317,37 @@ fn summarize(kind: Kind, payload: &[u8]) -> String {
             }
             if let Some(m) = text("model") {
                 v.push(format!("[{m}]"));
+            }
+            v
+        }
+        Kind::Action if text("source").as_deref() == Some(super::record_audits::SOURCE) => {
+            let mut v = vec![text("activity").unwrap_or_default()];
+            if let Some(by) = p.get("initiatedBy") {
+                let who = ["user", "app"].iter().find_map(|k| {
+                    let o = by.get(*k)?;
+                    ["userPrincipalName", "displayName", "appId", "id"]
+                        .iter()
+                        .find_map(|f| o.get(*f).and_then(|x| x.as_str()))
+                });
+                if let Some(w) = who {
+                    v.push(format!("by {w}"));
+                }
+            }
+            let targets: Vec<String> = p
+                .get("targetResources")
+                .and_then(|t| t.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|t| {
+                    t.get("userPrincipalName")
+                        .or_else(|| t.get("displayName"))
+                        .or_else(|| t.get("id"))
+                        .and_then(|x| x.as_str())
+                        .map(str::to_string)
+                })
+                .collect();
+            if !targets.is_empty() {
+                v.push(format!("on {}", targets.join(", ")));
             }
             v
         }

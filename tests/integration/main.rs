@@ -1,5 +1,6 @@
 //! End-to-end tests of the `vigil` binary over real files (one test binary, one module per area).
 
+mod audits;
 mod cli;
 mod directory_import;
 mod durability;

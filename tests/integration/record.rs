@@ -13,13 +13,13 @@ use super::harness::Out;
 
 const ORIGIN: &str = "contoso.example/vigil";
 
-struct Ws {
+pub(crate) struct Ws {
     dir: tempfile::TempDir,
 }
 
 impl Ws {
     /// A ledger with producers ingest (signal, action), ai-engine (inference), analyst (review).
-    fn new() -> Ws {
+    pub(crate) fn new() -> Ws {
         let ws = Ws {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -35,7 +35,7 @@ impl Ws {
         ws
     }
 
-    fn add_key(&self, name: &str, kinds: &str) {
+    pub(crate) fn add_key(&self, name: &str, kinds: &str) {
         self.run(&[
             "key",
             "generate",
@@ -59,15 +59,15 @@ impl Ws {
         .ok();
     }
 
-    fn p(&self, rel: &str) -> PathBuf {
+    pub(crate) fn p(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    pub(crate) fn write(&self, rel: &str, text: &str) {
         fs::write(self.p(rel), text).unwrap();
     }
 
-    fn run(&self, args: &[&str]) -> Out {
+    pub(crate) fn run(&self, args: &[&str]) -> Out {
         super::harness::vigil(self.dir.path(), args)
     }
 
@@ -86,20 +86,20 @@ impl Ws {
     }
 
     /// Every entry as `vigil ledger show` prints it.
-    fn entries(&self) -> Vec<Value> {
+    pub(crate) fn entries(&self) -> Vec<Value> {
         self.run(&["ledger", "show", "--db", "audit.db"])
             .ok()
             .ndjson()
     }
 
-    fn of_kind(&self, kind: &str) -> Vec<Value> {
+    pub(crate) fn of_kind(&self, kind: &str) -> Vec<Value> {
         self.entries()
             .into_iter()
             .filter(|e| e["envelope"]["kind"] == kind)
             .collect()
     }
 
-    fn verify(&self) -> (i32, Value) {
+    pub(crate) fn verify(&self) -> (i32, Value) {
         let out = self.run(&["ledger", "verify", "--db", "audit.db", "--json"]);
         assert!(out.code <= 1, "verify failed to run: {}", out.stderr);
         (out.code, serde_json::from_str(&out.stdout).unwrap())
@@ -482,9 +482,9 @@ fn reviews_judge_only_the_kinds_their_verdict_is_for() {
     for (at, verdict, says) in [
         (signal, "confirmed", "is of kind `signal`"),
         (action, "dismissed", "is of kind `action`"),
-        (seq(&inference), "approved", "is of kind `inference`"),
+        (signal, "approved", "is of kind `signal`"),
         (signal, "override", "judges an inference or an action"),
-        (action, "approved", "not pending"),
+        (action, "approved", "is neither"),
         (999, "confirmed", "no such entry"),
     ] {
         let out = review(&ws, "analyst.key", at, verdict, &[]).code(2);

@@ -493,7 +493,7 @@ impl Fixture {
 
 /// Opens a ledger database the way an attacker would: every append-only trigger dropped.
 /// The database opened the way an attacker would: every append-only trigger dropped.
-pub(super) fn attacker(db: &Path) -> Connection {
+pub(crate) fn attacker(db: &Path) -> Connection {
     let c = Connection::open(db).unwrap();
     let triggers: Vec<String> = c
         .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")

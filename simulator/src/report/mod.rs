@@ -192,14 +192,57 @@ fn status_color(s: &str) -> &'static str {
 // The fixed parts of the page
 // ---------------------------------------------------------------------------------------------
 
-const HEAD: &str = r#"<!DOCTYPE html>
+const HEAD: &str = concat!(
+    r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8"/>
 <meta name="viewport" content="width=device-width, initial-scale=1"/>
 <title>vigil simulation report</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1b2631;line-height:1.4}
+"#,
+    style!(),
+    r#"</style>
+</head>
+<body>
+"#
+);
+
+/// The start of another self-contained vigil page (pilot, coverage) with the report's styles,
+/// up to and including its `<h1>`; the caller closes `</body></html>`.
+pub fn page_head(title: &str, heading: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
+         <title>{}</title>\n<style>\n{}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        esc(title),
+        style!(),
+        esc(heading)
+    )
+}
+
+/// One header row of a plain table.
+pub fn header(html: &mut String, cells: &[&str]) {
+    html.push_str("<tr>");
+    for c in cells {
+        let _ = write!(html, "<th>{}</th>", esc(c));
+    }
+    html.push_str("</tr>\n");
+}
+
+/// One row of text cells of a plain table.
+pub fn row(html: &mut String, cells: &[String]) {
+    html.push_str("<tr>");
+    for c in cells {
+        let _ = write!(html, "<td>{}</td>", esc(c));
+    }
+    html.push_str("</tr>\n");
+}
+
+/// The pages' style sheet.
+macro_rules! style {
+    () => {
+        r#"body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1b2631;line-height:1.4}
 h1{margin-bottom:.4em}
 h2{border-bottom:2px solid #d5d8dc;padding-bottom:.2em;margin-top:1.8em}
 h3{margin:.8em 0 .3em}
@@ -226,10 +269,10 @@ footer{margin-top:3em;color:#566573;font-size:.9em}
 .js th{cursor:pointer}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 @media print{body{margin:0;max-width:none}section{break-inside:avoid}details.days{display:none}}
-</style>
-</head>
-<body>
-"#;
+"#
+    };
+}
+use style;
 
 /// Click a column header to sort a table by it. Written without `<` and `&` so the page stays
 /// well-formed XML; the page reads the same without it.

@@ -72,8 +72,7 @@ pub(crate) fn layout(headers: &[String], file: &Path) -> Option<Layout> {
         return Some(Layout::PortalSignIns(SignInColumns::new(headers, file)));
     }
     let la = LaColumns::new(headers);
-    let has = |k: &str| la.columns.iter().any(|c| c.key == k);
-    if has("id") && (has("timegenerated") || has("createddatetime")) {
+    if la.has("id") && (la.has("timegenerated") || la.has("createddatetime")) {
         return Some(Layout::LogAnalytics(la));
     }
     None
@@ -97,7 +96,8 @@ pub(crate) struct LaColumns {
 }
 
 impl LaColumns {
-    fn new(headers: &[String]) -> LaColumns {
+    /// The columns of a header row.
+    pub(crate) fn new(headers: &[String]) -> LaColumns {
         let columns = headers
             .iter()
             .map(|h| {
@@ -114,6 +114,11 @@ impl LaColumns {
             })
             .collect();
         LaColumns { columns }
+    }
+
+    /// Whether a column has this record key (folded, without its bracketed suffix).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.columns.iter().any(|c| c.key == key)
     }
 }
 

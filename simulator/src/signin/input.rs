@@ -22,7 +22,31 @@ pub(crate) struct Meter<'a> {
     pub(crate) report: &'a mut dyn FnMut(u64, u64),
 }
 
-impl Meter<'_> {
+impl<'a> Meter<'a> {
+    /// The files of `paths` (folders read recursively, in bytewise path order) and a meter
+    /// over their bytes that reports to `report`.
+    pub(crate) fn over(
+        paths: &[std::path::PathBuf],
+        report: &'a mut dyn FnMut(u64, u64),
+    ) -> Result<(Vec<std::path::PathBuf>, Meter<'a>), InputError> {
+        let mut files = Vec::new();
+        for path in paths {
+            files.extend(text::list_files(path, &[])?);
+        }
+        let total = files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum();
+        let meter = Meter {
+            counter: Rc::new(Cell::new(0)),
+            done: 0,
+            total,
+            reported: 0,
+            report,
+        };
+        Ok((files, meter))
+    }
+
     /// Reports when at least 4 MiB more have been read.
     pub(crate) fn tick(&mut self) {
         let now = self.done + self.counter.get();

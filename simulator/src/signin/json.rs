@@ -40,6 +40,23 @@ pub(crate) trait Receiver {
     fn record(&mut self, value: Value, container: Container, line: usize) -> Result<(), ()>;
 }
 
+/// The records of an element that is itself a Graph page or a diagnostic blob (an array of
+/// saved pages): taken out of it, with the container they come from. `None` for a record.
+pub(crate) fn nested_records(object: &mut Map<String, Value>) -> Option<(Vec<Value>, Container)> {
+    if object.contains_key("id") {
+        return None;
+    }
+    for (key, inner) in [
+        ("value", Container::GraphPage),
+        ("records", Container::Records),
+    ] {
+        if let Some(Value::Array(items)) = object.get_mut(key) {
+            return Some((std::mem::take(items), inner));
+        }
+    }
+    None
+}
+
 /// Parses one top-level JSON value, handing records to the receiver as they complete.
 pub(crate) struct TopSeed<'r, R> {
     /// The receiver.

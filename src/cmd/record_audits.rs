@@ -1,0 +1,269 @@
+//! `vigil ledger record --audits`: directory changes from Entra audit exports onto the ledger,
+//! each once, linked to the AI inference that caused it and the approval that preceded it.
+//!
+//! Every audit record becomes an `action` entry (payload: the normalized record, `source`
+//! `directory-audit`, `status` `applied`) with subject `auditId`, `correlationId`,
+//! `tenantId` and `userId` (the first user among its targets). Its refs:
+//! - the `inference` named by `--ref`, else the latest inference whose subject has the same
+//!   `correlationId`;
+//! - the latest `review` with verdict `approved`, recorded before the change, that refs that
+//!   inference or whose subject has the change's `correlationId`.
+//!
+//! A change is never linked by user alone. An approval recorded after the change refs the
+//! change itself (`vigil review --ref <change seq> --verdict approved`); `vigil ledger
+//! coverage` reports it as given after the fact.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow, bail};
+use serde_json::{Value, json};
+use vigil_ledger::entry::kind_of_canonical;
+use vigil_ledger::index::AUDIT_MEMBER;
+use vigil_ledger::{Envelope, Kind, Ledger, NewEntry, Ref, SignerKey};
+use vigil_simulator::audit::{self, AuditRecord};
+use vigil_simulator::signin::ReadOptions;
+
+use crate::output::info;
+
+pub use vigil_simulator::coverage::SOURCE;
+use vigil_simulator::coverage::is_approval;
+
+/// What recording audit exports added and skipped.
+#[derive(Default, Debug, Clone, Copy)]
+pub struct AuditCounts {
+    /// Changes recorded.
+    pub changes: u64,
+    /// Changes already on the ledger.
+    pub skipped: u64,
+    /// Changes linked to an inference.
+    pub with_inference: u64,
+    /// Changes linked to an approval given before them.
+    pub with_approval: u64,
+}
+
+/// Where the inferences and approvals a change may link to are on the ledger.
+#[derive(Default)]
+struct Links {
+    /// Latest inference per correlation id (lowercased).
+    inference_by_correlation: HashMap<String, Ref>,
+    /// Latest approval per entry it refs.
+    approval_by_ref: HashMap<u64, Ref>,
+    /// Latest approval per correlation id of its subject.
+    approval_by_correlation: HashMap<String, Ref>,
+}
+
+fn as_ref(seq: u64, hash: &[u8]) -> Option<Ref> {
+    Some(Ref {
+        seq,
+        hash: hash.try_into().ok()?,
+    })
+}
+
+impl Links {
+    /// One streaming pass over the ledger: inferences and approving reviews.
+    fn load(ledger: &Ledger) -> Result<Links> {
+        let mut links = Links::default();
+        let mut late_payloads = Vec::new();
+        ledger.for_each_entry(0, Some(&[Kind::Review]), &mut |e| {
+            let kind = kind_of_canonical(&e.envelope);
+            if !matches!(kind, Some(Kind::Inference | Kind::Review)) {
+                return true;
+            }
+            let Ok(env) = Envelope::parse_lenient(&e.envelope) else {
+                return true;
+            };
+            let Some(me) = as_ref(e.seq, &e.hash) else {
+                return true;
+            };
+            let corr = env
+                .subject
+                .get("correlationId")
+                .map(|c| c.to_ascii_lowercase());
+            if env.kind == Kind::Inference {
+                if let Some(c) = corr {
+                    links.inference_by_correlation.insert(c, me);
+                }
+                return true;
+            }
+            match &e.payload {
+                Some((_, p)) => links.add_review(&env, p, me),
+                // The kind column said otherwise (or the payload was erased): read it again.
+                None => late_payloads.push((env, me)),
+            }
+            true
+        })?;
+        for (env, me) in late_payloads {
+            if let Some(e) = ledger.entry(me.seq)?
+                && let Some((_, p)) = &e.payload
+            {
+                links.add_review(&env, p, me);
+            }
+        }
+        Ok(links)
+    }
+
+    fn add_review(&mut self, env: &Envelope, payload: &[u8], me: Ref) {
+        if !is_approval(payload) {
+            return;
+        }
+        for r in &env.refs {
+            self.approval_by_ref.insert(r.seq, me);
+        }
+        if let Some(c) = env.subject.get("correlationId") {
+            self.approval_by_correlation
+                .insert(c.to_ascii_lowercase(), me);
+        }
+    }
+
+    /// What a change links to: its inference and the approval that preceded it.
+    fn links_for(&self, r: &AuditRecord, named: Option<Ref>) -> (Option<Ref>, Option<Ref>) {
+        let corr = r.correlation_id.as_deref().map(str::to_ascii_lowercase);
+        let inference = named.or_else(|| {
+            corr.as_ref()
+                .and_then(|c| self.inference_by_correlation.get(c).copied())
+        });
+        let approval = [
+            inference.and_then(|i| self.approval_by_ref.get(&i.seq).copied()),
+            corr.as_ref()
+                .and_then(|c| self.approval_by_correlation.get(c).copied()),
+        ]
+        .into_iter()
+        .flatten()
+        .max_by_key(|a| a.seq);
+        (inference, approval)
+    }
+}
+
+/// Reads the inference named by `--ref`.
+fn named_inference(ledger: &Ledger, seq: u64) -> Result<Ref> {
+    let size = ledger.size()?;
+    let e = ledger
+        .entry(seq)?
+        .ok_or_else(|| anyhow!("--ref {seq}: no such entry (the ledger has {size} entries)"))?;
+    let env = Envelope::parse_lenient(&e.envelope)
+        .map_err(|err| anyhow!("--ref {seq}: the stored entry cannot be read: {err}"))?;
+    if env.kind != Kind::Inference {
+        bail!(
+            "--ref {seq}: entry {seq} is of kind `{}`; a change refs the inference that caused it",
+            env.kind
+        );
+    }
+    as_ref(seq, &e.hash).ok_or_else(|| anyhow!("--ref {seq}: the stored hash is not 32 bytes"))
+}
+
+/// The subject of a change: its opaque identifiers only.
+fn subject_of(r: &AuditRecord, record: u64) -> Result<BTreeMap<String, String>> {
+    let user = r
+        .target_resources
+        .iter()
+        .find(|t| t.is_user())
+        .and_then(|t| t.id.as_ref());
+    let mut out = BTreeMap::new();
+    for (member, value) in [
+        (AUDIT_MEMBER, Some(&r.id)),
+        ("correlationId", r.correlation_id.as_ref()),
+        ("tenantId", r.tenant_id.as_ref()),
+        ("userId", user),
+    ] {
+        let Some(v) = value else { continue };
+        vigil_ledger::entry::validate_subject_value(member, v).map_err(|e| {
+            anyhow!(
+                "audit record {} (record {record} of --audits): field {member}: {e}",
+                r.id
+            )
+        })?;
+        out.insert(member.to_string(), v.clone());
+    }
+    Ok(out)
+}
+
+/// The `action` payload of a change.
+pub fn payload_of(r: &AuditRecord) -> Result<Value> {
+    let mut p = serde_json::to_value(r)?;
+    if let Value::Object(m) = &mut p {
+        m.insert("source".into(), json!(SOURCE));
+        m.insert("status".into(), json!("applied"));
+    }
+    Ok(p)
+}
+
+/// Records every audit record of `paths`, a batch per durable transaction.
+pub fn record(
+    ledger: &mut Ledger,
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    key: &SignerKey,
+    named: Option<u64>,
+    batch: usize,
+) -> Result<AuditCounts> {
+    let named = named.map(|s| named_inference(ledger, s)).transpose()?;
+    let links = Links::load(ledger)?;
+
+    let paths = paths.to_vec();
+    let opts = opts.clone();
+    let mut counts = AuditCounts::default();
+    let run = super::record::in_batches(
+        batch,
+        "recording directory changes",
+        move |sink| audit::read_audits(&paths, &opts, &mut |_, _| {}, sink),
+        &mut |chunk: &[AuditRecord], first| {
+            record_batch(ledger, chunk, first, key, named, &links, &mut counts)
+        },
+    );
+    let done = summary(&counts);
+    let stats = run.finish(&done)?;
+    for w in &stats.warnings {
+        info(format!("warning: {w}"));
+    }
+    if stats.duplicates > 0 || stats.skipped > 0 {
+        info(format!(
+            "{} duplicate audit records dropped, {} bad records skipped",
+            stats.duplicates, stats.skipped
+        ));
+    }
+    info(done);
+    Ok(counts)
+}
+
+/// One line saying what was recorded.
+pub fn summary(c: &AuditCounts) -> String {
+    format!(
+        "recorded {} directory changes ({} linked to an inference, {} to an approval given before); skipped {} already recorded",
+        c.changes, c.with_inference, c.with_approval, c.skipped
+    )
+}
+
+fn record_batch(
+    ledger: &mut Ledger,
+    chunk: &[AuditRecord],
+    first_record: u64,
+    key: &SignerKey,
+    named: Option<Ref>,
+    links: &Links,
+    counts: &mut AuditCounts,
+) -> Result<()> {
+    let mut items = Vec::with_capacity(chunk.len());
+    let mut linked = Vec::with_capacity(chunk.len());
+    for (i, r) in chunk.iter().enumerate() {
+        let (inference, approval) = links.links_for(r, named);
+        linked.push((inference.is_some(), approval.is_some()));
+        items.push(NewEntry {
+            kind: Kind::Action,
+            subject: subject_of(r, first_record + i as u64)?,
+            refs: inference.into_iter().chain(approval).collect(),
+            payload: payload_of(r)?,
+        });
+    }
+    let at = ledger.append_once(key, items)?;
+    for (r, (inference, approval)) in at.iter().zip(linked) {
+        if r.new {
+            counts.changes += 1;
+            counts.with_inference += u64::from(inference);
+            counts.with_approval += u64::from(approval);
+        } else {
+            counts.skipped += 1;
+        }
+    }
+    Ok(())
+}
