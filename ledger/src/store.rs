@@ -96,6 +96,19 @@ pub struct StoredEntry {
     pub payload: Option<(Vec<u8>, Vec<u8>)>,
 }
 
+/// One entry as [`Ledger::for_each_view`] lends it.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryView<'a> {
+    /// Row position.
+    pub seq: u64,
+    /// Canonical envelope bytes.
+    pub envelope: &'a [u8],
+    /// Signing key id.
+    pub key_id: &'a [u8],
+    /// Canonical payload, when the row's `kind` column was asked for and it is not redacted.
+    pub payload: Option<&'a [u8]>,
+}
+
 /// A row of `SELECT seq, hash, envelope, key_id, sig, salt, payload`.
 fn stored_entry(r: &rusqlite::Row) -> rusqlite::Result<StoredEntry> {
     let salt: Option<Vec<u8>> = r.get(5)?;
@@ -1035,6 +1048,49 @@ impl Ledger {
         let mut rows = stmt.query([to_i64(from)]).map_err(self.db_err())?;
         while let Some(r) = rows.next().map_err(self.db_err())? {
             if !each(stored_entry(r).map_err(self.db_err())?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Like [`Ledger::for_each_entry`], for passes that read only envelopes and some payloads
+    /// (coverage): each row is lent to `each` as an [`EntryView`] without copying, and the
+    /// hash and signature are not read. `payload_kinds` is the same hint on the storage's
+    /// `kind` column: read kinds from the envelopes, and fetch the payload with
+    /// [`Ledger::entry`] where the column disagreed.
+    pub fn for_each_view(
+        &self,
+        from: u64,
+        payload_kinds: &[Kind],
+        each: &mut dyn FnMut(EntryView<'_>) -> bool,
+    ) -> Result<(), LedgerError> {
+        let wanted = payload_kinds
+            .iter()
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT e.seq, e.envelope, e.key_id,
+                        CASE WHEN e.kind IN ({wanted}) THEN
+                            (SELECT p.payload FROM payloads p WHERE p.seq = e.seq) END
+                 FROM entries e WHERE e.seq >= ?1 ORDER BY e.seq"
+            ))
+            .map_err(self.db_err())?;
+        let mut rows = stmt.query([to_i64(from)]).map_err(self.db_err())?;
+        while let Some(r) = rows.next().map_err(self.db_err())? {
+            let view = (|| -> rusqlite::Result<EntryView<'_>> {
+                Ok(EntryView {
+                    seq: to_u64(r.get(0)?),
+                    envelope: r.get_ref(1)?.as_blob()?,
+                    key_id: r.get_ref(2)?.as_blob()?,
+                    payload: r.get_ref(3)?.as_blob_or_null()?,
+                })
+            })()
+            .map_err(self.db_err())?;
+            if !each(view) {
                 break;
             }
         }

@@ -179,12 +179,12 @@ pub fn coverage(
     let mut pending_by_ref: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut pending_by_correlation: HashMap<String, Vec<u64>> = HashMap::new();
     let mut failure: Option<CoverageError> = None;
-    ledger.for_each_entry(0, Some(&[Kind::Action, Kind::Review]), &mut |e| {
+    ledger.for_each_view(0, &[Kind::Action, Kind::Review], &mut |e| {
         out.entries += 1;
         if out.entries % 65536 == 0 {
             tick(out.entries);
         }
-        let kind = kind_of_canonical(&e.envelope);
+        let kind = kind_of_canonical(e.envelope);
         if kind == Some(Kind::Inference) {
             set_bit(&mut inferences, e.seq);
             return true;
@@ -192,7 +192,7 @@ pub fn coverage(
         if !matches!(kind, Some(Kind::Action | Kind::Review)) {
             return true;
         }
-        let env = match Envelope::parse_lenient(&e.envelope) {
+        let env = match Envelope::parse_lenient(e.envelope) {
             Ok(env) => env,
             Err(err) => {
                 failure = Some(CoverageError::Entry {
@@ -203,10 +203,10 @@ pub fn coverage(
             }
         };
         // The payload, read again when the unsigned kind column disagreed with the envelope.
-        let payload = match e.payload {
-            Some((_, p)) => Some(p),
+        let payload: Option<std::borrow::Cow<[u8]>> = match e.payload {
+            Some(p) => Some(p.into()),
             None => match ledger.entry(e.seq) {
-                Ok(again) => again.and_then(|x| x.payload).map(|(_, p)| p),
+                Ok(again) => again.and_then(|x| x.payload).map(|(_, p)| p.into()),
                 Err(err) => {
                     failure = Some(err.into());
                     return false;
@@ -241,7 +241,7 @@ pub fn coverage(
                 e.seq,
                 Approval {
                     actor: env.actor.clone(),
-                    key_id: e.key_id.clone(),
+                    key_id: e.key_id.to_vec(),
                     reviewer,
                 },
             );
@@ -299,7 +299,7 @@ pub fn coverage(
         }
         if !reasons.is_empty() {
             out.high_stakes_changes += 1;
-            let mut makers = vec![env.actor.to_ascii_lowercase(), hex(&e.key_id)];
+            let mut makers = vec![env.actor.to_ascii_lowercase(), hex(e.key_id)];
             if let Some(u) = &record.initiated_by.user {
                 makers.extend(u.id.iter().chain(&u.user_principal_name).map(|x| x.to_ascii_lowercase()));
             }
