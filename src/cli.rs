@@ -266,7 +266,8 @@ pub enum LedgerCommand {
         #[arg(long, default_value_t = 4096)]
         batch: usize,
     },
-    /// Record sign-in exports and AI scores: signal, inference and action entries, each once.
+    /// Record sign-in exports and AI scores (signal, inference and action entries) and directory
+    /// audit exports (action entries), each once.
     Record(crate::cmd::record::RecordArgs),
     /// Check that AI-driven directory changes are linked to an inference and high-stakes ones
     /// to an approval given before them (exit 1 when a gap exists).
@@ -298,7 +299,8 @@ pub enum LedgerCommand {
     },
     /// Print entries with their payloads (NDJSON).
     Show(ShowArgs),
-    /// Follow one sign-in or event: signal -> inference(s) -> action -> review(s) -> runs that used them.
+    /// Follow one sign-in or event (signal -> inference(s) -> action -> review(s) -> runs that
+    /// used them), or everything recorded about one user (--user).
     Trace(TraceArgs),
     /// Erase an entry's payload on a lawful request; the chain and proofs still verify.
     Redact {
