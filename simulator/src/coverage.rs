@@ -43,14 +43,18 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Whether a review payload is an approval.
 pub fn is_approval(payload: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(payload)
-        .ok()
-        .and_then(|p| {
-            p.get("verdict")
-                .and_then(Value::as_str)
-                .map(|v| v == "approved")
-        })
-        .unwrap_or(false)
+    approval_reviewer(payload).is_some()
+}
+
+/// For an approving review's payload, `Some(reviewer)` (the reviewer member, when it is a
+/// string); `None` for any other payload. One parse for both answers.
+fn approval_reviewer(payload: &[u8]) -> Option<Option<String>> {
+    let p = serde_json::from_slice::<Value>(payload).ok()?;
+    (p.get("verdict").and_then(Value::as_str) == Some("approved")).then(|| {
+        p.get("reviewer")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
 }
 
 /// Why the coverage could not be computed.
@@ -215,12 +219,9 @@ pub fn coverage(
         };
         let Some(payload) = payload else { return true };
         if env.kind == Kind::Review {
-            if !is_approval(&payload) {
+            let Some(reviewer) = approval_reviewer(&payload) else {
                 return true;
-            }
-            let reviewer = serde_json::from_slice::<Value>(&payload)
-                .ok()
-                .and_then(|p| p.get("reviewer").and_then(Value::as_str).map(str::to_string));
+            };
             let corr = env
                 .subject
                 .get("correlationId")

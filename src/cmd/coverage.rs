@@ -45,19 +45,17 @@ pub struct CoverageArgs {
     pub html: Option<PathBuf>,
 }
 
-fn parse_time(flag: &str, t: &str) -> Result<jiff::Timestamp> {
-    t.parse::<jiff::Timestamp>()
-        .with_context(|| format!("{flag} {t:?}: not an RFC 3339 time (e.g. 2026-01-05T00:00:00Z)"))
-}
-
 /// Runs the coverage command.
 pub fn run(a: &CoverageArgs) -> Result<Outcome> {
     let from = a
         .from
         .as_deref()
-        .map(|t| parse_time("--from", t))
+        .map(|t| super::flag_time("--from", t))
         .transpose()?;
-    let to = a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?;
+    let to =
+        a.to.as_deref()
+            .map(|t| super::flag_time("--to", t))
+            .transpose()?;
     let governance = Governance::load(&a.config)?;
     let ledger = open_readonly(&a.db)?;
     let size = ledger.size()?;

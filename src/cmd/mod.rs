@@ -128,6 +128,13 @@ pub fn open_readonly(db: &Path) -> Result<Ledger> {
     Ok(Ledger::open_readonly(db)?)
 }
 
+/// A time flag's value (`--from`, `--to`, `--effective-from`): RFC 3339, else an input error
+/// naming the flag.
+pub fn flag_time(flag: &str, t: &str) -> Result<jiff::Timestamp> {
+    t.parse::<jiff::Timestamp>()
+        .with_context(|| format!("{flag} {t:?}: not an RFC 3339 time such as 2026-03-01T00:00:00Z"))
+}
+
 /// Prints a JSON value on stdout.
 pub fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);

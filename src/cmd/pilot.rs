@@ -77,15 +77,6 @@ pub struct PilotArgs {
     pub date_order: crate::cli::DateOrderArg,
 }
 
-fn parse_time(flag: &str, t: Option<&String>) -> Result<Option<jiff::Timestamp>> {
-    t.map(|t| {
-        t.parse::<jiff::Timestamp>().with_context(|| {
-            format!("--{flag} {t:?}: not an RFC 3339 time such as 2026-03-01T00:00:00Z")
-        })
-    })
-    .transpose()
-}
-
 /// Report-only policies to evaluate, with their context.
 struct Evaluated {
     policies: Vec<vigil_simulator::model::Policy>,
@@ -95,8 +86,15 @@ struct Evaluated {
 
 /// Runs the pilot.
 pub fn run(a: &PilotArgs) -> Result<Exit> {
-    let from = parse_time("from", a.from.as_ref())?;
-    let to = parse_time("to", a.to.as_ref())?;
+    let from = a
+        .from
+        .as_deref()
+        .map(|t| super::flag_time("--from", t))
+        .transpose()?;
+    let to =
+        a.to.as_deref()
+            .map(|t| super::flag_time("--to", t))
+            .transpose()?;
     if let (Some(f), Some(t)) = (from, to)
         && f >= t
     {

@@ -76,9 +76,7 @@ pub(crate) fn snapshot(
 pub fn run(a: &RecordPoliciesArgs) -> Result<Outcome> {
     let effective = match &a.effective_from {
         None => jiff::Timestamp::now(),
-        Some(t) => t.parse::<jiff::Timestamp>().with_context(|| {
-            format!("--effective-from {t:?}: not an RFC 3339 time such as 2026-03-01T00:00:00Z")
-        })?,
+        Some(t) => super::flag_time("--effective-from", t)?,
     };
     // Parsed as `simulate` parses them, so a snapshot on the ledger is one the simulator can
     // replay; errors name the file, policy and field.
