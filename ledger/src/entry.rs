@@ -4,6 +4,7 @@
 //! is where canonical-JSON implementations disagree, so every number in the envelope is a
 //! non-negative integer below 2^53 and everything else is a string.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -140,23 +141,29 @@ pub enum EnvelopeError {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRef {
+struct RawRef<'a> {
     seq: u64,
-    hash: String,
+    #[serde(borrow)]
+    hash: Cow<'a, str>,
 }
 
+/// The envelope as written; the fields that are only checked borrow from the bytes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEnvelope {
+struct RawEnvelope<'a> {
     v: u64,
     seq: u64,
     ts: String,
-    kind: String,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
     actor: String,
     subject: BTreeMap<String, String>,
-    refs: Vec<RawRef>,
-    payload_commitment: String,
-    prev: String,
+    #[serde(borrow)]
+    refs: Vec<RawRef<'a>>,
+    #[serde(borrow)]
+    payload_commitment: Cow<'a, str>,
+    #[serde(borrow)]
+    prev: Cow<'a, str>,
 }
 
 /// Parses 64 lowercase hex digits.
@@ -357,6 +364,21 @@ impl Envelope {
             payload_commitment,
             prev,
         })
+    }
+
+    /// Whether `sig` is `key`'s signature of the entry with these canonical bytes in the ledger
+    /// `origin` (the message of [`Envelope::signed_message`], hashed without being copied).
+    pub fn signature_verifies(
+        key: &crate::note::VerifierKey,
+        origin: &str,
+        canonical: &[u8],
+        sig: &[u8; 64],
+    ) -> bool {
+        crate::strict::verify_strict_parts(
+            &key.public,
+            &[ENTRY_SIGNATURE_CONTEXT, origin.as_bytes(), &[0], canonical],
+            sig,
+        )
     }
 
     /// The bytes an entry signature covers: context, origin, NUL, canonical bytes.

@@ -14,6 +14,7 @@ pub mod note;
 pub mod proof;
 pub mod registry;
 pub mod store;
+pub mod strict;
 pub mod verify;
 
 pub use entry::{Envelope, Kind, Ref};

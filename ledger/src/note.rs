@@ -10,7 +10,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 use zeroize::{Zeroize as _, ZeroizeOnDrop, Zeroizing};
 
@@ -503,9 +503,7 @@ impl VerifierKey {
 
     /// Verifies an Ed25519 signature with `verify_strict` (no malleable or small-order forms).
     pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
-        self.public
-            .verify_strict(msg, &Signature::from_bytes(sig))
-            .is_ok()
+        crate::strict::verify_strict(&self.public, msg, sig)
     }
 }
 

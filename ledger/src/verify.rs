@@ -356,8 +356,8 @@ impl Verifier {
                 .filter_map(|(seq, key, i)| {
                     let row = &rows[*i];
                     let sig: [u8; 64] = row.sig.as_slice().try_into().ok()?;
-                    let msg = Envelope::signed_message(&origin, &row.envelope);
-                    (!key.verify(&msg, &sig)).then(|| signature_failure(*seq, key))
+                    (!Envelope::signature_verifies(key, &origin, &row.envelope, &sig))
+                        .then(|| signature_failure(*seq, key))
                 })
                 .collect::<Vec<_>>(),
         );
@@ -565,7 +565,7 @@ impl Verifier {
                 // The registry changes here, so this signature is checked before anything after it.
                 self.signatures += 1;
                 let origin = self.origin.clone().unwrap_or_default();
-                if !key.verify(&Envelope::signed_message(&origin, &row.envelope), &sig) {
+                if !Envelope::signature_verifies(&key, &origin, &row.envelope, &sig) {
                     self.report(
                         Some(seq),
                         "signature-invalid",
@@ -656,7 +656,7 @@ impl Verifier {
             Ok(reg) => {
                 let key = reg.ledger_key().clone();
                 self.signatures += 1;
-                if !key.verify(&Envelope::signed_message(reg.origin(), &row.envelope), &sig) {
+                if !Envelope::signature_verifies(&key, reg.origin(), &row.envelope, &sig) {
                     self.report(
                         Some(0),
                         "signature-invalid",
@@ -888,7 +888,7 @@ fn early_signature(
 ) -> Option<([u8; 32], bool)> {
     let sig: [u8; 64] = row.sig.as_slice().try_into().ok()?;
     let key = known.iter().find(|k| k.key_id[..] == row.key_id[..])?;
-    let ok = key.verify(&Envelope::signed_message(origin, &row.envelope), &sig);
+    let ok = Envelope::signature_verifies(key, origin, &row.envelope, &sig);
     Some((*key.public.as_bytes(), ok))
 }
 
