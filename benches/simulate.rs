@@ -16,9 +16,11 @@
 //!    with vigil's engine once per distinct generated profile and every undecided point is
 //!    settled the way Entra, who sees everything, would have settled it.
 //! 2. **vigil.** Runs the real binary per CONTRACT-simulate.md, against the logged baseline,
-//!    with `--decisions changed` (decisions.ndjson, decisions.parquet, summary.json):
-//!    wall time and peak RSS of the child (`/usr/bin/time`), sign-ins/s, and the verdict on
-//!    the targets (< 10 s, < 4 GiB on a 2-core machine).
+//!    with `--decisions changed`, once per `--decisions-format` in `VIGIL_BENCH_FORMATS`
+//!    (default `parquet,both`: summary.json and decisions.parquet as the target names them,
+//!    then decisions.ndjson as well, whose many gigabytes make that run a measure of the
+//!    disk): wall time and peak RSS of the child (`/usr/bin/time`), sign-ins/s, and the
+//!    verdict on the targets (< 10 s, < 4 GiB on a 2-core machine).
 //! 3. **DuckDB.** `benches/duckdb_compare.py` (run with `$VIGIL_BENCH_PYTHON`, a Python that
 //!    can import duckdb; `benches/simulate.sh` makes a venv) generates SQL from the same policy,
 //!    location and directory files and counts, per policy, the sign-ins whose conditions
@@ -30,7 +32,8 @@
 //! `VIGIL_BENCH_SEED`, `VIGIL_BENCH_DIR`, `VIGIL_BENCH_RUNS` (3), `VIGIL_BENCH_THREADS` (the
 //! number of cores: vigil's rayon and polars pools and DuckDB get that many threads),
 //! `VIGIL_BENCH_VIGIL` (another vigil binary), `VIGIL_BENCH_PYTHON`, `VIGIL_BENCH_CABASELINE`
-//! (the real policies' folder), `VIGIL_BENCH_KEEP_OUTPUT=1` (keep the decisions files, about
+//! (the real policies' folder), `VIGIL_BENCH_FORMATS` (parquet,both),
+//! `VIGIL_BENCH_KEEP_OUTPUT=1` (keep the decisions files, about
 //! 1 GB), `VIGIL_BENCH_CLEAN=1` (delete the generated data at the end).
 
 #![allow(
@@ -318,141 +321,162 @@ fn main() {
 
     // ---- 2. vigil -----------------------------------------------------------------------------
     let out = dir.join("out");
-    let mut t = Report::new(format!(
-        "2. vigil simulate --baseline logged --decisions changed ({n} sign-ins x {n_policies} policies)"
-    ));
-    let mut best: Option<Run> = None;
-    let mut max_rss = 0;
-    let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
-    let keep_output = std::env::var("VIGIL_BENCH_KEEP_OUTPUT").is_ok_and(|v| v == "1");
-    for k in 1..=runs {
-        let _ = fs::remove_dir_all(&out);
-        let run = timed(
-            &[
-                vigil.as_str(),
-                "--quiet",
-                "simulate",
-                "--signins",
-                parquet.to_str().unwrap(),
-                "--policies",
-                policies_dir.to_str().unwrap(),
-                "--named-locations",
-                locations_dir.to_str().unwrap(),
-                "--directory",
-                directory.to_str().unwrap(),
-                "--baseline",
-                "logged",
-                "--decisions",
-                "changed",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &Setup::thread_env(&threads_s),
-            &dir.join(format!("vigil-run{k}")),
-        );
+    let formats = std::env::var("VIGIL_BENCH_FORMATS").unwrap_or_else(|_| "parquet,both".into());
+    // (format, best seconds, summary.json) of each configuration run.
+    let mut results: Vec<(String, f64, Value)> = Vec::new();
+    for format in formats.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let mut t = Report::new(format!(
+            "2. vigil simulate --baseline logged --decisions changed --decisions-format {format} ({n} sign-ins x {n_policies} policies)"
+        ));
+        let mut best: Option<Run> = None;
+        let mut max_rss = 0;
+        let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
+        let keep_output = std::env::var("VIGIL_BENCH_KEEP_OUTPUT").is_ok_and(|v| v == "1");
+        for k in 1..=runs {
+            let _ = fs::remove_dir_all(&out);
+            let run = timed(
+                &[
+                    vigil.as_str(),
+                    "--quiet",
+                    "simulate",
+                    "--signins",
+                    parquet.to_str().unwrap(),
+                    "--policies",
+                    policies_dir.to_str().unwrap(),
+                    "--named-locations",
+                    locations_dir.to_str().unwrap(),
+                    "--directory",
+                    directory.to_str().unwrap(),
+                    "--baseline",
+                    "logged",
+                    "--decisions",
+                    "changed",
+                    "--decisions-format",
+                    format,
+                    "--out",
+                    out.to_str().unwrap(),
+                ],
+                &Setup::thread_env(&threads_s),
+                &dir.join(format!("vigil-run{k}")),
+            );
+            t.row(
+                format!("run {k}: wall time, peak RSS"),
+                format!("{:.2} s", run.wall.as_secs_f64()),
+                format!(
+                    "{}, {}",
+                    mib(run.max_rss),
+                    per_s(n as f64 / run.wall.as_secs_f64())
+                ),
+            );
+            // The decisions files are large (kilobytes of reasons per changed row): measured, then
+            // removed unless VIGIL_BENCH_KEEP_OUTPUT=1.
+            for f in ["decisions.parquet", "decisions.ndjson"] {
+                if !out.join(f).exists() {
+                    continue;
+                }
+                sizes.insert(f, dir_size(&out.join(f)));
+                if !keep_output {
+                    let _ = fs::remove_file(out.join(f));
+                }
+            }
+            max_rss = max_rss.max(run.max_rss);
+            if best.as_ref().is_none_or(|b| run.wall < b.wall) {
+                best = Some(run);
+            }
+        }
+        let best = best.unwrap();
+        let summary: Value =
+            serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let secs = best.wall.as_secs_f64();
         t.row(
-            format!("run {k}: wall time, peak RSS"),
-            format!("{:.2} s", run.wall.as_secs_f64()),
+            "best wall time",
+            format!("{secs:.2} s"),
             format!(
-                "{}, {}",
-                mib(run.max_rss),
-                per_s(n as f64 / run.wall.as_secs_f64())
+                "target < {TARGET_SECONDS:.0} s: {}",
+                if secs < TARGET_SECONDS {
+                    "met"
+                } else {
+                    "MISSED"
+                }
             ),
         );
-        // The decisions files are large (kilobytes of reasons per changed row): measured, then
-        // removed unless VIGIL_BENCH_KEEP_OUTPUT=1.
-        for f in ["decisions.parquet", "decisions.ndjson"] {
-            sizes.insert(f, dir_size(&out.join(f)));
-            if !keep_output {
-                let _ = fs::remove_file(out.join(f));
-            }
-        }
-        max_rss = max_rss.max(run.max_rss);
-        if best.as_ref().is_none_or(|b| run.wall < b.wall) {
-            best = Some(run);
-        }
-    }
-    let best = best.unwrap();
-    let summary: Value =
-        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let secs = best.wall.as_secs_f64();
-    t.row(
-        "best wall time",
-        format!("{secs:.2} s"),
-        format!(
-            "target < {TARGET_SECONDS:.0} s: {}",
-            if secs < TARGET_SECONDS {
-                "met"
-            } else {
-                "MISSED"
-            }
-        ),
-    );
-    t.row(
-        "peak RSS (largest of the runs)",
-        mib(max_rss),
-        format!(
-            "target < 4 GiB: {}",
-            if max_rss == 0 {
-                "not measured (no /usr/bin/time)"
-            } else if max_rss < TARGET_BYTES {
-                "met"
-            } else {
-                "MISSED"
-            }
-        ),
-    );
-    t.row(
-        "sign-ins/s (best run)",
-        per_s(summary["signIns"].as_f64().unwrap_or(0.0) / secs),
-        format!(
-            "{} policy evaluations/s",
-            per_s(summary["signIns"].as_f64().unwrap_or(0.0) * n_policies as f64 / secs)
-        ),
-    );
-    t.row(
-        "sign-ins in summary.json",
-        summary["signIns"].to_string(),
-        "",
-    );
-    t.row(
-        "distinct evaluation keys",
-        summary["distinctKeys"].to_string(),
-        "",
-    );
-    t.row(
-        "changed (rows in decisions.*)",
-        summary["changed"].to_string(),
-        format!(
-            "{:.2}% of sign-ins",
-            100.0 * summary["changed"].as_f64().unwrap_or(0.0)
-                / summary["signIns"].as_f64().unwrap_or(1.0)
-        ),
-    );
-    for (f, size) in &sizes {
         t.row(
-            *f,
-            mib(*size),
-            if keep_output {
-                "kept"
-            } else {
-                "written, then removed"
-            },
+            "peak RSS (largest of the runs)",
+            mib(max_rss),
+            format!(
+                "target < 4 GiB: {}",
+                if max_rss == 0 {
+                    "not measured (no /usr/bin/time)"
+                } else if max_rss < TARGET_BYTES {
+                    "met"
+                } else {
+                    "MISSED"
+                }
+            ),
         );
+        t.row(
+            "sign-ins/s (best run)",
+            per_s(summary["signIns"].as_f64().unwrap_or(0.0) / secs),
+            format!(
+                "{} policy evaluations/s",
+                per_s(summary["signIns"].as_f64().unwrap_or(0.0) * n_policies as f64 / secs)
+            ),
+        );
+        t.row(
+            "sign-ins in summary.json",
+            summary["signIns"].to_string(),
+            "",
+        );
+        t.row(
+            "distinct evaluation keys",
+            summary["distinctKeys"].to_string(),
+            "",
+        );
+        t.row(
+            "changed (rows in decisions.*)",
+            summary["changed"].to_string(),
+            format!(
+                "{:.2}% of sign-ins",
+                100.0 * summary["changed"].as_f64().unwrap_or(0.0)
+                    / summary["signIns"].as_f64().unwrap_or(1.0)
+            ),
+        );
+        for (f, size) in &sizes {
+            t.row(
+                *f,
+                mib(*size),
+                if keep_output {
+                    "kept"
+                } else {
+                    "written, then removed"
+                },
+            );
+        }
+        let mut transitions: Vec<(String, u64)> = summary["transitions"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        transitions.sort_by_key(|b| std::cmp::Reverse(b.1));
+        for (k, v) in transitions.iter().take(8) {
+            t.row(format!("  {k}"), v.to_string(), "");
+        }
+        t.print();
+        results.push((format.to_string(), secs, summary));
     }
-    let mut transitions: Vec<(String, u64)> = summary["transitions"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default();
-    transitions.sort_by_key(|b| std::cmp::Reverse(b.1));
-    for (k, v) in transitions.iter().take(8) {
-        t.row(format!("  {k}"), v.to_string(), "");
-    }
-    t.print();
+    let Some((format, secs, summary)) = results
+        .iter()
+        .find(|r| r.0 == "parquet")
+        .or_else(|| results.first())
+        .cloned()
+    else {
+        eprintln!("VIGIL_BENCH_FORMATS names no format");
+        std::process::exit(2);
+    };
+    println!("(DuckDB is compared with the --decisions-format {format} run)\n");
 
     // ---- 3. DuckDB ------------------------------------------------------------------------------
     let python = std::env::var("VIGIL_BENCH_PYTHON").ok();

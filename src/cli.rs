@@ -87,6 +87,11 @@ pub struct SimulateArgs {
     /// Which decisions to write: all, changed, none.
     #[arg(long, default_value = "all")]
     pub decisions: String,
+    /// Which files the decisions go to: `both` (decisions.ndjson and decisions.parquet, the
+    /// default), `ndjson` or `parquet` (same rows, one file; an earlier run's other file in
+    /// --out is removed).
+    #[arg(long, value_enum, default_value = "both")]
+    pub decisions_format: DecisionsFormatArg,
     /// Skip (and count) malformed sign-in records instead of stopping.
     #[arg(long)]
     pub skip_bad_records: bool,
@@ -118,6 +123,17 @@ pub struct SimulateArgs {
     /// Secret key that signs the `run` entry (registered for run). Needs --ledger.
     #[arg(long, value_name = "KEY", requires = "ledger")]
     pub key: Option<PathBuf>,
+}
+
+/// `--decisions-format`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecisionsFormatArg {
+    /// decisions.ndjson and decisions.parquet.
+    Both,
+    /// decisions.ndjson only.
+    Ndjson,
+    /// decisions.parquet only.
+    Parquet,
 }
 
 /// `vigil ingest`.

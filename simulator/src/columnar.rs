@@ -1538,25 +1538,30 @@ const OUT_ROWS: usize = 1024;
 fn write_rows(
     rx: &std::sync::mpsc::Receiver<Vec<OutRow>>,
     nd_path: &Path,
-    mut ndjson: BufWriter<File>,
-    mut parquet: ParquetSink,
+    mut ndjson: Option<BufWriter<File>>,
+    mut parquet: Option<ParquetSink>,
 ) -> Result<(), SimulateError> {
     let mut scratch = Vec::with_capacity(1 << 10);
     for rows in rx {
         for r in rows {
             let base = r.base.as_ref().map(|(h, t)| (&**h, &**t));
-            write_ndjson(
-                &mut ndjson,
-                &mut scratch,
-                &r.id,
-                r.corr.as_deref(),
-                r.user.as_deref(),
-                &r.created,
-                (&r.cand.0, &r.cand.1),
-                base,
-                r.changed,
-            )
-            .map_err(|e| out_err(nd_path, e))?;
+            if let Some(nd) = ndjson.as_mut() {
+                write_ndjson(
+                    nd,
+                    &mut scratch,
+                    &r.id,
+                    r.corr.as_deref(),
+                    r.user.as_deref(),
+                    &r.created,
+                    (&r.cand.0, &r.cand.1),
+                    base,
+                    r.changed,
+                )
+                .map_err(|e| out_err(nd_path, e))?;
+            }
+            let Some(parquet) = parquet.as_mut() else {
+                continue;
+            };
             parquet.push_row(
                 RowIds {
                     sign_in_id: &r.id,
@@ -1578,8 +1583,10 @@ fn write_rows(
             )?;
         }
     }
-    ndjson.flush().map_err(|e| out_err(nd_path, e))?;
-    parquet.finish()
+    if let Some(nd) = ndjson.as_mut() {
+        nd.flush().map_err(|e| out_err(nd_path, e))?;
+    }
+    parquet.map_or(Ok(()), ParquetSink::finish)
 }
 
 fn code_text<'a>(raw: &'a Raw, i: usize) -> Option<&'a str> {
@@ -1657,14 +1664,21 @@ pub fn run(files: &[TableFile], inputs: Inputs) -> Result<Summary, SimulateError
     let pq_path = inputs.out.join("decisions.parquet");
     let writing = inputs.decisions != DecisionsFilter::None;
     let result = (|| {
+        let formats = inputs.decision_files;
         let sinks = match writing {
             false => None,
             true => Some((
-                BufWriter::with_capacity(
-                    1 << 20,
-                    File::create(&nd_path).map_err(|e| out_err(&nd_path, e))?,
-                ),
-                ParquetSink::create(&pq_path)?,
+                match formats.ndjson() {
+                    true => Some(BufWriter::with_capacity(
+                        1 << 20,
+                        File::create(&nd_path).map_err(|e| out_err(&nd_path, e))?,
+                    )),
+                    false => None,
+                },
+                match formats.parquet() {
+                    true => Some(ParquetSink::create(&pq_path)?),
+                    false => None,
+                },
             )),
         };
         std::thread::scope(|scope| {

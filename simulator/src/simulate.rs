@@ -258,6 +258,8 @@ pub struct Inputs<'a> {
     pub baseline: Baseline<'a>,
     /// Which decisions to write.
     pub decisions: DecisionsFilter,
+    /// Which files to write them to.
+    pub decision_files: DecisionFiles,
     /// Output folder.
     pub out: &'a Path,
     /// Skipped and duplicate counts from reading.
@@ -273,6 +275,32 @@ pub struct Inputs<'a> {
     /// AI risk thresholds and scores, for the `vigil-ai-risk` policy at the end of `policies`
     /// (the candidate side only).
     pub ai: Option<crate::eval::AiInputs<'a>>,
+}
+
+/// The files the decisions go to (`--decisions-format`): both by default, as the contract
+/// says; one of them for a user who reads only that one (at 10M sign-ins the NDJSON file is
+/// tens of gigabytes, the Parquet file a fifteenth of that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecisionFiles {
+    /// decisions.ndjson and decisions.parquet.
+    #[default]
+    Both,
+    /// decisions.ndjson only.
+    Ndjson,
+    /// decisions.parquet only.
+    Parquet,
+}
+
+impl DecisionFiles {
+    /// Whether decisions.ndjson is written.
+    pub fn ndjson(self) -> bool {
+        self != DecisionFiles::Parquet
+    }
+
+    /// Whether decisions.parquet is written.
+    pub fn parquet(self) -> bool {
+        self != DecisionFiles::Ndjson
+    }
 }
 
 /// Why a simulation could not run or write its results.
@@ -419,15 +447,16 @@ pub fn run(inputs: Inputs) -> Result<Summary, SimulateError> {
     fs::create_dir_all(inputs.out)
         .map_err(|e| out_err(inputs.out)(format_args!("cannot create the output folder: {e}")))?;
     let nd_path = inputs.out.join("decisions.ndjson");
-    let mut ndjson = match inputs.decisions {
-        DecisionsFilter::None => None,
-        _ => Some(BufWriter::new(
+    let writing = inputs.decisions != DecisionsFilter::None;
+    let mut ndjson = match writing && inputs.decision_files.ndjson() {
+        false => None,
+        true => Some(BufWriter::new(
             File::create(&nd_path).map_err(|e| out_err(&nd_path)(format_args!("{e}")))?,
         )),
     };
-    let mut parquet = match inputs.decisions {
-        DecisionsFilter::None => None,
-        _ => Some(crate::decisions::ParquetSink::create(
+    let mut parquet = match writing && inputs.decision_files.parquet() {
+        false => None,
+        true => Some(crate::decisions::ParquetSink::create(
             &inputs.out.join("decisions.parquet"),
         )?),
     };

@@ -22,7 +22,7 @@ use vigil_simulator::model::{
     Degrees, Directory, LoggedPolicy, NamedLocation, Policy, SignIn, SignInKind,
 };
 use vigil_simulator::policy::policies_from_json;
-use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs};
+use vigil_simulator::simulate::{self, Baseline, DecisionFiles, DecisionsFilter, Inputs};
 use vigil_simulator::snapshots::{Devices, UserRisk};
 use vigil_simulator::table::{self, TableFile};
 
@@ -939,6 +939,7 @@ fn inputs<'a>(
             Baseline::Snapshots(p) => Baseline::Snapshots(p),
         },
         decisions: run.decisions,
+        decision_files: DecisionFiles::Both,
         out,
         skipped: 0,
         duplicates,

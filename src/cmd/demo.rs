@@ -464,6 +464,7 @@ fn simulate_args(tenant: &Path, out: &Path) -> crate::cli::SimulateArgs {
         scores: Some(tenant.join("scores.csv")),
         thresholds: Some(tenant.join("thresholds.toml")),
         decisions: "all".into(),
+        decisions_format: crate::cli::DecisionsFormatArg::Both,
         skip_bad_records: false,
         date_order: crate::cli::DateOrderArg::Mdy,
         user_risk: None,

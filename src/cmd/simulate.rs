@@ -10,14 +10,14 @@ use vigil_ledger::Kind;
 use vigil_simulator::eval::AiInputs;
 use vigil_simulator::model::SignIn;
 use vigil_simulator::report::Headline;
-use vigil_simulator::simulate::{self, Baseline, DecisionsFilter, Inputs, Summary};
+use vigil_simulator::simulate::{self, Baseline, DecisionFiles, DecisionsFilter, Inputs, Summary};
 use vigil_simulator::snapshots::{Devices, UserRisk};
 use vigil_simulator::{airisk, columnar, directory, location, policy, signin};
 
 use super::ledger_source;
 use super::simulate_run as run_entry;
 use crate::Outcome;
-use crate::cli::SimulateArgs;
+use crate::cli::{DecisionsFormatArg, SimulateArgs};
 use crate::output::{info, progress_bytes};
 
 /// Runs a simulation and prints the terminal summary.
@@ -59,6 +59,11 @@ fn simulate(
         "changed" => DecisionsFilter::Changed,
         "none" => DecisionsFilter::None,
         other => bail!("--decisions: {other:?} is not one of all, changed, none"),
+    };
+    let decision_files = match a.decisions_format {
+        DecisionsFormatArg::Both => DecisionFiles::Both,
+        DecisionsFormatArg::Ndjson => DecisionFiles::Ndjson,
+        DecisionsFormatArg::Parquet => DecisionFiles::Parquet,
     };
     let mut candidate = policy::load_policies(&a.policies)?;
     let mut warnings = candidate.warnings.clone();
@@ -205,6 +210,7 @@ fn simulate(
         directory: dir.as_ref(),
         baseline,
         decisions,
+        decision_files,
         out: &a.out,
         skipped: stats.skipped as u64,
         duplicates: stats.duplicates as u64,
@@ -213,9 +219,14 @@ fn simulate(
         devices: devices.as_ref(),
         ai,
     };
-    if decisions == DecisionsFilter::None {
-        // "No file with --decisions none": not even one an earlier run left in --out.
-        for name in ["decisions.ndjson", "decisions.parquet"] {
+    // "No file with --decisions none": not even one an earlier run left in --out; likewise
+    // the file --decisions-format leaves out.
+    let none = decisions == DecisionsFilter::None;
+    for (name, written) in [
+        ("decisions.ndjson", !none && decision_files.ndjson()),
+        ("decisions.parquet", !none && decision_files.parquet()),
+    ] {
+        if !written {
             let stale = a.out.join(name);
             if stale.is_file() {
                 std::fs::remove_file(&stale).with_context(|| {

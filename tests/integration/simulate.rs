@@ -1126,6 +1126,96 @@ fn decisions_flag_selects_rows_and_parquet_mirrors_ndjson() {
     }
 }
 
+/// `--decisions-format ndjson|parquet` writes the same rows to one file only and removes an
+/// earlier run's other file from --out; both the row-by-row replay (NDJSON input) and the
+/// columnar one (normalized Parquet input) honour it.
+#[test]
+fn decisions_format_writes_the_same_rows_to_one_file() {
+    let ws = Ws::new();
+    ws.json(
+        "policies.json",
+        &json!([policy(
+            "p-mfa",
+            "enabled",
+            json!({"includeUsers": ["All"]}),
+            require_mfa()
+        )]),
+    );
+    ws.ndjson(
+        "s.ndjson",
+        &[
+            signin(1),
+            with(with(signin(2), mfa_done()), code(0, "success")),
+            with(signin(3), code(50126, "notApplied")),
+        ],
+    );
+    ws.run(&[
+        "ingest",
+        "--signins",
+        s(&ws.p("s.ndjson")),
+        "--out",
+        s(&ws.p("s.parquet")),
+    ])
+    .ok();
+    for input in ["s.ndjson", "s.parquet"] {
+        let both = format!("both-{input}");
+        ws.simulate(
+            &[input],
+            "policies.json",
+            &["--decisions", "changed"],
+            &both,
+        )
+        .ok();
+        let want = ndjson_rows(&ws.decisions(&both));
+        assert_eq!(want.len(), 1, "{input}: one changed sign-in");
+
+        let nd = format!("nd-{input}");
+        fs::create_dir_all(ws.p(&nd)).unwrap();
+        fs::copy(
+            ws.p(&format!("{both}/decisions.parquet")),
+            ws.p(&format!("{nd}/decisions.parquet")),
+        )
+        .unwrap();
+        ws.simulate(
+            &[input],
+            "policies.json",
+            &["--decisions", "changed", "--decisions-format", "ndjson"],
+            &nd,
+        )
+        .ok();
+        assert_eq!(ndjson_rows(&ws.decisions(&nd)), want, "{input}");
+        assert!(
+            !ws.exists(&format!("{nd}/decisions.parquet")),
+            "{input}: an earlier run's Parquet file is left in --out"
+        );
+
+        let pq = format!("pq-{input}");
+        fs::create_dir_all(ws.p(&pq)).unwrap();
+        fs::copy(
+            ws.p(&format!("{both}/decisions.ndjson")),
+            ws.p(&format!("{pq}/decisions.ndjson")),
+        )
+        .unwrap();
+        ws.simulate(
+            &[input],
+            "policies.json",
+            &["--decisions", "changed", "--decisions-format", "parquet"],
+            &pq,
+        )
+        .ok();
+        assert_eq!(
+            parquet_rows(&ws.p(&format!("{pq}/decisions.parquet"))),
+            want,
+            "{input}"
+        );
+        assert!(
+            !ws.exists(&format!("{pq}/decisions.ndjson")),
+            "{input}: an earlier run's NDJSON file is left in --out"
+        );
+        assert_eq!(ws.summary(&pq), ws.summary(&both), "{input}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // --baseline
 // ---------------------------------------------------------------------------------------------
