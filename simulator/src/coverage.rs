@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::mpsc::Receiver;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -41,7 +42,11 @@ struct ChangePayload {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    // The first two bytes are checked inline before comparing the window.
+    needle.len() >= 2
+        && haystack
+            .windows(needle.len())
+            .any(|w| w[0] == needle[0] && w[1] == needle[1] && w == needle)
 }
 
 /// Whether a review payload is an approval.
@@ -232,9 +237,8 @@ enum Fact {
     },
     Change {
         seq: u64,
-        key_id: Vec<u8>,
-        env: EnvelopeFacts,
-        record: Box<AuditRecord>,
+        refs: Vec<u64>,
+        change: Box<Judged>,
     },
     Nothing,
     Failed(CoverageError),
@@ -356,8 +360,91 @@ fn change_record(payload: &[u8]) -> Result<Option<AuditRecord>, ()> {
         .map_err(|_| ())
 }
 
-/// What a row means for the coverage (pure: runs on any thread).
-fn fact(row: Row, bytes: &[u8]) -> Fact {
+/// What a change in the window is, judged on its own (everything but its links).
+struct Judged {
+    activity_date_time: String,
+    activity: String,
+    /// Who made it, as a gap shows it.
+    by: String,
+    agent_name: Option<String>,
+    took_effect: bool,
+    /// Why it is high-stakes (the reasons joined); `None` when it is not.
+    why: Option<String>,
+    /// The identities that made it (lowercased; only for high-stakes changes).
+    makers: Vec<String>,
+    /// Its correlation id, lowercased.
+    correlation_id: Option<String>,
+}
+
+/// What the pass needs to know besides the entries.
+#[derive(Clone, Copy)]
+struct Context<'g> {
+    governance: &'g Governance,
+    from: Option<jiff::Timestamp>,
+    to: Option<jiff::Timestamp>,
+}
+
+/// A change judged on its own; `None` when it took effect outside the window.
+fn judge(cx: Context, actor: &str, key_id: &[u8], record: AuditRecord) -> Option<Judged> {
+    if let Ok(t) = record.activity_date_time.parse::<jiff::Timestamp>()
+        && (cx.from.is_some_and(|f| t < f) || cx.to.is_some_and(|x| t >= x))
+    {
+        return None;
+    }
+    let agent = cx.governance.agent_of(&record.initiated_by);
+    let agent_name = agent.map(|a| a.display_name.clone().unwrap_or_else(|| a.app_id.clone()));
+    let took_effect = !record
+        .result
+        .as_deref()
+        .is_some_and(|r| r.eq_ignore_ascii_case("failure"));
+    let reasons = if took_effect {
+        cx.governance.high_stakes(&record)
+    } else {
+        vec![]
+    };
+    let by = initiator_text(&record, agent_name.as_deref());
+    let mut makers = Vec::new();
+    if !reasons.is_empty() {
+        makers.push(actor.to_ascii_lowercase());
+        makers.push(hex(key_id));
+        if let Some(u) = &record.initiated_by.user {
+            makers.extend(
+                u.id.iter()
+                    .chain(&u.user_principal_name)
+                    .map(|x| x.to_ascii_lowercase()),
+            );
+        }
+        if let Some(a) = &record.initiated_by.app {
+            makers.extend(
+                a.app_id
+                    .iter()
+                    .chain(&a.display_name)
+                    .map(|x| x.to_ascii_lowercase()),
+            );
+        }
+        if let Some(a) = &agent_name {
+            makers.push(a.to_ascii_lowercase());
+        }
+    }
+    Some(Judged {
+        correlation_id: record
+            .correlation_id
+            .as_ref()
+            .map(|c| c.to_ascii_lowercase()),
+        activity_date_time: record.activity_date_time,
+        activity: record.activity,
+        by,
+        agent_name,
+        took_effect,
+        why: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        makers,
+    })
+}
+
+/// What a row means for the coverage (pure: runs on any thread; a frame of its own in
+/// profiles).
+#[inline(never)]
+fn fact(cx: Context, row: Row, bytes: &[u8]) -> Fact {
     let (seq, kind, envelope, key_id, payload) = match row {
         Row::Inference(seq) => return Fact::Inference(seq),
         Row::Failed(f) => return Fact::Failed(f),
@@ -390,11 +477,13 @@ fn fact(row: Row, bytes: &[u8]) -> Fact {
         };
     }
     match change_record(payload) {
-        Ok(Some(record)) => Fact::Change {
-            seq,
-            key_id: key_id.to_vec(),
-            env,
-            record: Box::new(record),
+        Ok(Some(record)) => match judge(cx, &env.actor, key_id, record) {
+            Some(change) => Fact::Change {
+                seq,
+                refs: env.refs,
+                change: Box::new(change),
+            },
+            None => Fact::Nothing,
         },
         Ok(None) => Fact::Nothing,
         Err(()) => Fact::Failed(CoverageError::Entry {
@@ -432,20 +521,12 @@ fn coverage_batched(
     let mut entries = 0u64;
     let (folded, read) = std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
-        let worker = s.spawn(move || {
-            let mut fold = Fold::new(governance, from, to);
-            for Batch { bytes, rows } in rx {
-                let facts: Vec<Fact> = rows
-                    .into_par_iter()
-                    .with_min_len(256)
-                    .map(|r| fact(r, &bytes))
-                    .collect();
-                for f in facts {
-                    fold.apply(f)?;
-                }
-            }
-            Ok::<_, CoverageError>(fold)
-        });
+        let cx = Context {
+            governance,
+            from,
+            to,
+        };
+        let worker = s.spawn(move || fold_batches(cx, rx));
         let mut batch = Batch::default();
         let mut open = true;
         let read = ledger.for_each_view(0, &[Kind::Action, Kind::Review], &mut |e| {
@@ -494,7 +575,11 @@ fn coverage_batched(
                 _ => return true,
             }
             if batch.rows.len() >= batch_rows {
-                open = tx.send(std::mem::take(&mut batch)).is_ok();
+                let next = Batch {
+                    bytes: Vec::with_capacity(batch.bytes.len()),
+                    rows: Vec::with_capacity(batch_rows),
+                };
+                open = tx.send(std::mem::replace(&mut batch, next)).is_ok();
             }
             open
         });
@@ -516,11 +601,27 @@ fn coverage_batched(
     Ok(out)
 }
 
+/// Parses each batch on every core and folds its facts in seq order (a frame of its own in
+/// profiles).
+#[inline(never)]
+fn fold_batches(cx: Context, batches: Receiver<Batch>) -> Result<Fold, CoverageError> {
+    let mut fold = Fold::default();
+    for Batch { bytes, rows } in batches {
+        let facts: Vec<Fact> = rows
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|r| fact(cx, r, &bytes))
+            .collect();
+        for f in facts {
+            fold.apply(f)?;
+        }
+    }
+    Ok(fold)
+}
+
 /// The in-order part of the pass: links changes to inferences and approvals.
-struct Fold<'g> {
-    governance: &'g Governance,
-    from: Option<jiff::Timestamp>,
-    to: Option<jiff::Timestamp>,
+#[derive(Default)]
+struct Fold {
     out: Coverage,
     inferences: Vec<u64>,
     approvals: HashMap<u64, Approval>,
@@ -533,53 +634,21 @@ struct Fold<'g> {
     pending_by_correlation: HashMap<String, Vec<u64>>,
 }
 
-impl<'g> Fold<'g> {
-    fn new(
-        governance: &'g Governance,
-        from: Option<jiff::Timestamp>,
-        to: Option<jiff::Timestamp>,
-    ) -> Self {
-        Fold {
-            governance,
-            from,
-            to,
-            out: Coverage::default(),
-            inferences: Vec::new(),
-            approvals: HashMap::new(),
-            pending: HashMap::new(),
-            late: HashMap::new(),
-            pending_by_ref: HashMap::new(),
-            pending_by_correlation: HashMap::new(),
-        }
-    }
-
+impl Fold {
     fn apply(&mut self, fact: Fact) -> Result<(), CoverageError> {
         match fact {
-            Fact::Nothing => Ok(()),
-            Fact::Failed(f) => Err(f),
-            Fact::Inference(seq) => {
-                set_bit(&mut self.inferences, seq);
-                Ok(())
-            }
+            Fact::Nothing => {}
+            Fact::Failed(f) => return Err(f),
+            Fact::Inference(seq) => set_bit(&mut self.inferences, seq),
             Fact::Approval {
                 seq,
                 key_id,
                 env,
                 reviewer,
-            } => {
-                self.approval(seq, key_id, env, reviewer);
-                Ok(())
-            }
-            Fact::Change {
-                seq,
-                key_id,
-                env,
-                record,
-            } => {
-                self.change(seq, &key_id, &env, &record);
-                Ok(())
-            }
+            } => self.approval(seq, key_id, env, reviewer),
+            Fact::Change { seq, refs, change } => self.change(seq, &refs, *change),
         }
+        Ok(())
     }
 
     fn approval(
@@ -618,106 +687,63 @@ impl<'g> Fold<'g> {
         );
     }
 
-    fn change(&mut self, seq: u64, key_id: &[u8], env: &EnvelopeFacts, record: &AuditRecord) {
-        if let Ok(t) = record.activity_date_time.parse::<jiff::Timestamp>()
-            && (self.from.is_some_and(|f| t < f) || self.to.is_some_and(|x| t >= x))
-        {
-            return;
-        }
-        let governance = self.governance;
+    fn change(&mut self, seq: u64, refs: &[u64], c: Judged) {
         let out = &mut self.out;
         out.changes += 1;
-        let agent = governance.agent_of(&record.initiated_by);
-        let agent_name = agent.map(|a| a.display_name.clone().unwrap_or_else(|| a.app_id.clone()));
-        let took_effect = !record
-            .result
-            .as_deref()
-            .is_some_and(|r| r.eq_ignore_ascii_case("failure"));
-        let reasons = if took_effect {
-            governance.high_stakes(record)
-        } else {
-            vec![]
+        let gap = |gap, detail| Gap {
+            seq,
+            activity_date_time: c.activity_date_time.clone(),
+            activity: c.activity.clone(),
+            initiated_by: c.by.clone(),
+            gap,
+            detail,
         };
-        let by = initiator_text(record, agent_name.as_deref());
         let before = out.gaps.len();
-        if agent.is_some() {
+        if c.agent_name.is_some() {
             out.ai_changes += 1;
-            if took_effect && !env.refs.iter().any(|r| has_bit(&self.inferences, *r)) {
-                out.gaps.push(Gap {
-                    seq,
-                    activity_date_time: record.activity_date_time.clone(),
-                    activity: record.activity.clone(),
-                    initiated_by: by.clone(),
-                    gap: "no-inference",
-                    detail: "made by an AI agent; refs no inference (no inference with its correlation id was on the ledger when it was recorded)".into(),
-                });
+            if c.took_effect && !refs.iter().any(|r| has_bit(&self.inferences, *r)) {
+                out.gaps.push(gap(
+                    "no-inference",
+                    "made by an AI agent; refs no inference (no inference with its correlation id was on the ledger when it was recorded)".into(),
+                ));
             }
         }
-        if !reasons.is_empty() {
+        if let Some(why) = &c.why {
             out.high_stakes_changes += 1;
-            let mut makers = vec![env.actor.to_ascii_lowercase(), hex(key_id)];
-            if let Some(u) = &record.initiated_by.user {
-                makers.extend(
-                    u.id.iter()
-                        .chain(&u.user_principal_name)
-                        .map(|x| x.to_ascii_lowercase()),
-                );
-            }
-            if let Some(a) = &record.initiated_by.app {
-                makers.extend(
-                    a.app_id
-                        .iter()
-                        .chain(&a.display_name)
-                        .map(|x| x.to_ascii_lowercase()),
-                );
-            }
-            if let Some(a) = &agent_name {
-                makers.push(a.to_ascii_lowercase());
-            }
-            let why = reasons.join("; ");
-            let prior = env
-                .refs
+            let prior = refs
                 .iter()
                 .filter_map(|r| self.approvals.get(r).map(|a| (*r, a)))
                 .max_by_key(|(s, _)| *s);
             match prior {
-                Some((s, a)) if same_identity(&makers, a) => out.gaps.push(Gap {
-                    seq,
-                    activity_date_time: record.activity_date_time.clone(),
-                    activity: record.activity.clone(),
-                    initiated_by: by.clone(),
-                    gap: "same-actor",
-                    detail: format!(
+                Some((s, a)) if same_identity(&c.makers, a) => out.gaps.push(gap(
+                    "same-actor",
+                    format!(
                         "{why}; approval #{s} by {} is the identity that made the change",
                         a.reviewer.clone().unwrap_or_else(|| a.actor.clone())
                     ),
-                }),
+                )),
                 Some(_) => {}
                 None => {
-                    for r in env.refs.iter().filter(|r| has_bit(&self.inferences, **r)) {
+                    for r in refs.iter().filter(|r| has_bit(&self.inferences, **r)) {
                         self.pending_by_ref.entry(*r).or_default().push(seq);
                     }
-                    if let Some(c) = &record.correlation_id {
+                    if let Some(corr) = &c.correlation_id {
                         self.pending_by_correlation
-                            .entry(c.to_ascii_lowercase())
+                            .entry(corr.clone())
                             .or_default()
                             .push(seq);
                     }
+                    out.gaps.push(gap(
+                        "not-approved",
+                        format!("{why}; no approval before it took effect"),
+                    ));
                     self.pending.insert(
                         seq,
                         Pending {
-                            gap: out.gaps.len(),
-                            makers,
+                            gap: out.gaps.len() - 1,
+                            makers: c.makers.clone(),
                         },
                     );
-                    out.gaps.push(Gap {
-                        seq,
-                        activity_date_time: record.activity_date_time.clone(),
-                        activity: record.activity.clone(),
-                        initiated_by: by.clone(),
-                        gap: "not-approved",
-                        detail: format!("{why}; no approval before it took effect"),
-                    });
                 }
             }
         }
@@ -726,9 +752,9 @@ impl<'g> Fold<'g> {
         let has_gap = out.gaps.len() > before;
         tally(
             out,
-            &record.activity,
-            agent_name.as_deref(),
-            !reasons.is_empty(),
+            &c.activity,
+            c.agent_name.as_deref(),
+            c.why.is_some(),
             has_gap,
         );
     }
