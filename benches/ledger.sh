@@ -16,7 +16,14 @@
 #                                 records end to end; 0 skips that part of section 6
 #   VIGIL_BENCH_COVERAGE_N=200000 entries in the signed ledger the coverage pass reads
 #                                 (10000000 for the 10M target; building it signs every
-#                                 entry and takes minutes); 0 skips that part of section 6
+#                                 entry and takes minutes); 0 skips that part of section 6.
+#                                 The figure is the coverage pass alone: the verification
+#                                 `vigil ledger coverage` runs first is not in it (section 3)
+#   VIGIL_BENCH_COVERAGE_DB=FILE  keep the coverage ledger at FILE (built when missing,
+#                                 reused as it is when present: build 10M once)
+#   VIGIL_BENCH_COVERAGE_RUNS=3   coverage passes timed; the median is printed
+#   VIGIL_BENCH_SECTIONS=1,2,...  run only these sections (section 1, the reference rates,
+#                                 always runs)
 #
 # A cold release build of the workspace takes a few minutes. Run on an otherwise idle
 # machine: the reference rates and the measured paths share the same cores.
