@@ -550,7 +550,7 @@ fn main() {
         );
         let rate0 = n_record as f64 / ledger_side.as_secs_f64();
         t.row(
-            "ledger side only: Ledger::append_once x3 per sign-in, batches of 4096",
+            "ledger side only: Ledger::append_once_groups, 3 entries per sign-in, batches of 4096",
             format!("{} sign-ins/s", per_s(rate0)),
             format!(
                 "{} entries/s = {:.0}% of raw {threads}-core signing",
@@ -840,10 +840,10 @@ fn coverage_pass(l: &Ledger) -> (u64, u64, usize, Duration) {
 }
 
 /// What `vigil ledger record` asks of the ledger for `n` sign-ins, in process: per batch of
-/// 4096, `append_once` of the signals, then of the inferences that ref them, then of the
-/// actions that ref both (payloads built beforehand, refs and subjects inside the timing).
+/// 4096, one `append_once_groups` of the signals, the inferences linked to them and the actions
+/// linked to both (payloads built beforehand, links and subjects inside the timing).
 fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) -> Duration {
-    use vigil_ledger::Ref;
+    use vigil_ledger::{Group, ItemRef};
     let ingest = SignerKey::generate("ingest", ALG_ED25519).unwrap();
     let engine = SignerKey::generate("engine", ALG_ED25519).unwrap();
     let mut l = Ledger::create(&dir.join("record-in-process.db"), ledger_key).unwrap();
@@ -911,47 +911,46 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
             })
             .collect();
         let start = Instant::now();
-        let (signals, rest): (Vec<NewEntry>, Vec<(serde_json::Value, serde_json::Value)>) =
-            batch.into_iter().map(|(s, i, a)| (s, (i, a))).unzip();
-        let subjects: Vec<_> = signals.iter().map(|s| s.subject.clone()).collect();
-        let s = l.append_once(&ingest, signals).unwrap();
-        let (inferences, actions): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
-        let inferences = inferences
-            .into_iter()
-            .zip(&subjects)
-            .zip(&s)
-            .map(|((payload, subject), s)| NewEntry {
+        let mut signals = Vec::with_capacity(batch.len());
+        let mut inferences = Vec::with_capacity(batch.len());
+        let mut actions = Vec::with_capacity(batch.len());
+        for (signal, inference, action) in batch {
+            let subject = signal.subject.clone();
+            inferences.push(NewEntry {
                 kind: Kind::Inference,
                 subject: subject.clone(),
-                refs: vec![Ref {
-                    seq: s.entry.seq,
-                    hash: s.entry.hash,
-                }],
-                payload,
-            })
-            .collect();
-        let i = l.append_once(&engine, inferences).unwrap();
-        let actions = actions
-            .into_iter()
-            .zip(&subjects)
-            .zip(s.iter().zip(&i))
-            .map(|((payload, subject), (s, i))| NewEntry {
+                refs: vec![],
+                payload: inference,
+            });
+            actions.push(NewEntry {
                 kind: Kind::Action,
-                subject: subject.clone(),
-                refs: vec![
-                    Ref {
-                        seq: s.entry.seq,
-                        hash: s.entry.hash,
-                    },
-                    Ref {
-                        seq: i.entry.seq,
-                        hash: i.entry.hash,
-                    },
-                ],
-                payload,
-            })
-            .collect();
-        l.append_once(&ingest, actions).unwrap();
+                subject,
+                refs: vec![],
+                payload: action,
+            });
+            signals.push(signal);
+        }
+        let item = |group, item| ItemRef { group, item };
+        let groups = vec![
+            Group {
+                signer: &ingest,
+                items: signals,
+                links: vec![],
+            },
+            Group {
+                signer: &engine,
+                links: (0..inferences.len()).map(|i| vec![item(0, i)]).collect(),
+                items: inferences,
+            },
+            Group {
+                signer: &ingest,
+                links: (0..actions.len())
+                    .map(|i| vec![item(0, i), item(1, i)])
+                    .collect(),
+                items: actions,
+            },
+        ];
+        l.append_once_groups(groups).unwrap();
         total += start.elapsed();
         done += m;
     }

@@ -20,5 +20,5 @@ pub mod verify;
 pub use entry::{Envelope, Kind, Ref};
 pub use merkle::Hash;
 pub use note::{SignedCheckpoint, SignerKey, VerifierKey};
-pub use store::{Appended, EntryView, Ledger, LedgerError, NewEntry, Recorded};
+pub use store::{Appended, EntryView, Group, ItemRef, Ledger, LedgerError, NewEntry, Recorded};
 pub use verify::{Finding, Report};

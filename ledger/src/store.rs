@@ -79,6 +79,28 @@ pub struct Recorded {
     pub new: bool,
 }
 
+/// An item of an earlier group of the same [`Ledger::append_once_groups`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemRef {
+    /// The group's index in the call.
+    pub group: usize,
+    /// The item's index in its group.
+    pub item: usize,
+}
+
+/// Entries one key signs, in a [`Ledger::append_once_groups`] call.
+#[derive(Debug)]
+pub struct Group<'a> {
+    /// The key that signs them.
+    pub signer: &'a SignerKey,
+    /// The entries, in order.
+    pub items: Vec<NewEntry>,
+    /// Per item (by index; missing or empty: none), refs to the entries recorded for items of
+    /// earlier groups (appended by this call or already on the ledger), added after the item's
+    /// own refs, in this order.
+    pub links: Vec<Vec<ItemRef>>,
+}
+
 /// One stored entry row.
 #[derive(Debug, Clone)]
 pub struct StoredEntry {
@@ -191,11 +213,13 @@ impl NodeSource for DbNodes<'_> {
     }
 }
 
-/// Entries signed per step of the sign/insert pipeline in `append`.
-const SIGN_CHUNK: usize = 1024;
+/// Entries signed per step of the sign/insert pipeline in `append`: small enough that signing
+/// starts soon after a batch does and the last inserts after it ends are few.
+const SIGN_CHUNK: usize = 256;
 
-/// An entry ready to insert: seq, leaf hash, canonical envelope, kind, salt, canonical payload.
-type Row = (u64, Hash, Vec<u8>, Kind, [u8; 32], Vec<u8>);
+/// An entry ready to insert: its group (signer), seq, leaf hash, canonical envelope, kind,
+/// salt, canonical payload.
+type Row = (usize, u64, Hash, Vec<u8>, Kind, [u8; 32], Vec<u8>);
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -462,6 +486,25 @@ impl Ledger {
         self.append_inner(signer, items, false, None, true)
     }
 
+    /// [`Ledger::append_once`] for several groups of entries, each signed by its own key, in
+    /// one durable transaction (all new entries of every group or none), group after group.
+    ///
+    /// An item may link to items of earlier groups ([`Group::links`]): the link becomes a ref
+    /// to the entry recorded for that item, whether this call appended it or found it on the
+    /// ledger. So a producer records a sign-in's signal, the inference that refs it and the
+    /// action that refs both in one transaction, and the entries of all groups are hashed,
+    /// signed and inserted in one pipeline. The result holds each group's [`Recorded`] list,
+    /// in item order.
+    pub fn append_once_groups(
+        &mut self,
+        groups: Vec<Group<'_>>,
+    ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
+        for g in &groups {
+            refuse_ledger_only(&g.items)?;
+        }
+        self.append_groups(groups, false, None, true)
+    }
+
     /// Runs `lookup` in one short write transaction over an up-to-date subject index (see
     /// [`Ledger::append_once`]). `lookup` returns its answer, built from hits confirmed against
     /// their envelopes, and whether any hit was stale; then the index is rebuilt from the
@@ -563,17 +606,57 @@ impl Ledger {
         redaction_of: Option<u64>,
         once: bool,
     ) -> Result<Vec<Recorded>, LedgerError> {
-        if items.is_empty() {
-            return Ok(vec![]);
+        let group = Group {
+            signer,
+            items,
+            links: vec![],
+        };
+        Ok(self
+            .append_groups(vec![group], genesis, redaction_of, once)?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// The append path: every group's entries, in group order, in one durable transaction.
+    fn append_groups(
+        &mut self,
+        groups: Vec<Group<'_>>,
+        genesis: bool,
+        redaction_of: Option<u64>,
+        once: bool,
+    ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
+        let total: usize = groups.iter().map(|g| g.items.len()).sum();
+        if total == 0 {
+            return Ok(groups.iter().map(|_| vec![]).collect());
+        }
+        // Links point to an item of an earlier group.
+        for (g, group) in groups.iter().enumerate() {
+            for links in &group.links {
+                for l in links {
+                    if l.group >= g || l.item >= groups[l.group].items.len() {
+                        return Err(LedgerError::Invalid(format!(
+                            "group {g} links to item {} of group {}, which is not an item of an earlier group",
+                            l.item, l.group
+                        )));
+                    }
+                }
+            }
+        }
+        let signers: Vec<&SignerKey> = groups.iter().map(|g| g.signer).collect();
+        let mut links_of: Vec<Vec<Vec<ItemRef>>> = Vec::with_capacity(groups.len());
+        let mut flat: Vec<(usize, NewEntry)> = Vec::with_capacity(total);
+        for (g, group) in groups.into_iter().enumerate() {
+            links_of.push(group.links);
+            flat.extend(group.items.into_iter().map(|item| (g, item)));
         }
         // Work that does not depend on the position happens before taking the write lock, on
         // every core.
         use rayon::prelude::*;
-        let salts = salts(items.len())?;
-        let prepared = items
+        let salts = salts(flat.len())?;
+        let prepared = flat
             .into_par_iter()
             .zip(salts)
-            .map(|(item, salt)| {
+            .map(|((g, item), salt)| {
                 for (k, v) in &item.subject {
                     entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
                     entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
@@ -590,7 +673,7 @@ impl Ledger {
                     payload: value,
                 } = item;
                 let key_op = (kind == Kind::Key).then_some(value);
-                Ok((kind, subject, refs, key_op, salt, payload, commitment))
+                Ok((g, kind, subject, refs, key_op, salt, payload, commitment))
             })
             .collect::<Result<Vec<_>, LedgerError>>()?;
         let mut registry = if genesis {
@@ -674,27 +757,30 @@ impl Ledger {
         let ts = entry::format_ts(ts);
         let first_seq = seq;
         let mut batch_hashes: Vec<Hash> = Vec::with_capacity(prepared.len());
-        // Per item: `Ok((index into batch_hashes, appended by this item))` when it is in this
-        // batch, `Err(entry)` when it was already on the ledger (append_once only).
-        let mut placed: Vec<Result<(usize, bool), Appended>> = Vec::with_capacity(prepared.len());
-        // append_once: the subject ids appended in this batch, and the index rows to add.
+        // Per group, per item: `Ok((index into batch_hashes, appended by this item))` when it is
+        // in this batch, `Err(entry)` when it was already on the ledger (append_once only).
+        let mut placed: Vec<Vec<Result<(usize, bool), Appended>>> =
+            signers.iter().map(|_| Vec::new()).collect();
+        // append_once: the subject ids appended in this batch (their index rows go in as they
+        // are placed, and again at the end if the index was rebuilt meanwhile, which drops the
+        // rows of entries not inserted yet).
         let mut batch_ids: std::collections::HashMap<(Kind, String), usize> =
             std::collections::HashMap::new();
-        let mut index_rows: Vec<(Kind, String, u64)> = Vec::new();
-        let key_id = signer.key_id();
+        let mut rebuilt = false;
         // Entries are built in order (each hashes its predecessor) and handed to the signing
-        // thread a chunk at a time, which signs on every core while the next chunk is built and
-        // earlier ones are inserted: SQLite's work overlaps the signing.
+        // thread a chunk at a time, which signs on every core; between chunks the building
+        // thread inserts the chunks signed so far, so SQLite's work overlaps the signing.
         std::thread::scope(|scope| -> Result<(), LedgerError> {
             let (to_sign, signing) = std::sync::mpsc::channel::<Vec<Row>>();
             let (to_insert, signed) = std::sync::mpsc::channel::<(Vec<Row>, Vec<[u8; 64]>)>();
             let origin = &origin;
+            let signers = &signers;
             scope.spawn(move || {
                 for chunk in signing {
                     let sigs = chunk
                         .par_iter()
-                        .map(|(_, _, canonical, ..)| {
-                            signer.sign(&Envelope::signed_message(origin, canonical))
+                        .map(|(g, _, _, canonical, ..)| {
+                            signers[*g].sign(&Envelope::signed_message(origin, canonical))
                         })
                         .collect();
                     if to_insert.send((chunk, sigs)).is_err() {
@@ -703,8 +789,59 @@ impl Ledger {
                     }
                 }
             });
+            let mut ins_entry = tx
+                .prepare_cached("INSERT INTO entries(seq, hash, envelope, kind, key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(db_err)?;
+            let mut ins_payload = tx
+                .prepare_cached("INSERT INTO payloads(seq, salt, payload) VALUES (?1, ?2, ?3)")
+                .map_err(db_err)?;
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
+                .map_err(db_err)?;
+            let key_ids: Vec<[u8; 4]> = signers.iter().map(|s| s.key_id()).collect();
+            let mut inserted = 0;
+            let mut insert = |rows: Vec<Row>, sigs: Vec<[u8; 64]>| -> Result<(), LedgerError> {
+                for ((g, s, hash, canonical, kind, salt, payload), sig) in rows.iter().zip(&sigs) {
+                    ins_entry
+                        .execute(params![
+                            to_i64(*s),
+                            &hash[..],
+                            canonical,
+                            kind.as_str(),
+                            &key_ids[*g][..],
+                            &sig[..]
+                        ])
+                        .map_err(db_err)?;
+                    ins_payload
+                        .execute(params![to_i64(*s), &salt[..], payload])
+                        .map_err(db_err)?;
+                    for (level, idx, node) in frontier.push(*hash) {
+                        ins_node
+                            .execute(params![level, to_i64(idx), &node[..]])
+                            .map_err(db_err)?;
+                    }
+                }
+                inserted += rows.len().min(sigs.len());
+                Ok(())
+            };
             let mut chunk: Vec<Row> = Vec::with_capacity(SIGN_CHUNK);
-            for (kind, subject, refs, key_op, salt, payload, commitment) in prepared {
+            for (g, kind, subject, mut refs, key_op, salt, payload, commitment) in prepared {
+                let signer = signers[g];
+                let item = placed[g].len();
+                if let Some(links) = links_of[g].get(item) {
+                    for l in links {
+                        refs.push(match placed[l.group][l.item] {
+                            Ok((i, _)) => Ref {
+                                seq: first_seq + i as u64,
+                                hash: batch_hashes[i],
+                            },
+                            Err(existing) => Ref {
+                                seq: existing.seq,
+                                hash: existing.hash,
+                            },
+                        });
+                    }
+                }
                 if once {
                     let member = index::id_member(kind);
                     let id = index::subject_id(kind, &subject).ok_or_else(|| {
@@ -713,15 +850,19 @@ impl Ledger {
                         ))
                     })?;
                     if let Some(&i) = batch_ids.get(&(kind, id.clone())) {
-                        placed.push(Ok((i, false)));
+                        placed[g].push(Ok((i, false)));
                         continue;
                     }
-                    if let Some(existing) = existing_entry(&tx, kind, &id).map_err(db_err)? {
-                        placed.push(Err(existing));
+                    if let Some(existing) =
+                        existing_entry(&tx, kind, &id, &mut rebuilt).map_err(db_err)?
+                    {
+                        placed[g].push(Err(existing));
                         continue;
                     }
-                    batch_ids.insert((kind, id.clone()), batch_hashes.len());
-                    index_rows.push((kind, id, seq));
+                    // Later items about this id resolve through `batch_ids` before the index
+                    // is consulted, so the row can go in now, while the signing thread works.
+                    index::insert(&tx, kind, &id, seq).map_err(db_err)?;
+                    batch_ids.insert((kind, id), batch_hashes.len());
                 }
                 if let Some(reg) = registry.as_mut() {
                     reg.signer_for(signer.name(), kind, signer.key_id())
@@ -773,14 +914,17 @@ impl Ledger {
                 };
                 let canonical = env.canonical_bytes();
                 let hash = merkle::leaf_hash(&canonical);
-                placed.push(Ok((batch_hashes.len(), true)));
+                placed[g].push(Ok((batch_hashes.len(), true)));
                 batch_hashes.push(hash);
-                chunk.push((seq, hash, canonical, kind, salt, payload));
+                chunk.push((g, seq, hash, canonical, kind, salt, payload));
                 if chunk.len() == SIGN_CHUNK {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(SIGN_CHUNK));
-                    // A send fails only if the signing thread is gone; the receive below
-                    // then reports it.
+                    // A send fails only if the signing thread is gone; the check after the
+                    // last receive then reports it.
                     let _ = to_sign.send(full);
+                    while let Ok((rows, sigs)) = signed.try_recv() {
+                        insert(rows, sigs)?;
+                    }
                 }
                 prev = hash;
                 seq += 1;
@@ -789,38 +933,8 @@ impl Ledger {
                 let _ = to_sign.send(chunk);
             }
             drop(to_sign);
-            let mut ins_entry = tx
-                .prepare_cached("INSERT INTO entries(seq, hash, envelope, kind, key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(db_err)?;
-            let mut ins_payload = tx
-                .prepare_cached("INSERT INTO payloads(seq, salt, payload) VALUES (?1, ?2, ?3)")
-                .map_err(db_err)?;
-            let mut ins_node = tx
-                .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
-                .map_err(db_err)?;
-            let mut inserted = 0;
             for (rows, sigs) in signed {
-                for ((s, hash, canonical, kind, salt, payload), sig) in rows.iter().zip(&sigs) {
-                    ins_entry
-                        .execute(params![
-                            to_i64(*s),
-                            &hash[..],
-                            canonical,
-                            kind.as_str(),
-                            &key_id[..],
-                            &sig[..]
-                        ])
-                        .map_err(db_err)?;
-                    ins_payload
-                        .execute(params![to_i64(*s), &salt[..], payload])
-                        .map_err(db_err)?;
-                    for (level, idx, node) in frontier.push(*hash) {
-                        ins_node
-                            .execute(params![level, to_i64(idx), &node[..]])
-                            .map_err(db_err)?;
-                    }
-                }
-                inserted += rows.len();
+                insert(rows, sigs)?;
             }
             if inserted != batch_hashes.len() {
                 return Err(LedgerError::Invalid(
@@ -830,8 +944,10 @@ impl Ledger {
             Ok(())
         })?;
         if once {
-            for (kind, id, s) in &index_rows {
-                index::insert(&tx, *kind, id, *s).map_err(db_err)?;
+            if rebuilt {
+                for ((kind, id), &i) in &batch_ids {
+                    index::insert(&tx, *kind, id, first_seq + i as u64).map_err(db_err)?;
+                }
             }
             index::set_next_seq(&tx, seq).map_err(db_err)?;
         }
@@ -850,15 +966,20 @@ impl Ledger {
         tx.commit().map_err(db_err)?;
         Ok(placed
             .into_iter()
-            .map(|p| match p {
-                Ok((i, new)) => Recorded {
-                    entry: Appended {
-                        seq: first_seq + i as u64,
-                        hash: batch_hashes[i],
-                    },
-                    new,
-                },
-                Err(entry) => Recorded { entry, new: false },
+            .map(|group| {
+                group
+                    .into_iter()
+                    .map(|p| match p {
+                        Ok((i, new)) => Recorded {
+                            entry: Appended {
+                                seq: first_seq + i as u64,
+                                hash: batch_hashes[i],
+                            },
+                            new,
+                        },
+                        Err(entry) => Recorded { entry, new: false },
+                    })
+                    .collect()
             })
             .collect())
     }
@@ -1355,8 +1476,13 @@ impl Ledger {
 
 /// The first entry of `kind` with subject id `id`, found through the subject index and
 /// checked against its envelope; a hit that does not match rebuilds the index (it is a lookup
-/// aid, never evidence). Runs inside the append transaction.
-fn existing_entry(conn: &Connection, kind: Kind, id: &str) -> rusqlite::Result<Option<Appended>> {
+/// aid, never evidence) and sets `rebuilt`. Runs inside the append transaction.
+fn existing_entry(
+    conn: &Connection,
+    kind: Kind,
+    id: &str,
+    rebuilt: &mut bool,
+) -> rusqlite::Result<Option<Appended>> {
     for attempt in 0..2 {
         let Some(seq) = index::first(conn, kind, id)? else {
             return Ok(None);
@@ -1366,6 +1492,7 @@ fn existing_entry(conn: &Connection, kind: Kind, id: &str) -> rusqlite::Result<O
         }
         if attempt == 0 {
             index::rebuild(conn)?;
+            *rebuilt = true;
         }
     }
     Ok(None)

@@ -2,10 +2,10 @@
 //!
 //! Every sign-in becomes a `signal` entry (the normalized record), its AI score an `inference`
 //! entry that refs the signal, and the Conditional Access outcome the log recorded an `action`
-//! entry that refs both. Sign-ins are read on one thread and recorded on another, a batch at a
-//! time: per batch one durable transaction for the signals, one for the inferences and one for
-//! the actions, each through [`Ledger::append_once`], so recording an export again (or after a
-//! failed run) adds only what is missing.
+//! entry that refs both. Sign-ins are read (and their payloads built) on one thread and
+//! recorded on another, a batch at a time: per batch one durable transaction holding its
+//! signals, then its inferences, then its actions, through [`Ledger::append_once_groups`], so
+//! recording an export again (or after a failed run) adds only what is missing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use serde_json::{Map, Value, json};
-use vigil_ledger::{Appended, Kind, Ledger, NewEntry, Ref, SignerKey, keyfile};
+use vigil_ledger::{Group, ItemRef, Kind, Ledger, NewEntry, SignerKey, keyfile};
 use vigil_simulator::airisk::Scores;
 use vigil_simulator::model::SignIn;
 use vigil_simulator::signin::{self, ReadOptions};
@@ -60,8 +60,8 @@ pub struct RecordArgs {
     /// and directory changes.
     #[arg(long)]
     pub action_key: PathBuf,
-    /// Sign-ins per durable batch (each batch commits its signals, then its inferences, then
-    /// its actions).
+    /// Sign-ins per durable batch (each batch commits its signals, inferences and actions in
+    /// one transaction).
     #[arg(long, default_value_t = 4096)]
     pub batch: usize,
     /// Skip (and count) malformed sign-in records instead of stopping.
@@ -110,7 +110,7 @@ pub(crate) fn in_batches<T, S, E>(
     batch: usize,
     what: &str,
     read: impl FnOnce(&mut dyn FnMut(T)) -> Result<S, E> + Send + 'static,
-    record: &mut dyn FnMut(&[T], u64) -> Result<()>,
+    record: &mut dyn FnMut(Vec<T>, u64) -> Result<()>,
 ) -> Batches<S, E>
 where
     T: Send + 'static,
@@ -141,12 +141,13 @@ where
     let mut failure = None;
     for chunk in rx.iter() {
         let first = read_so_far + 1;
-        read_so_far += chunk.len() as u64;
-        if let Err(e) = record(&chunk, first) {
+        let n = chunk.len() as u64;
+        read_so_far += n;
+        if let Err(e) = record(chunk, first) {
             failure = Some(e);
             break;
         }
-        bar.inc(chunk.len() as u64);
+        bar.inc(n);
     }
     drop(rx);
     bar.finish_and_clear();
@@ -266,8 +267,11 @@ fn record_signins(
     let run = in_batches(
         a.batch,
         "recording sign-ins",
-        move |sink| signin::read_signins(&paths, &opts, sink),
-        &mut |chunk: &[SignIn], first| {
+        // The payloads are built on the reading thread, while the batches before are signed.
+        move |sink: &mut dyn FnMut(Read)| {
+            signin::read_signins(&paths, &opts, &mut |s| sink(Read::new(s)))
+        },
+        &mut |chunk: Vec<Read>, first| {
             record_batch(
                 ledger,
                 chunk,
@@ -360,11 +364,31 @@ fn logged_outcome(s: &SignIn) -> Value {
     }))
 }
 
-/// Records one batch of sign-ins: signals, then inferences, then actions, each once.
+/// A sign-in as read, with the payloads of its signal and action.
+struct Read {
+    signin: SignIn,
+    /// The normalized record without its null members.
+    signal: serde_json::Result<Value>,
+    /// What Conditional Access did, as the log recorded it.
+    outcome: Value,
+}
+
+impl Read {
+    fn new(signin: SignIn) -> Read {
+        Read {
+            signal: serde_json::to_value(&signin).map(without_nulls),
+            outcome: logged_outcome(&signin),
+            signin,
+        }
+    }
+}
+
+/// Records one batch of sign-ins in one durable transaction: signals, then inferences, then
+/// actions, each once.
 #[allow(clippy::too_many_arguments)]
 fn record_batch(
     ledger: &mut Ledger,
-    chunk: &[SignIn],
+    chunk: Vec<Read>,
     first_record: u64,
     signal_key: &SignerKey,
     inference_key: Option<&SignerKey>,
@@ -374,34 +398,39 @@ fn record_batch(
     scored: &mut std::collections::HashSet<String>,
 ) -> Result<()> {
     let mut subjects = Vec::with_capacity(chunk.len());
-    for (i, s) in chunk.iter().enumerate() {
-        subjects.push(subject_of(s, first_record + i as u64)?);
+    for (i, r) in chunk.iter().enumerate() {
+        subjects.push(subject_of(&r.signin, first_record + i as u64)?);
     }
-    let signals: Vec<NewEntry> = chunk
-        .iter()
-        .zip(&subjects)
-        .map(|(s, subject)| {
-            Ok(NewEntry {
-                kind: Kind::Signal,
-                subject: subject.clone(),
-                refs: vec![],
-                payload: without_nulls(serde_json::to_value(s)?),
-            })
-        })
-        .collect::<Result<_>>()?;
-    let signal_at = ledger.append_once(signal_key, signals)?;
-    tally(&signal_at, &mut counts.signals, &mut counts.skipped);
-    let as_ref = |a: &Appended| Ref {
-        seq: a.seq,
-        hash: a.hash,
-    };
+    let mut signals = Vec::with_capacity(chunk.len());
+    let mut outcomes = Vec::with_capacity(chunk.len());
+    let mut signins = Vec::with_capacity(chunk.len());
+    for (r, subject) in chunk.into_iter().zip(&subjects) {
+        let payload = match r.signal {
+            Ok(v) => v,
+            Err(e) => return Err(anyhow!("sign-in {}: {e}", r.signin.id)),
+        };
+        outcomes.push(r.outcome);
+        signins.push(r.signin);
+        signals.push(NewEntry {
+            kind: Kind::Signal,
+            subject: subject.clone(),
+            refs: vec![],
+            payload,
+        });
+    }
+    let signal_of = |i: usize| ItemRef { group: 0, item: i };
+    let mut groups = vec![Group {
+        signer: signal_key,
+        items: signals,
+        links: vec![],
+    }];
 
-    // Inferences, for the sign-ins that have a score.
-    let mut inference_of: Vec<Option<Appended>> = vec![None; chunk.len()];
+    // Inferences, for the sign-ins that have a score, each linked to its signal.
+    let mut inference_of: Vec<Option<usize>> = vec![None; signins.len()];
     if let (Some(scores), Some(key)) = (scores, inference_key) {
-        let mut which = Vec::new();
         let mut items = Vec::new();
-        for (i, s) in chunk.iter().enumerate() {
+        let mut links = Vec::new();
+        for (i, s) in signins.iter().enumerate() {
             let Some(score) = scores.get(s) else { continue };
             let by_correlation = !score.key.eq_ignore_ascii_case(&s.id);
             scored.insert(format!(
@@ -417,38 +446,55 @@ fn record_batch(
                 "model": score.model,
                 "scoredBy": if by_correlation { "correlationId" } else { "signInId" },
             }));
-            which.push(i);
+            inference_of[i] = Some(items.len());
             items.push(NewEntry {
                 kind: Kind::Inference,
                 subject: subjects[i].clone(),
-                refs: vec![as_ref(&signal_at[i].entry)],
+                refs: vec![],
                 payload,
             });
+            links.push(vec![signal_of(i)]);
         }
-        let at = ledger.append_once(key, items)?;
-        tally(&at, &mut counts.inferences, &mut counts.skipped);
-        for (i, r) in which.into_iter().zip(at) {
-            inference_of[i] = Some(r.entry);
-        }
+        groups.push(Group {
+            signer: key,
+            items,
+            links,
+        });
     }
 
-    // The logged outcomes, each referring to its signal and (if scored) its inference.
-    let actions: Vec<NewEntry> = chunk
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut refs = vec![as_ref(&signal_at[i].entry)];
-            refs.extend(inference_of[i].as_ref().map(as_ref));
-            NewEntry {
-                kind: Kind::Action,
-                subject: subjects[i].clone(),
-                refs,
-                payload: logged_outcome(s),
-            }
-        })
-        .collect();
-    let at = ledger.append_once(action_key, actions)?;
-    tally(&at, &mut counts.actions, &mut counts.skipped);
+    // The logged outcomes, each linked to its signal and (if scored) its inference.
+    let mut actions = Vec::with_capacity(signins.len());
+    let mut links = Vec::with_capacity(signins.len());
+    for (i, (payload, subject)) in outcomes.into_iter().zip(subjects).enumerate() {
+        let mut to = vec![signal_of(i)];
+        to.extend(inference_of[i].map(|item| ItemRef { group: 1, item }));
+        links.push(to);
+        actions.push(NewEntry {
+            kind: Kind::Action,
+            subject,
+            refs: vec![],
+            payload,
+        });
+    }
+    groups.push(Group {
+        signer: action_key,
+        items: actions,
+        links,
+    });
+
+    let scored_group = groups.len() == 3;
+    let at = ledger.append_once_groups(groups)?;
+    let mut at = at.iter();
+    let mut next = |new: &mut u64, skipped: &mut u64| {
+        if let Some(group) = at.next() {
+            tally(group, new, skipped);
+        }
+    };
+    next(&mut counts.signals, &mut counts.skipped);
+    if scored_group {
+        next(&mut counts.inferences, &mut counts.skipped);
+    }
+    next(&mut counts.actions, &mut counts.skipped);
     Ok(())
 }
 

@@ -206,8 +206,14 @@ pub fn record(
     let run = super::record::in_batches(
         batch,
         "recording directory changes",
-        move |sink| audit::read_audits(&paths, &opts, &mut |_, _| {}, sink),
-        &mut |chunk: &[AuditRecord], first| {
+        // The payloads are built on the reading thread, while the batches before are signed.
+        move |sink: &mut dyn FnMut(Read)| {
+            audit::read_audits(&paths, &opts, &mut |_, _| {}, &mut |r| {
+                let payload = payload_of(&r);
+                sink((r, payload));
+            })
+        },
+        &mut |chunk: Vec<Read>, first| {
             record_batch(ledger, chunk, first, key, named, &links, &mut counts)
         },
     );
@@ -234,9 +240,12 @@ pub fn summary(c: &AuditCounts) -> String {
     )
 }
 
+/// An audit record as read, with its payload.
+type Read = (AuditRecord, Result<Value>);
+
 fn record_batch(
     ledger: &mut Ledger,
-    chunk: &[AuditRecord],
+    chunk: Vec<Read>,
     first_record: u64,
     key: &SignerKey,
     named: Option<Ref>,
@@ -245,14 +254,14 @@ fn record_batch(
 ) -> Result<()> {
     let mut items = Vec::with_capacity(chunk.len());
     let mut linked = Vec::with_capacity(chunk.len());
-    for (i, r) in chunk.iter().enumerate() {
-        let (inference, approval) = links.links_for(r, named);
+    for (i, (r, payload)) in chunk.into_iter().enumerate() {
+        let (inference, approval) = links.links_for(&r, named);
         linked.push((inference.is_some(), approval.is_some()));
         items.push(NewEntry {
             kind: Kind::Action,
-            subject: subject_of(r, first_record + i as u64)?,
+            subject: subject_of(&r, first_record + i as u64)?,
             refs: inference.into_iter().chain(approval).collect(),
-            payload: payload_of(r)?,
+            payload: payload?,
         });
     }
     let at = ledger.append_once(key, items)?;
