@@ -19,7 +19,8 @@
 //!
 //! Files may be gzip-compressed (told by the magic bytes, whatever the name) and UTF-8 (BOM or
 //! not) or UTF-16 with a BOM. A file whose first non-blank line is one complete JSON value is
-//! read line by line (NDJSON: a bad line can be skipped); any other JSON file is read as a
+//! read line by line (NDJSON: a bad line can be skipped; runs of lines are mapped on every
+//! core and handed over in input order); any other JSON file is read as a
 //! stream of documents, with the records of a page, blob or array handed over one at a time,
 //! so no file is ever held as one JSON tree. A file that does not start with `{` or `[` is CSV
 //! (`,`, `;` or tab), read row by row. Side files are read before everything else, so their
