@@ -19,7 +19,8 @@
 //!
 //! Files may be gzip-compressed (told by the magic bytes, whatever the name) and UTF-8 (BOM or
 //! not) or UTF-16 with a BOM. A file whose first non-blank line is one complete JSON value is
-//! read line by line (NDJSON: a bad line can be skipped); any other JSON file is read as a
+//! read line by line (NDJSON: a bad line can be skipped; runs of lines are mapped on every
+//! core and handed over in input order); any other JSON file is read as a
 //! stream of documents, with the records of a page, blob or array handed over one at a time,
 //! so no file is ever held as one JSON tree. A file that does not start with `{` or `[` is CSV
 //! (`,`, `;` or tab), read row by row. Side files are read before everything else, so their
@@ -92,6 +93,7 @@
 //! list, `None` when the field is absent (Graph v1.0 has no such field).
 
 pub(crate) mod delimited;
+mod fast;
 pub(crate) mod input;
 pub(crate) mod json;
 mod map;
@@ -290,6 +292,8 @@ fn read_file(
     if !starts_json(&start.first) {
         state.line_mode = false;
         state.read_csv(start)?;
+    } else if state.line_mode && !general_only() {
+        read_lines(&mut state, start)?;
     } else {
         read_json(&mut state, start)?;
     }
@@ -426,6 +430,119 @@ pub(crate) fn read_json<F: JsonFile>(f: &mut F, start: Start) -> Result<(), Inpu
         let mut head = start.blank;
         head.extend_from_slice(&start.first);
         read_documents(f, rejoin(head, start.rest))
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests compare the fast path with reading every line by the general path.
+    static GENERAL_ONLY: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(test)]
+fn general_only() -> bool {
+    GENERAL_ONLY.with(Cell::get)
+}
+
+#[cfg(not(test))]
+fn general_only() -> bool {
+    false
+}
+
+/// Bytes of NDJSON lines mapped together, on every core, while the sign-ins of the lines
+/// before them are handed over in order. Two such runs are held at a time.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// A run of NDJSON lines: their bytes back to back, and each line's (start, end, number).
+#[derive(Default)]
+struct Lines {
+    bytes: Vec<u8>,
+    lines: Vec<(usize, usize, usize)>,
+}
+
+impl Lines {
+    /// Appends lines from `input` until the run holds [`BATCH_BYTES`]; `false` at the end of
+    /// the input. Blank lines are left out.
+    fn fill(&mut self, input: &mut dyn BufRead, line_no: &mut usize) -> io::Result<bool> {
+        while self.bytes.len() < BATCH_BYTES {
+            let at = self.bytes.len();
+            if input.read_until(b'\n', &mut self.bytes)? == 0 {
+                return Ok(false);
+            }
+            *line_no += 1;
+            if self.bytes[at..].iter().all(u8::is_ascii_whitespace) {
+                self.bytes.truncate(at);
+            } else {
+                self.lines.push((at, self.bytes.len(), *line_no));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Each line through the fast path ([`fast::map_line`]), in parallel; `None` where the
+    /// general path must read the line.
+    fn map(&self, order: DateOrder) -> Vec<Option<Mapped>> {
+        use rayon::prelude::*;
+        self.lines
+            .par_iter()
+            .with_min_len(16)
+            .map(|&(a, b, _)| fast::map_line(&self.bytes[a..b], order))
+            .collect()
+    }
+}
+
+/// Reads an NDJSON file (line mode): runs of lines are mapped in parallel by the fast path
+/// while the previous run's sign-ins are handed over in input order; a line the fast path
+/// declines is read by the general path ([`read_line`]) in its place, so everything the user
+/// sees (records, order, warnings, errors) is what reading line by line gives.
+fn read_lines(state: &mut FileState, start: Start) -> Result<(), InputError> {
+    let Start {
+        first,
+        mut line_no,
+        mut rest,
+        ..
+    } = start;
+    let order = state.opts.date_order;
+    let mut next = Lines::default();
+    next.bytes.extend_from_slice(&first);
+    next.lines.push((0, first.len(), line_no));
+    let mut pending: Option<(Lines, Vec<Option<Mapped>>)> = None;
+    // The buffers of the run handed over last, reused for the next run read.
+    let mut spare = Lines::default();
+    loop {
+        let more = match next.fill(&mut rest, &mut line_no) {
+            Ok(more) => more,
+            Err(e) => {
+                // The lines before the failure come first, as they would line by line.
+                if let Some((lines, mapped)) = pending.take() {
+                    state.hand_over(&lines, mapped)?;
+                }
+                return Err(InputError::io(state.file, e));
+            }
+        };
+        let (mapped, handed) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| next.map(order));
+            let handed = match pending.take() {
+                Some((lines, mapped)) => {
+                    let handed = state.hand_over(&lines, mapped);
+                    spare = lines;
+                    handed
+                }
+                None => Ok(()),
+            };
+            (worker.join(), handed)
+        });
+        handed?;
+        let mapped = mapped.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if !more {
+            return state.hand_over(&next, mapped);
+        }
+        spare.bytes.clear();
+        spare.lines.clear();
+        pending = Some((
+            std::mem::replace(&mut next, std::mem::take(&mut spare)),
+            mapped,
+        ));
     }
 }
 
@@ -587,21 +704,31 @@ impl FileState<'_, '_> {
         }
     }
 
-    fn one_record(
-        &mut self,
-        object: &serde_json::Map<String, Value>,
-        container: Container,
-        line: usize,
-    ) -> Result<(), ()> {
-        self.index += 1;
-        self.meter.tick();
-        match map::map_record(object, container, self.line_mode, self.opts.date_order) {
-            Ok(Mapped::SignIn {
+    /// A run of NDJSON lines, in order: the fast path's sign-ins, the general path for the
+    /// lines it declined.
+    fn hand_over(&mut self, lines: &Lines, mapped: Vec<Option<Mapped>>) -> Result<(), InputError> {
+        for (&(a, b, line_no), m) in lines.lines.iter().zip(mapped) {
+            match m {
+                Some(m) => {
+                    self.index += 1;
+                    self.meter.tick();
+                    self.mapped(m);
+                }
+                None => read_line(self, &lines.bytes[a..b], line_no)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A record that mapped.
+    fn mapped(&mut self, m: Mapped) {
+        match m {
+            Mapped::SignIn {
                 mut signin,
                 assumed_utc,
                 locale_confirmed,
                 derived_id,
-            }) => {
+            } => {
                 self.dated(assumed_utc, locale_confirmed);
                 self.derived_ids += usize::from(derived_id);
                 if let Some(v) = self.variant {
@@ -613,10 +740,24 @@ impl FileState<'_, '_> {
                 } else {
                     self.stats.duplicates += 1;
                 }
-                Ok(())
             }
-            Ok(Mapped::Other { category }) => {
+            Mapped::Other { category } => {
                 *self.other_categories.entry(category).or_default() += 1;
+            }
+        }
+    }
+
+    fn one_record(
+        &mut self,
+        object: &serde_json::Map<String, Value>,
+        container: Container,
+        line: usize,
+    ) -> Result<(), ()> {
+        self.index += 1;
+        self.meter.tick();
+        match map::map_record(object, container, self.line_mode, self.opts.date_order) {
+            Ok(m) => {
+                self.mapped(m);
                 Ok(())
             }
             Err(FieldError {
@@ -806,5 +947,87 @@ mod tests {
         assert!(seen.insert("not-a-guid"));
         assert!(!seen.insert("not-a-guid"));
         assert_eq!(parse_guid("8a4de8b5x095c-47d0-a96f-a75130c61d53"), None);
+    }
+
+    /// Reads `paths` with the fast path for NDJSON, then with the general path only.
+    fn both_paths(
+        paths: &[PathBuf],
+        opts: &ReadOptions,
+    ) -> [Result<(Vec<SignIn>, ReadStats), String>; 2] {
+        [false, true].map(|general| {
+            GENERAL_ONLY.with(|g| g.set(general));
+            let mut out = Vec::new();
+            let stats = read_signins(paths, opts, &mut |s| out.push(s));
+            GENERAL_ONLY.with(|g| g.set(false));
+            stats.map(|s| (out, s)).map_err(|e| e.to_string())
+        })
+    }
+
+    /// An NDJSON file of several runs of lines (more than [`BATCH_BYTES`]) with every kind of
+    /// line the fast path declines spread over it reads exactly as line by line.
+    #[test]
+    fn parallel_lines_read_as_line_by_line() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let opts = crate::generate::Options {
+            signins: 2_500,
+            users: 80,
+            seed: 11,
+            format: crate::generate::Format::Ndjson,
+            attack_rate: 0.05,
+        };
+        crate::generate::generate(dir.path(), &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(dir.path().join("signins.ndjson"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.len() > 2 * BATCH_BYTES, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        let mut edited = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            edited.push(line.to_string());
+            match i % 397 {
+                // A repeated sign-in (the first is kept), across runs of lines too.
+                5 => edited.push(lines[i / 2].to_string()),
+                // A blank line, a duplicate key, no id, an invalid field, invalid JSON,
+                // a blob of records on one line, another category.
+                17 => edited.push("   ".to_string()),
+                29 => edited.push(line.replacen("{\"id\":", "{\"ID\":\"first\",\"Id\":", 1)),
+                41 => edited.push(line.replacen("\"id\":", "\"requestId\":", 1)),
+                53 => edited.push(line.replacen("\"createdDateTime\":\"", "\"createdDateTime\":\"x", 1)),
+                67 => edited.push(line[..line.len() / 2].to_string()),
+                79 => edited.push(format!(
+                    r#"{{"records":[{{"category":"SignInLogs","time":"2026-01-05T01:02:03Z","properties":{}}}]}}"#,
+                    line.replacen("\"id\":\"", "\"id\":\"blob-", 1)
+                )),
+                91 => edited.push(r#"{"category":"AuditLogs","properties":{"id":"z"}}"#.to_string()),
+                _ => {}
+            }
+        }
+        let file = dir.path().join("edited.ndjson");
+        std::fs::write(&file, edited.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+        let paths = [file.clone(), dir.path().join("signins.ndjson")];
+        let skip = ReadOptions {
+            skip_bad_records: true,
+            ..ReadOptions::default()
+        };
+        let [fast, general] = both_paths(&paths, &skip);
+        let (signins, stats) = fast.clone().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fast, general);
+        assert!(stats.duplicates > 2_500 && stats.skipped > 5, "{stats:?}");
+        assert!(signins.iter().any(|s| s.id.starts_with("blob-")));
+        for said in [
+            "duplicate JSON keys (the last value was kept): ",
+            "had no id",
+            "category AuditLogs",
+            "unreadable record",
+        ] {
+            assert!(
+                stats.warnings.iter().any(|w| w.contains(said)),
+                "{said}: {:?}",
+                stats.warnings
+            );
+        }
+        // Without skipping, the first bad line stops both, with the same error.
+        let [fast, general] = both_paths(&paths, &ReadOptions::default());
+        assert!(fast.is_err());
+        assert_eq!(fast, general);
     }
 }

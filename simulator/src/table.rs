@@ -440,7 +440,7 @@ impl Builder {
         &mut self,
         c: Col,
         s: &SignIn,
-        applied: &mut String,
+        applied: &mut Vec<u8>,
         given: Option<Option<&str>>,
     ) -> pl::PolarsResult<()> {
         match self {
@@ -454,10 +454,16 @@ impl Builder {
                     match (given, &s.applied_policies) {
                         (Some(text), _) => text,
                         (None, Some(list)) => {
+                            // Serialized into bytes, checked as UTF-8 once: serde_json writes
+                            // many small pieces, and a check per piece costs more than the text.
                             applied.clear();
-                            serde_json::to_writer(StringSink(applied), list)
+                            serde_json::to_writer(&mut *applied, list)
                                 .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
-                            Some(applied.as_str())
+                            Some(
+                                std::str::from_utf8(applied).map_err(|e| {
+                                    pl::PolarsError::ComputeError(e.to_string().into())
+                                })?,
+                            )
                         }
                         (None, None) => None,
                     }
@@ -531,20 +537,6 @@ impl Builder {
     }
 }
 
-/// Lets serde_json write into a reused String.
-struct StringSink<'a>(&'a mut String);
-
-impl std::io::Write for StringSink<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
-        self.0.push_str(text);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Why a table could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {reason}", path.display())]
@@ -564,7 +556,7 @@ pub struct TableWriter {
     seen: SeenIds,
     written: u64,
     duplicates: u64,
-    applied: String,
+    applied: Vec<u8>,
     _categories: KeepCategories,
 }
 
@@ -599,7 +591,7 @@ impl TableWriter {
             seen: SeenIds::default(),
             written: 0,
             duplicates: 0,
-            applied: String::new(),
+            applied: Vec::new(),
             _categories: keep,
         })
     }

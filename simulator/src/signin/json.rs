@@ -328,8 +328,9 @@ impl<'de, R: Receiver> Visitor<'de> for ElementSeed<'_, R> {
 }
 
 /// A whole JSON value with folded keys; duplicates reported to the receiver.
-struct ValueSeed<'r, R> {
-    receiver: &'r mut R,
+pub(crate) struct ValueSeed<'r, R> {
+    /// Told about duplicate keys.
+    pub(crate) receiver: &'r mut R,
 }
 
 impl<'de, R: Receiver> DeserializeSeed<'de> for ValueSeed<'_, R> {

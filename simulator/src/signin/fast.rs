@@ -1,0 +1,814 @@
+//! The fast path for one NDJSON line: the record parsed into the folded map that
+//! [`map::map_record`] reads, keeping only the members it reads, so that the many members vigil
+//! does not use (and the parts of `appliedConditionalAccessPolicies` and
+//! `authenticationDetails` it does not use) are scanned, never built.
+//!
+//! Mapping stays in one place ([`map::map_record`]); this module only decides which members to
+//! keep. It handles the common case and declines (`None`) every record it cannot handle
+//! exactly as the general path ([`super::json`]) does, which then reads the line again:
+//! anything but one object on the line, a page or blob (`value`, `records`) or a Log Analytics
+//! response (`tables`), a duplicate key anywhere in the record (the general path reports it),
+//! a shape the pruning does not expect, a record without an id (its derived id hashes the
+//! whole record), a record of another diagnostic category, and a field error (the general
+//! path words it). A differential test checks that both paths give the same result.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::json::{Container, Receiver, ValueSeed};
+use super::map::{self, Mapped};
+use super::time::DateOrder;
+
+/// Keys (folded) that [`map::map_record`] reads at a record's top level, in a diagnostic
+/// record's `properties`, or in a PowerShell `AdditionalProperties` bag (kept whole).
+const RECORD_KEYS: &[&str] = &[
+    "id",
+    "createddatetime",
+    "userid",
+    "userprincipalname",
+    "usertype",
+    "hometenantid",
+    "resourcetenantid",
+    "appownertenantid",
+    "crosstenantaccesstype",
+    "appid",
+    "appdisplayname",
+    "resourceid",
+    "resourcedisplayname",
+    "resourceidentity",
+    "serviceprincipalid",
+    "serviceprincipalname",
+    "ipaddress",
+    "clientappused",
+    "correlationid",
+    "conditionalaccessstatus",
+    "isinteractive",
+    "signineventtypes",
+    "risklevelaggregated",
+    "risklevelduringsignin",
+    "riskstate",
+    "riskeventtypes_v2",
+    "riskeventtypes",
+    "authenticationprotocol",
+    "originaltransfermethod",
+    "authenticationrequirement",
+    "useragent",
+    "status",
+    "devicedetail",
+    "location",
+    "locationdetails",
+    "networklocationdetails",
+    "authenticationdetails",
+    "authenticationmethodsused",
+    "mfadetail",
+    "authenticationcontextclassreferences",
+    "appliedconditionalaccesspolicies",
+    "conditionalaccesspolicies",
+    "clientcredentialtype",
+    "category",
+    "type",
+    "time",
+    "timegenerated",
+    "resulttype",
+    "resultdescription",
+    "calleripaddress",
+    "properties",
+    "additionalproperties",
+];
+
+/// Keys read from each `appliedConditionalAccessPolicies` entry.
+const POLICY_KEYS: &[&str] = &[
+    "id",
+    "displayname",
+    "result",
+    "enforcedgrantcontrols",
+    "enforcedsessioncontrols",
+];
+
+/// Keys read from each `authenticationDetails` step.
+const STEP_KEYS: &[&str] = &[
+    "succeeded",
+    "authenticationmethod",
+    "authenticationsteprequirement",
+    "authenticationstepresultdetail",
+];
+
+/// Top-level keys that make the general path read the object as something other than one
+/// record (a page, a blob, a Log Analytics response).
+const CONTAINER_KEYS: &[&str] = &["value", "records", "tables"];
+
+/// Why the fast path declined (the message never reaches the user).
+const DECLINED: &str = "vigil: fast path declined";
+
+/// Notes duplicate keys met by [`ValueSeed`] in the members kept whole.
+#[derive(Default)]
+struct DuplicateFlag(bool);
+
+impl Receiver for DuplicateFlag {
+    fn duplicate_key(&mut self, _: &str) {
+        self.0 = true;
+    }
+    fn line(&self) -> usize {
+        0
+    }
+    fn record(&mut self, _: Value, _: Container, _: usize) -> Result<(), ()> {
+        Err(())
+    }
+}
+
+/// Maps one NDJSON line (a file in line mode) through the fast path; `None` when the general
+/// path must read it.
+pub(crate) fn map_line(bytes: &[u8], order: DateOrder) -> Option<Mapped> {
+    let object = pruned_record(bytes)?;
+    match map::map_record(&object, Container::Single, true, order) {
+        Ok(
+            mapped @ Mapped::SignIn {
+                derived_id: false, ..
+            },
+        ) => Some(mapped),
+        _ => None,
+    }
+}
+
+/// The record on `bytes`, folded and pruned to the members [`map::map_record`] reads, or
+/// `None` when the general path must read it.
+pub(crate) fn pruned_record(bytes: &[u8]) -> Option<Map<String, Value>> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    let mut flag = DuplicateFlag::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let object = PrunedSeed {
+        keys: RECORD_KEYS,
+        top: true,
+        flag: &mut flag,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    (!flag.0).then_some(object)
+}
+
+/// A key as written, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Whether `key` repeats one of `seen` (ASCII case folded, as the general path folds keys).
+fn repeats(seen: &[Cow<str>], key: &str) -> bool {
+    seen.iter().any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// An object kept with only the members named in `keys` (folded); the others are scanned for
+/// duplicate keys and dropped.
+struct PrunedSeed<'f> {
+    keys: &'static [&'static str],
+    /// The record's own top level (where container keys mean something else).
+    top: bool,
+    flag: &'f mut DuplicateFlag,
+}
+
+impl<'de> DeserializeSeed<'de> for PrunedSeed<'_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PrunedSeed<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut object = Map::new();
+        let mut dropped: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            let Some(kept) = self
+                .keys
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(&key))
+                .copied()
+            else {
+                if (self.top && CONTAINER_KEYS.iter().any(|k| k.eq_ignore_ascii_case(&key)))
+                    || repeats(&dropped, &key)
+                {
+                    return Err(de::Error::custom(DECLINED));
+                }
+                access.next_value_seed(Scan)?;
+                dropped.push(key);
+                continue;
+            };
+            let value = match kept {
+                // (Names only RECORD_KEYS holds: policies and steps keep plain members.)
+                "appliedconditionalaccesspolicies" | "conditionalaccesspolicies" => access
+                    .next_value_seed(ListSeed {
+                        keys: POLICY_KEYS,
+                        flag: &mut *self.flag,
+                    })?,
+                "authenticationdetails" => access.next_value_seed(ListSeed {
+                    keys: STEP_KEYS,
+                    flag: &mut *self.flag,
+                })?,
+                "properties" if self.top => access.next_value_seed(PropertiesSeed {
+                    flag: &mut *self.flag,
+                })?,
+                _ => access.next_value_seed(ValueSeed {
+                    receiver: &mut *self.flag,
+                })?,
+            };
+            if object.insert(kept.to_string(), value).is_some() {
+                return Err(de::Error::custom(DECLINED));
+            }
+        }
+        Ok(object)
+    }
+}
+
+/// A diagnostic record's `properties`: an object is pruned like the record; a string (some
+/// Event Hub consumers store the object as JSON text) or null is kept; anything else declines.
+struct PropertiesSeed<'f> {
+    flag: &'f mut DuplicateFlag,
+}
+
+impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropertiesSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object or a string")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Value, A::Error> {
+        PrunedSeed {
+            keys: RECORD_KEYS,
+            top: false,
+            flag: self.flag,
+        }
+        .visit_map(access)
+        .map(Value::Object)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// A list of objects each pruned to `keys`; a string (Log Analytics writes nested columns as
+/// JSON text) or null is kept; anything else declines.
+struct ListSeed<'f> {
+    keys: &'static [&'static str],
+    flag: &'f mut DuplicateFlag,
+}
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(PrunedSeed {
+            keys: self.keys,
+            top: false,
+            flag: &mut *self.flag,
+        })? {
+            items.push(Value::Object(item));
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// A member vigil does not read: scanned (so that a duplicate key in it is still noticed) and
+/// dropped.
+struct Scan;
+
+impl<'de> DeserializeSeed<'de> for Scan {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Scan)
+    }
+}
+
+impl<'de> Visitor<'de> for Scan {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Scan)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            if repeats(&seen, &key) {
+                return Err(de::Error::custom(DECLINED));
+            }
+            access.next_value_seed(Scan)?;
+            seen.push(key);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::path::{Path, PathBuf};
+
+    use proptest::prelude::*;
+    use serde::de::DeserializeSeed;
+
+    use super::*;
+    use crate::signin::json::TopSeed;
+
+    /// What the general path makes of one line: its records and duplicate keys.
+    #[derive(Default)]
+    struct General {
+        dups: Vec<String>,
+        records: Vec<(Value, Container)>,
+    }
+
+    impl Receiver for General {
+        fn duplicate_key(&mut self, key: &str) {
+            self.dups.push(key.to_string());
+        }
+        fn line(&self) -> usize {
+            1
+        }
+        fn record(&mut self, value: Value, container: Container, _: usize) -> Result<(), ()> {
+            self.records.push((value, container));
+            Ok(())
+        }
+    }
+
+    /// Compares the fast path with the general path on one line; returns whether the fast path
+    /// took it. Whenever it does, the general path must read exactly one record, without
+    /// duplicate keys, that maps to the same sign-in with the same notes.
+    fn differential(line: &str, order: DateOrder) -> bool {
+        let Some(fast) = map_line(line.as_bytes(), order) else {
+            return false;
+        };
+        let mut general = General::default();
+        let mut de = serde_json::Deserializer::from_str(line);
+        TopSeed {
+            receiver: &mut general,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .unwrap_or_else(|e| {
+            panic!("the fast path took a line the general path rejects: {e}\n{line}")
+        });
+        assert!(
+            general.dups.is_empty(),
+            "the fast path took a line with duplicate keys {:?}\n{line}",
+            general.dups
+        );
+        let [(Value::Object(record), Container::Single)] = general.records.as_slice() else {
+            panic!("the fast path took a line that is not one record\n{line}");
+        };
+        let expected = map::map_record(record, Container::Single, true, order);
+        let (
+            Mapped::SignIn {
+                signin,
+                assumed_utc,
+                locale_confirmed,
+                derived_id,
+            },
+            Ok(Mapped::SignIn {
+                signin: signin_g,
+                assumed_utc: assumed_utc_g,
+                locale_confirmed: locale_confirmed_g,
+                derived_id: derived_id_g,
+            }),
+        ) = (fast, expected)
+        else {
+            panic!("the paths disagree on what the line is\n{line}");
+        };
+        assert_eq!(signin, signin_g, "{line}");
+        assert_eq!(
+            (assumed_utc, locale_confirmed, derived_id),
+            (assumed_utc_g, locale_confirmed_g, derived_id_g),
+            "{line}"
+        );
+        true
+    }
+
+    /// Graph NDJSON lines from vigil's generator (attacks, travel, failures, every kind).
+    fn generated(n: u64) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let opts = crate::generate::Options {
+            signins: n,
+            users: 60,
+            seed: 7,
+            format: crate::generate::Format::Ndjson,
+            attack_rate: 0.2,
+        };
+        crate::generate::generate(dir.path(), &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::read_to_string(dir.path().join("signins.ndjson"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn generated_records_take_the_fast_path_and_agree() {
+        for line in generated(400) {
+            for order in [DateOrder::MonthFirst, DateOrder::DayFirst] {
+                assert!(differential(&line, order), "declined:\n{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn declined_shapes() {
+        let base = r#""id":"a","createdDateTime":"2026-01-05T14:23:45.123Z""#;
+        let declined = |line: &str| {
+            assert!(
+                map_line(line.as_bytes(), DateOrder::MonthFirst).is_none(),
+                "{line}"
+            );
+        };
+        assert!(differential(&format!("{{{base}}}"), DateOrder::MonthFirst));
+        // Duplicate keys, in members read, members dropped, and nested dropped objects.
+        declined(&format!(r#"{{{base},"ID":"b"}}"#));
+        declined(&format!(r#"{{{base},"x":1,"X":2}}"#));
+        declined(&format!(r#"{{{base},"x":{{"deep":[{{"k":1,"K":2}}]}}}}"#));
+        declined(&format!(
+            r#"{{{base},"status":{{"errorCode":0,"ErrorCode":1}}}}"#
+        ));
+        declined(&format!(
+            r#"{{{base},"appliedConditionalAccessPolicies":[{{"id":"p","result":"success","conditionsSatisfied":"x","ConditionsSatisfied":"y"}}]}}"#
+        ));
+        // Containers, arrays, no id, field errors, other categories, invalid JSON.
+        declined(r#"{"value":[{"id":"a","createdDateTime":"2026-01-05T14:23:45.123Z"}]}"#);
+        declined(&format!(r#"{{{base},"Records":[]}}"#));
+        declined(&format!(r#"[{{{base}}}]"#));
+        declined(r#"{"createdDateTime":"2026-01-05T14:23:45.123Z"}"#);
+        declined(r#"{"id":"a","createdDateTime":"soon"}"#);
+        declined(r#"{"category":"AuditLogs","properties":{"id":"a"}}"#);
+        declined(&format!(r#"{{{base},"#));
+        declined(&format!(r#"{{{base}}} {{}}"#));
+    }
+
+    /// Every record of a sample export file, as one line of JSON each: NDJSON lines as
+    /// written, the elements of pages, blobs and arrays re-serialized.
+    fn records_of(file: &Path) -> Vec<String> {
+        let mut bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{e}"));
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(bytes.as_slice())
+                .read_to_end(&mut out)
+                .unwrap_or_else(|e| panic!("{e}"));
+            bytes = out;
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Vec::new();
+        };
+        let text = text.trim_start_matches('\u{feff}');
+        let mut out = Vec::new();
+        let elements = |v: Value| -> Vec<String> {
+            let items = match v {
+                Value::Array(items) => items,
+                Value::Object(mut m) => match (m.remove("value"), m.remove("records")) {
+                    (Some(Value::Array(items)), _) | (_, Some(Value::Array(items))) => items,
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            items.iter().map(Value::to_string).collect()
+        };
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        if lines.len() > 1
+            && lines
+                .iter()
+                .all(|l| serde_json::from_str::<Value>(l).is_ok())
+        {
+            for l in lines {
+                if let Ok(v) = serde_json::from_str::<Value>(l) {
+                    out.extend(elements(v));
+                }
+                out.push(l.to_string());
+            }
+        } else if let Ok(v) = serde_json::from_str::<Value>(text) {
+            match v {
+                Value::Object(m) if !m.contains_key("value") && !m.contains_key("records") => {
+                    out.push(Value::Object(m).to_string());
+                }
+                v => out.extend(elements(v)),
+            }
+        }
+        out
+    }
+
+    fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p, out);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x, "json" | "ndjson" | "log" | "gz"))
+            {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn sample_exports_agree() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        files_under(&root.join("../samples/tenant/signins"), &mut files);
+        files_under(&root.join("../samples/tenant"), &mut files);
+        let external = root.join("../../shared/data/external");
+        if external.is_dir() {
+            files_under(&external, &mut files);
+        } else {
+            eprintln!(
+                "notice: {} is absent; only the built-in samples were compared",
+                external.display()
+            );
+        }
+        let mut taken = 0;
+        let mut records = 0;
+        for file in &files {
+            for line in records_of(file) {
+                records += 1;
+                for order in [DateOrder::MonthFirst, DateOrder::DayFirst] {
+                    taken += usize::from(differential(&line, order));
+                }
+            }
+        }
+        assert!(
+            taken > 100,
+            "only {taken} of {records} records took the fast path"
+        );
+    }
+
+    /// One change to a record, for the property test.
+    #[derive(Debug, Clone)]
+    enum Change {
+        /// The key at this index written in upper case.
+        Upper(usize),
+        /// The key at this index removed.
+        Remove(usize),
+        /// The value at this index replaced.
+        Replace(usize, usize),
+        /// A member of a nested object (status, deviceDetail, location, a policy, a step)
+        /// replaced or removed.
+        Nested(usize, usize, usize),
+        /// A copy of the key at this index (in another case) added at the front.
+        Duplicate(usize),
+        /// A member vigil does not read, with a nested object that may repeat a key.
+        Unread(bool),
+        /// The record moved into a diagnostic envelope's `properties`.
+        Envelope(usize),
+    }
+
+    /// Values every field may meet: absent encodings, wrong types, JSON in strings.
+    const ODD: &[&str] = &[
+        "null",
+        "\"\"",
+        "\"  \"",
+        "{}",
+        "[]",
+        "0",
+        "-3",
+        "1.5",
+        "1e400",
+        "true",
+        "\"TRUE\"",
+        "\"50126\"",
+        "\"x\"",
+        "\"[]\"",
+        "\"{\\\"a\\\":1}\"",
+        "\"[{\\\"id\\\":\\\"p\\\",\\\"result\\\":\\\"success\\\"}]\"",
+        "\"00000000-0000-0000-0000-000000000000\"",
+        "\"2026-01-05 14:23:45\"",
+        "\"13/01/2026 1:48:53 PM\"",
+        "\"1/5/2026 1:48:53 PM\"",
+        "[\"a\",\"\",null]",
+        "[{\"id\":\"x\"}]",
+        "{\"a\":{\"b\":[1,2]}}",
+    ];
+
+    const NESTED: &[&str] = &[
+        "status",
+        "deviceDetail",
+        "location",
+        "appliedConditionalAccessPolicies",
+        "authenticationDetails",
+        "mfaDetail",
+        "networkLocationDetails",
+    ];
+
+    fn change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            any::<usize>().prop_map(Change::Upper),
+            any::<usize>().prop_map(Change::Remove),
+            (any::<usize>(), 0..ODD.len()).prop_map(|(k, v)| Change::Replace(k, v)),
+            (0..NESTED.len(), any::<usize>(), 0..ODD.len() + 1)
+                .prop_map(|(n, k, v)| Change::Nested(n, k, v)),
+            any::<usize>().prop_map(Change::Duplicate),
+            any::<bool>().prop_map(Change::Unread),
+            (0..4usize).prop_map(Change::Envelope),
+        ]
+    }
+
+    /// The object inside `v` where a nested change applies (the first element of a list).
+    fn nested_object<'a>(
+        record: &'a mut Map<String, Value>,
+        name: &str,
+    ) -> Option<&'a mut Map<String, Value>> {
+        match record.get_mut(name)? {
+            Value::Object(m) => Some(m),
+            Value::Array(items) => items.iter_mut().find_map(Value::as_object_mut),
+            _ => None,
+        }
+    }
+
+    /// Applies the changes to a record, as text (duplicate keys cannot live in a `Value`).
+    fn mutate(line: &str, changes: &[Change]) -> String {
+        let Ok(Value::Object(mut record)) = serde_json::from_str::<Value>(line) else {
+            return line.to_string();
+        };
+        let mut front = Vec::new();
+        let mut envelope = None;
+        for c in changes {
+            let keys: Vec<String> = record.keys().cloned().collect();
+            let key = |i: usize| keys.get(i % keys.len().max(1)).cloned();
+            match c {
+                Change::Upper(i) => {
+                    if let Some(k) = key(*i)
+                        && let Some(v) = record.remove(&k)
+                    {
+                        record.insert(k.to_ascii_uppercase(), v);
+                    }
+                }
+                Change::Remove(i) => {
+                    if let Some(k) = key(*i) {
+                        record.remove(&k);
+                    }
+                }
+                Change::Replace(i, v) => {
+                    if let Some(k) = key(*i)
+                        && let Ok(value) = serde_json::from_str(ODD[*v])
+                    {
+                        record.insert(k, value);
+                    }
+                }
+                Change::Nested(n, i, v) => {
+                    if let Some(m) = nested_object(&mut record, NESTED[*n]) {
+                        let keys: Vec<String> = m.keys().cloned().collect();
+                        if let Some(k) = keys.get(i % keys.len().max(1)).cloned() {
+                            match ODD.get(*v).and_then(|v| serde_json::from_str(v).ok()) {
+                                Some(value) => {
+                                    m.insert(k, value);
+                                }
+                                None => {
+                                    m.remove(&k);
+                                }
+                            }
+                        }
+                    }
+                }
+                Change::Duplicate(i) => {
+                    if let Some(k) = key(*i) {
+                        let mut k2 = k.clone();
+                        if let Some(first) = k2.get_mut(0..1) {
+                            first.make_ascii_uppercase();
+                        }
+                        front.push(format!("{}:\"dup\"", Value::String(k2)));
+                    }
+                }
+                Change::Unread(repeat) => {
+                    let inner = if *repeat {
+                        r#"{"Detail":1,"detail":2}"#
+                    } else {
+                        r#"{"detail":[1,{"a":null}]}"#
+                    };
+                    front.push(format!("\"vendorExtension\":{inner}"));
+                }
+                Change::Envelope(k) => envelope = Some(*k),
+            }
+        }
+        let mut text = Value::Object(record).to_string();
+        if !front.is_empty() {
+            text = format!("{{{},{}", front.join(","), &text[1..]);
+            if text.ends_with(",}") {
+                text.replace_range(text.len() - 2.., "}");
+            }
+        }
+        match envelope {
+            Some(0) => format!(
+                r#"{{"category":"SignInLogs","time":"2026-01-05T01:02:03Z","properties":{text}}}"#
+            ),
+            Some(1) => format!(
+                r#"{{"Category":"NonInteractiveUserSignInLogs","callerIpAddress":"10.0.0.1","resultType":"0","properties":{text}}}"#
+            ),
+            Some(2) => format!(
+                r#"{{"category":"SignInLogs","properties":{}}}"#,
+                Value::String(text)
+            ),
+            _ => text,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn mutated_records_agree(
+            pick in any::<prop::sample::Index>(),
+            changes in prop::collection::vec(change(), 0..5),
+            day_first in any::<bool>(),
+        ) {
+            thread_local! {
+                static LINES: Vec<String> = generated(120);
+            }
+            let line = LINES.with(|lines| pick.get(lines).clone());
+            let order = if day_first { DateOrder::DayFirst } else { DateOrder::MonthFirst };
+            differential(&mutate(&line, &changes), order);
+        }
+    }
+}
