@@ -1034,11 +1034,10 @@ fn ndjson_rows(rows: &[Value]) -> Vec<(String, String, Option<String>, Option<bo
         .collect()
 }
 
-/// `--decisions all|changed|none`: all rows; only rows whose status changed; no decisions file
-/// at all. decisions.parquet holds the same rows as decisions.ndjson (reading: with `none` there
-/// is no Parquet file either). summary.json always counts every sign-in.
-#[test]
-fn decisions_flag_selects_rows_and_parquet_mirrors_ndjson() {
+/// One policy requiring MFA of everyone (`policies.json`) and four sign-ins (`s.ndjson`): 1 and 4
+/// go from notApplied to interrupted, 2 (MFA done) stays success, 3 (a first-factor failure)
+/// stays notApplied.
+fn mfa_for_all_case() -> Ws {
     let ws = Ws::new();
     ws.json(
         "policies.json",
@@ -1058,6 +1057,15 @@ fn decisions_flag_selects_rows_and_parquet_mirrors_ndjson() {
             signin(4),                                             // notApplied -> interrupted
         ],
     );
+    ws
+}
+
+/// `--decisions all|changed|none`: all rows; only rows whose status changed; no decisions file
+/// at all. decisions.parquet holds the same rows as decisions.ndjson (reading: with `none` there
+/// is no Parquet file either). summary.json always counts every sign-in.
+#[test]
+fn decisions_flag_selects_rows_and_parquet_mirrors_ndjson() {
+    let ws = mfa_for_all_case();
     ws.simulate(
         &["s.ndjson"],
         "policies.json",
@@ -1131,24 +1139,7 @@ fn decisions_flag_selects_rows_and_parquet_mirrors_ndjson() {
 /// columnar one (normalized Parquet input) honour it.
 #[test]
 fn decisions_format_writes_the_same_rows_to_one_file() {
-    let ws = Ws::new();
-    ws.json(
-        "policies.json",
-        &json!([policy(
-            "p-mfa",
-            "enabled",
-            json!({"includeUsers": ["All"]}),
-            require_mfa()
-        )]),
-    );
-    ws.ndjson(
-        "s.ndjson",
-        &[
-            signin(1),
-            with(with(signin(2), mfa_done()), code(0, "success")),
-            with(signin(3), code(50126, "notApplied")),
-        ],
-    );
+    let ws = mfa_for_all_case();
     ws.run(&[
         "ingest",
         "--signins",
@@ -1167,7 +1158,7 @@ fn decisions_format_writes_the_same_rows_to_one_file() {
         )
         .ok();
         let want = ndjson_rows(&ws.decisions(&both));
-        assert_eq!(want.len(), 1, "{input}: one changed sign-in");
+        assert_eq!(want.len(), 2, "{input}: two changed sign-ins");
 
         let nd = format!("nd-{input}");
         fs::create_dir_all(ws.p(&nd)).unwrap();

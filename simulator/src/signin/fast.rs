@@ -397,24 +397,7 @@ mod tests {
     use crate::signin::json::TopSeed;
 
     /// What the general path makes of one line: its records and duplicate keys.
-    #[derive(Default)]
-    struct General {
-        dups: Vec<String>,
-        records: Vec<(Value, Container)>,
-    }
-
-    impl Receiver for General {
-        fn duplicate_key(&mut self, key: &str) {
-            self.dups.push(key.to_string());
-        }
-        fn line(&self) -> usize {
-            1
-        }
-        fn record(&mut self, value: Value, container: Container, _: usize) -> Result<(), ()> {
-            self.records.push((value, container));
-            Ok(())
-        }
-    }
+    use super::super::json::tests::Collect as General;
 
     /// Compares the fast path with the general path on one line; returns whether the fast path
     /// took it. Whenever it does, the general path must read exactly one record, without

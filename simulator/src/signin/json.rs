@@ -381,13 +381,14 @@ impl<'de, R: Receiver> Visitor<'de> for ValueVisitor<'_, R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
+    /// Collects what the parser finds in one line (also used by the fast path's tests).
     #[derive(Default)]
-    struct Collect {
-        dups: Vec<String>,
-        records: Vec<(Value, Container)>,
+    pub(crate) struct Collect {
+        pub(crate) dups: Vec<String>,
+        pub(crate) records: Vec<(Value, Container)>,
     }
 
     impl Receiver for Collect {
