@@ -240,6 +240,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // 64 MiB of page cache: a batch's dirty pages stay in memory until the commit writes them
     // (instead of spilling to the WAL mid-transaction), and proof reads hit cached nodes.
     conn.pragma_update(None, "cache_size", -65_536)?;
+    // Checkpoint the WAL into the database every ~400 MB of WAL (100,000 pages) rather than
+    // SQLite's default ~4 MB: each checkpoint rewrites the pages a batch touched and fsyncs the
+    // database file, which at the default interval cost a batch of 10,000 appends about 8%.
+    // Durability is unchanged (every commit is fsynced in the WAL); the last connection to close
+    // checkpoints anyway, and a redaction checkpoints at once (see `Ledger::redact`).
+    conn.pragma_update(None, "wal_autocheckpoint", 100_000)?;
     conn.set_prepared_statement_cache_capacity(64);
     // Query plans must not depend on bound values: otherwise SQLite marks a statement such as
     // the subject-index lookup for re-preparation whenever a parameter is rebound, and
@@ -1455,6 +1461,12 @@ impl Ledger {
             payload,
         };
         let out = self.append_inner(ledger_key, vec![item], false, Some(seq), false)?;
+        // The erased payload's old page versions are still in the WAL: move the zeroed pages
+        // into the database and empty the WAL now. Best effort: a reader in another process
+        // can hold the WAL open, and then the next checkpoint after it finishes erases them.
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         out.into_iter()
             .next()
             .map(|r| r.entry)
