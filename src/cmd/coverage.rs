@@ -45,6 +45,16 @@ pub struct CoverageArgs {
     pub html: Option<PathBuf>,
 }
 
+/// The columns of a gap, on the terminal and in the HTML page (see `gap_cells`).
+const GAP_COLUMNS: [&str; 6] = [
+    "seq",
+    "took effect",
+    "activity",
+    "initiated by",
+    "gap",
+    "detail",
+];
+
 /// Runs the coverage command.
 pub fn run(a: &CoverageArgs) -> Result<Outcome> {
     let from = a
@@ -152,14 +162,7 @@ fn print_tables(cov: &Coverage) {
     );
     if !cov.gaps.is_empty() {
         let mut t = Table::new();
-        t.set_header([
-            "seq",
-            "took effect",
-            "activity",
-            "initiated by",
-            "gap",
-            "detail",
-        ]);
+        t.set_header(GAP_COLUMNS);
         for g in &cov.gaps {
             t.add_row(gap_cells(g));
         }
@@ -191,17 +194,7 @@ pub fn html(cov: &Coverage, db: &Path) -> String {
         cov.gaps.len()
     ));
     h.push_str("<h2>Gaps</h2>\n<table id=\"gaps\">\n");
-    header(
-        &mut h,
-        &[
-            "seq",
-            "took effect",
-            "activity",
-            "initiated by",
-            "gap",
-            "detail",
-        ],
-    );
+    header(&mut h, &GAP_COLUMNS);
     for g in &cov.gaps {
         row(&mut h, &gap_cells(g));
     }
