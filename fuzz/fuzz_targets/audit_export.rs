@@ -84,8 +84,8 @@ fuzz_target!(|data: &[u8]| {
                 serde_json::from_slice(&stored).expect("a stored record reads back");
             assert_eq!(back, r, "record {} changes when stored and read back", r.id);
             if let Some(g) = &governance {
-                let _ = g.agent_of(&r.initiated_by);
-                let _ = g.high_stakes(&r);
+                let _ = g.agent_of(&r.initiated_by.view());
+                let _ = g.high_stakes(&r.view());
             }
         },
     );

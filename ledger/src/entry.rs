@@ -244,7 +244,9 @@ pub fn format_ts(t: jiff::Timestamp) -> String {
 /// which quotes are escaped). `None` when the bytes hold no known kind there.
 pub fn kind_of_canonical(envelope: &[u8]) -> Option<Kind> {
     const KEY: &[u8] = b"\"kind\":\"";
-    let at = envelope.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
+    let at = FINDER.find(envelope)? + KEY.len();
     let rest = &envelope[at..];
     let end = rest.iter().position(|&b| b == b'"')?;
     Kind::parse(std::str::from_utf8(&rest[..end]).ok()?)

@@ -53,6 +53,8 @@ use crate::signin::time::{TimeError, normalize_with};
 use crate::signin::{JsonFile, LineSource, ReadOptions, SeenIds, read_json};
 use crate::text;
 
+pub mod view;
+
 /// One directory audit record (a Graph `directoryAudit`), normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

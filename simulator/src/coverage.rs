@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, Sender};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -27,6 +27,7 @@ use vigil_ledger::entry::kind_of_canonical;
 use vigil_ledger::{Envelope, Kind, Ledger, LedgerError};
 
 use crate::audit::AuditRecord;
+use crate::audit::view::AuditRecordView;
 use crate::governance::Governance;
 
 /// The `source` of the `action` payload of a directory change recorded from an audit log.
@@ -39,14 +40,6 @@ const SOURCE_MEMBER: &[u8] = b"\"source\":\"directory-audit\"";
 #[derive(serde::Deserialize)]
 struct ChangePayload {
     source: Option<String>,
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    // The first two bytes are checked inline before comparing the window.
-    needle.len() >= 2
-        && haystack
-            .windows(needle.len())
-            .any(|w| w[0] == needle[0] && w[1] == needle[1] && w == needle)
 }
 
 /// Whether a review payload is an approval.
@@ -297,63 +290,23 @@ fn envelope_facts(bytes: &[u8]) -> Result<EnvelopeFacts, vigil_ledger::entry::En
     })
 }
 
-/// A stored change's payload: an [`AuditRecord`] with the `source` member, read in one parse.
-/// Its members and their defaults are [`AuditRecord`]'s (`into_record` lists every field, so
-/// a field added there must be added here).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredChange {
-    source: Option<String>,
-    id: String,
-    activity_date_time: String,
-    activity: String,
-    category: Option<String>,
-    result: Option<String>,
-    result_reason: Option<String>,
-    operation_type: Option<String>,
-    logged_by_service: Option<String>,
-    correlation_id: Option<String>,
-    tenant_id: Option<String>,
-    #[serde(default)]
-    initiated_by: crate::audit::Initiator,
-    #[serde(default)]
-    target_resources: Vec<crate::audit::TargetResource>,
-    #[serde(default)]
-    additional_details: Vec<crate::audit::Detail>,
-    #[serde(default)]
-    source_variant: String,
-}
-
-impl StoredChange {
-    fn into_record(self) -> AuditRecord {
-        AuditRecord {
-            id: self.id,
-            activity_date_time: self.activity_date_time,
-            activity: self.activity,
-            category: self.category,
-            result: self.result,
-            result_reason: self.result_reason,
-            operation_type: self.operation_type,
-            logged_by_service: self.logged_by_service,
-            correlation_id: self.correlation_id,
-            tenant_id: self.tenant_id,
-            initiated_by: self.initiated_by,
-            target_resources: self.target_resources,
-            additional_details: self.additional_details,
-            source_variant: self.source_variant,
-        }
-    }
+/// What [`change_record`] read: a change's record, borrowed from its payload where it could be.
+enum ChangeRead<'a> {
+    View(AuditRecordView<'a>),
+    Owned(AuditRecord),
 }
 
 /// For an `action` payload: `Ok(Some(record))` for a recorded directory change, `Ok(None)`
-/// for any other action, `Err(())` for a change whose payload is not an audit record.
-fn change_record(payload: &[u8]) -> Result<Option<AuditRecord>, ()> {
+/// for any other action, `Err(())` for a change whose payload is not an audit record. The
+/// usual canonical payload is read as a view in one parse; anything else goes through the
+/// general reading.
+fn change_record(payload: &[u8]) -> Result<Option<ChangeRead<'_>>, ()> {
     if let Some(text) = object_text(payload)
-        && let Ok(c) = serde_json::from_str::<StoredChange>(text)
+        && let Ok(c) = serde_json::from_str::<AuditRecordView>(text)
     {
-        return Ok((c.source.as_deref() == Some(SOURCE)).then(|| c.into_record()));
+        return Ok((c.source.as_deref() == Some(SOURCE)).then_some(ChangeRead::View(c)));
     }
-    change_record_general(payload)
+    Ok(change_record_general(payload)?.map(ChangeRead::Owned))
 }
 
 /// The general reading of an `action` payload (what [`change_record`] falls back to): the
@@ -371,6 +324,7 @@ fn change_record_general(payload: &[u8]) -> Result<Option<AuditRecord>, ()> {
 }
 
 /// What a change in the window is, judged on its own (everything but its links).
+#[derive(Debug, PartialEq)]
 struct Judged {
     activity_date_time: String,
     activity: String,
@@ -395,8 +349,9 @@ struct Context<'g> {
 }
 
 /// A change judged on its own; `None` when it took effect outside the window.
-fn judge(cx: Context, actor: &str, key_id: &[u8], record: AuditRecord) -> Option<Judged> {
-    if let Ok(t) = record.activity_date_time.parse::<jiff::Timestamp>()
+fn judge(cx: Context, actor: &str, key_id: &[u8], record: &AuditRecordView) -> Option<Judged> {
+    if (cx.from.is_some() || cx.to.is_some())
+        && let Ok(t) = record.activity_date_time.parse::<jiff::Timestamp>()
         && (cx.from.is_some_and(|f| t < f) || cx.to.is_some_and(|x| t >= x))
     {
         return None;
@@ -408,11 +363,11 @@ fn judge(cx: Context, actor: &str, key_id: &[u8], record: AuditRecord) -> Option
         .as_deref()
         .is_some_and(|r| r.eq_ignore_ascii_case("failure"));
     let reasons = if took_effect {
-        cx.governance.high_stakes(&record)
+        cx.governance.high_stakes(record)
     } else {
         vec![]
     };
-    let by = initiator_text(&record, agent_name.as_deref());
+    let by = initiator_text(record, agent_name.as_deref());
     let mut makers = Vec::new();
     if !reasons.is_empty() {
         makers.push(actor.to_ascii_lowercase());
@@ -441,8 +396,8 @@ fn judge(cx: Context, actor: &str, key_id: &[u8], record: AuditRecord) -> Option
             .correlation_id
             .as_ref()
             .map(|c| c.to_ascii_lowercase()),
-        activity_date_time: record.activity_date_time,
-        activity: record.activity,
+        activity_date_time: record.activity_date_time.to_string(),
+        activity: record.activity.to_string(),
         by,
         agent_name,
         took_effect,
@@ -486,20 +441,24 @@ fn fact(cx: Context, row: Row, bytes: &[u8]) -> Fact {
             None => Fact::Nothing,
         };
     }
-    match change_record(payload) {
-        Ok(Some(record)) => match judge(cx, &env.actor, key_id, record) {
-            Some(change) => Fact::Change {
+    let judged = match change_record(payload) {
+        Ok(Some(ChangeRead::View(record))) => judge(cx, &env.actor, key_id, &record),
+        Ok(Some(ChangeRead::Owned(record))) => judge(cx, &env.actor, key_id, &record.view()),
+        Ok(None) => return Fact::Nothing,
+        Err(()) => {
+            return Fact::Failed(CoverageError::Entry {
                 seq,
-                refs: env.refs,
-                change: Box::new(change),
-            },
-            None => Fact::Nothing,
-        },
-        Ok(None) => Fact::Nothing,
-        Err(()) => Fact::Failed(CoverageError::Entry {
+                reason: "a directory change whose payload is not a normalized audit record".into(),
+            });
+        }
+    };
+    match judged {
+        Some(change) => Fact::Change {
             seq,
-            reason: "a directory change whose payload is not a normalized audit record".into(),
-        }),
+            refs: env.refs,
+            change: Box::new(change),
+        },
+        None => Fact::Nothing,
     }
 }
 
@@ -531,12 +490,16 @@ fn coverage_batched(
     let mut entries = 0u64;
     let (folded, read) = std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        // Batches come back emptied, so their memory is reused rather than taken fresh from
+        // the system (and zeroed by it) for every batch.
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
         let cx = Context {
             governance,
             from,
             to,
         };
-        let worker = s.spawn(move || fold_batches(cx, rx));
+        let worker = s.spawn(move || fold_batches(cx, rx, back_tx));
+        let source_member = memchr::memmem::Finder::new(SOURCE_MEMBER);
         let mut batch = Batch::default();
         let mut open = true;
         let read = ledger.for_each_view(0, &[Kind::Action, Kind::Review], &mut |e| {
@@ -568,7 +531,7 @@ fn coverage_batched(
                     // Most actions are sign-in outcomes: a byte check passes them by unread.
                     // Payloads are stored canonical (RFC 8785), so a change's top-level
                     // member reads exactly so.
-                    if kind == Kind::Action && !contains(payload, SOURCE_MEMBER) {
+                    if kind == Kind::Action && source_member.find(payload).is_none() {
                         return true;
                     }
                     let envelope = batch.push_bytes(e.envelope);
@@ -585,10 +548,10 @@ fn coverage_batched(
                 _ => return true,
             }
             if batch.rows.len() >= batch_rows {
-                let next = Batch {
+                let next = back_rx.try_recv().unwrap_or_else(|_| Batch {
                     bytes: Vec::with_capacity(batch.bytes.len()),
                     rows: Vec::with_capacity(batch_rows),
-                };
+                });
                 open = tx.send(std::mem::replace(&mut batch, next)).is_ok();
             }
             open
@@ -614,17 +577,27 @@ fn coverage_batched(
 /// Parses each batch on every core and folds its facts in seq order (a frame of its own in
 /// profiles).
 #[inline(never)]
-fn fold_batches(cx: Context, batches: Receiver<Batch>) -> Result<Fold, CoverageError> {
+fn fold_batches(
+    cx: Context,
+    batches: Receiver<Batch>,
+    back: Sender<Batch>,
+) -> Result<Fold, CoverageError> {
     let mut fold = Fold::default();
-    for Batch { bytes, rows } in batches {
-        let facts: Vec<Fact> = rows
-            .into_par_iter()
+    let mut facts: Vec<Fact> = Vec::new();
+    for mut batch in batches {
+        let bytes = &batch.bytes;
+        batch
+            .rows
+            .par_drain(..)
             .with_min_len(256)
-            .map(|r| fact(cx, r, &bytes))
-            .collect();
-        for f in facts {
+            .map(|r| fact(cx, r, bytes))
+            .collect_into_vec(&mut facts);
+        for f in facts.drain(..) {
             fold.apply(f)?;
         }
+        batch.bytes.clear();
+        // The reading side may have finished: then the batch is dropped here.
+        let _ = back.send(batch);
     }
     Ok(fold)
 }
@@ -813,14 +786,14 @@ fn tally(out: &mut Coverage, activity: &str, agent: Option<&str>, high: bool, ha
     }
 }
 
-fn initiator_text(r: &AuditRecord, agent: Option<&str>) -> String {
+fn initiator_text(r: &AuditRecordView, agent: Option<&str>) -> String {
     if let Some(a) = agent {
         return format!("agent {a}");
     }
     if let Some(u) = &r.initiated_by.user
         && let Some(who) = u.user_principal_name.as_ref().or(u.id.as_ref())
     {
-        return who.clone();
+        return who.to_string();
     }
     if let Some(a) = &r.initiated_by.app
         && let Some(who) = a.display_name.as_ref().or(a.app_id.as_ref())
@@ -876,6 +849,24 @@ mod tests {
         serde_json::to_vec(&v).unwrap()
     }
 
+    /// A change as the pass judges it, through whichever reading gave it.
+    fn judged_as(read: Result<Option<ChangeRead<'_>>, ()>) -> Result<Option<Option<Judged>>, ()> {
+        let governance = Governance::from_text(
+            "[[agents]]\nappId = \"APP\"\n\n[highStakes]\ngroups = [\"g\"]\nattributes = [\"Group.ObjectID\"]\n",
+            Path::new("g.toml"),
+        )
+        .unwrap();
+        let cx = Context {
+            governance: &governance,
+            from: None,
+            to: None,
+        };
+        Ok(read?.map(|r| match r {
+            ChangeRead::View(v) => judge(cx, "Ingest", b"k", &v),
+            ChangeRead::Owned(r) => judge(cx, "Ingest", b"k", &r.view()),
+        }))
+    }
+
     #[test]
     fn one_parse_of_a_change_reads_as_the_two_step_parse() {
         let mut missing_id = full_record();
@@ -884,7 +875,30 @@ mod tests {
         bad_type["targetResources"] = json!("none");
         let mut sparse = json!({"id": "x", "activityDateTime": "t", "activity": "a"});
         sparse["category"] = Value::Null;
-        let cases: Vec<Vec<u8>> = vec![
+        // Members the view only checks, each of a type the record refuses.
+        let unread_members_of_a_wrong_type = [
+            ("/id", json!(5)),
+            ("/resultReason", json!(5)),
+            ("/operationType", json!([])),
+            ("/loggedByService", json!({})),
+            ("/tenantId", json!(true)),
+            ("/sourceVariant", Value::Null),
+            ("/additionalDetails/0/key", json!(1)),
+            ("/additionalDetails/0/value", Value::Null),
+            ("/additionalDetails", json!({})),
+            ("/initiatedBy/user/displayName", json!(1)),
+            ("/initiatedBy/user/ipAddress", json!([])),
+            ("/initiatedBy/app/servicePrincipalId", json!(1)),
+            ("/initiatedBy/app/servicePrincipalName", json!({})),
+            ("/targetResources/0/userPrincipalName", json!(1)),
+            ("/targetResources/0/groupType", json!(false)),
+            (
+                "/targetResources/0/modifiedProperties/0/displayName",
+                Value::Null,
+            ),
+            ("/targetResources/0/modifiedProperties/0/oldValue", json!(2)),
+        ];
+        let mut cases: Vec<Vec<u8>> = vec![
             stored(full_record(), json!(SOURCE)),
             stored(sparse.clone(), json!(SOURCE)),
             stored(full_record(), json!("sign-in")),
@@ -900,24 +914,41 @@ mod tests {
             b"{\"id\":\"\xff\",\"source\":\"directory-audit\"}".to_vec(),
             b"{\"id\":\"\xff\",\"source\":\"sign-in\"}".to_vec(),
         ];
+        for (at, v) in &unread_members_of_a_wrong_type {
+            let mut r = full_record();
+            *r.pointer_mut(at).unwrap() = v.clone();
+            cases.push(stored(r, json!(SOURCE)));
+        }
         let mut changes = 0;
         for c in &cases {
-            let fast = change_record(c);
-            assert_eq!(
-                fast,
-                change_record_general(c),
-                "{}",
-                String::from_utf8_lossy(c)
-            );
+            let fast = judged_as(change_record(c));
+            let general = judged_as(change_record_general(c).map(|r| r.map(ChangeRead::Owned)));
+            assert_eq!(fast, general, "{}", String::from_utf8_lossy(c));
             changes += usize::from(matches!(fast, Ok(Some(_))));
         }
-        // The cases hold changes, other actions and a broken change.
+        // The cases hold changes, other actions and broken changes: every member of a wrong
+        // type makes the change unreadable, as it makes the record.
         assert_eq!(changes, 2);
-        assert!(cases.iter().any(|c| change_record(c).is_err()));
+        let broken = cases.iter().filter(|c| change_record(c).is_err()).count();
+        assert_eq!(broken, 3 + unread_members_of_a_wrong_type.len());
+        // The usual payload is read as a view, and judged as its record is.
         let first = change_record(&cases[0]).unwrap().unwrap();
+        assert!(matches!(first, ChangeRead::View(_)));
+        let record = serde_json::from_value::<AuditRecord>(full_record()).unwrap();
+        let judged = judged_as(Ok(Some(ChangeRead::Owned(record))))
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(judged.activity, "Add member to \"group\" \u{e9}");
+        assert_eq!(judged.by, "agent APP");
+        assert_eq!(judged.why.as_deref(), Some("attribute Group.ObjectID"));
         assert_eq!(
-            first,
-            serde_json::from_value::<AuditRecord>(full_record()).unwrap()
+            judged.makers,
+            ["ingest", "6b", "u", "a@b", "app", "agent", "app"]
+        );
+        assert_eq!(
+            judged_as(Ok(Some(first))).unwrap().unwrap().unwrap(),
+            judged
         );
     }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::audit::{AuditRecord, Initiator};
+use crate::audit::view::{AuditRecordView, InitiatorView};
 use crate::error::InputError;
 use crate::text::read_text;
 
@@ -108,7 +108,7 @@ impl Governance {
 
     /// The AI agent that made a change, if one did: by app id, else (for records that carry
     /// no app id) by display name.
-    pub fn agent_of(&self, by: &Initiator) -> Option<&Agent> {
+    pub fn agent_of(&self, by: &InitiatorView) -> Option<&Agent> {
         let app = by.app.as_ref()?;
         self.agents.iter().find(|a| match &app.app_id {
             Some(id) => id.eq_ignore_ascii_case(&a.app_id),
@@ -121,7 +121,7 @@ impl Governance {
     }
 
     /// Why a change is high-stakes (one reason per rule it meets); empty when it is not.
-    pub fn high_stakes(&self, r: &AuditRecord) -> Vec<String> {
+    pub fn high_stakes(&self, r: &AuditRecordView) -> Vec<String> {
         let h = &self.high_stakes;
         let activity = r.activity.to_ascii_lowercase();
         let mut why = Vec::new();
@@ -152,9 +152,10 @@ impl Governance {
                 });
                 (by_target || by_property).then(|| {
                     t.display_name
-                        .clone()
-                        .or_else(|| t.id.clone())
+                        .as_deref()
+                        .or(t.id.as_deref())
                         .unwrap_or_default()
+                        .to_string()
                 })
             });
             if let Some(g) = group {
@@ -184,7 +185,7 @@ impl Governance {
             .target_resources
             .iter()
             .flat_map(|t| &t.modified_properties)
-            .map(|p| p.display_name.as_str())
+            .map(|p| p.display_name.as_ref())
             .filter(|n| h.attributes.iter().any(|a| a.eq_ignore_ascii_case(n)))
             .collect();
         attrs.dedup();
@@ -204,6 +205,7 @@ impl Governance {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::{AuditRecord, Initiator};
 
     fn record(v: Value) -> AuditRecord {
         serde_json::from_value(v).unwrap()
@@ -229,19 +231,22 @@ activities = ["Reset user password"]
             {"app": {"appId": "c0000000-0000-4000-8000-0000000000a1"}}
         ))
         .unwrap();
-        assert!(g.agent_of(&by_id).is_some());
+        assert!(g.agent_of(&by_id.view()).is_some());
         let by_name: Initiator =
             serde_json::from_value(serde_json::json!({"app": {"displayName": "onboarding AGENT"}}))
                 .unwrap();
-        assert!(g.agent_of(&by_name).is_some());
+        assert!(g.agent_of(&by_name.view()).is_some());
         let other: Initiator = serde_json::from_value(serde_json::json!(
             {"app": {"appId": "x", "displayName": "Onboarding agent"}}
         ))
         .unwrap();
-        assert!(g.agent_of(&other).is_none(), "an app id that differs wins");
+        assert!(
+            g.agent_of(&other.view()).is_none(),
+            "an app id that differs wins"
+        );
         let user: Initiator =
             serde_json::from_value(serde_json::json!({"user": {"id": "u"}})).unwrap();
-        assert!(g.agent_of(&user).is_none());
+        assert!(g.agent_of(&user.view()).is_none());
     }
 
     #[test]
@@ -259,26 +264,29 @@ activities = ["Reset user password"]
                                 "displayName": "Finance"}]),
         );
         assert_eq!(
-            g.high_stakes(&finance),
+            g.high_stakes(&finance.view()),
             ["membership of high-stakes group Finance"]
         );
         let sales = base(
             "Add member to group",
             serde_json::json!([{"id": "90000000-0000-4000-8000-000000000002", "type": "Group"}]),
         );
-        assert!(g.high_stakes(&sales).is_empty());
+        assert!(g.high_stakes(&sales.view()).is_empty());
         let attr = base(
             "Update user",
             serde_json::json!([{"id": "u", "type": "User", "modifiedProperties": [
                 {"displayName": "jobTitle"}, {"displayName": "Extension_PartnerTier"}]}]),
         );
-        assert_eq!(g.high_stakes(&attr), ["attribute Extension_PartnerTier"]);
         assert_eq!(
-            g.high_stakes(&base("Add eligible member to role", serde_json::json!([]))),
+            g.high_stakes(&attr.view()),
+            ["attribute Extension_PartnerTier"]
+        );
+        assert_eq!(
+            g.high_stakes(&base("Add eligible member to role", serde_json::json!([])).view()),
             ["role assignment"]
         );
         assert_eq!(
-            g.high_stakes(&base("Reset user password", serde_json::json!([]))),
+            g.high_stakes(&base("Reset user password", serde_json::json!([])).view()),
             ["activity Reset user password"]
         );
     }
