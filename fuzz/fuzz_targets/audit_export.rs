@@ -83,9 +83,23 @@ fuzz_target!(|data: &[u8]| {
             let back: AuditRecord =
                 serde_json::from_slice(&stored).expect("a stored record reads back");
             assert_eq!(back, r, "record {} changes when stored and read back", r.id);
+            let view: vigil_simulator::audit::view::AuditRecordView =
+                serde_json::from_slice(&stored).expect("a stored record reads as a view");
             if let Some(g) = &governance {
-                let _ = g.agent_of(&r.initiated_by.view());
-                let _ = g.high_stakes(&r.view());
+                let agent =
+                    |a: Option<&vigil_simulator::governance::Agent>| a.map(|a| a.app_id.clone());
+                assert_eq!(
+                    agent(g.agent_of(&view.initiated_by)),
+                    agent(g.agent_of(&r.initiated_by.view())),
+                    "record {}: the view and the record name different agents",
+                    r.id
+                );
+                assert_eq!(
+                    g.high_stakes(&view),
+                    g.high_stakes(&r.view()),
+                    "record {}: the view and the record are judged differently",
+                    r.id
+                );
             }
         },
     );
