@@ -60,7 +60,7 @@ use crate::simulate::{
 use crate::table::{self, Batch, Col, Dict, ListCodes, NULL, TableFile, Texts};
 
 /// Rows read and processed together (whole row groups).
-const BATCH_ROWS: usize = 1 << 20;
+const BATCH_ROWS: usize = 1 << 18;
 /// Rows hashed by one task.
 const CHUNK_ROWS: usize = 1 << 16;
 
@@ -1124,7 +1124,14 @@ struct PolicySet<'a> {
     /// A policy's result on rows whose IP address a location matched, whose reasons show the
     /// address: (policy, result, address code) → JSON.
     ip_frags: FxMap<(u32, u32, u32), Arc<str>>,
+    /// The `policies` JSON of a side on rows with an address code as above: (side, address
+    /// code) → JSON, so that such rows share one text (emptied past [`IP_SIDES_BYTES`]).
+    ip_sides: FxMap<(u32, u32), Arc<str>>,
+    ip_sides_bytes: usize,
 }
+
+/// The texts [`PolicySet::ip_sides`] holds at most.
+const IP_SIDES_BYTES: usize = 128 << 20;
 
 impl<'a> PolicySet<'a> {
     fn new(policies: &'a [Policy], ctx: &'a Context<'a>) -> PolicySet<'a> {
@@ -1145,6 +1152,8 @@ impl<'a> PolicySet<'a> {
             heads: Vec::new(),
             side_policies: Vec::new(),
             ip_frags: FxMap::default(),
+            ip_sides: FxMap::default(),
+            ip_sides_bytes: 0,
         }
     }
 
@@ -1341,6 +1350,9 @@ impl<'a> PolicySet<'a> {
         let side = self.key_side[k as usize];
         let head = self.head(side);
         if let Some(code) = ip.filter(|_| self.reads_ip.iter().any(|r| *r)) {
+            if let Some(t) = self.ip_sides.get(&(side, code)) {
+                return (head, t.clone());
+            }
             let mut out = String::from("[");
             let mut signin: Option<SignIn> = None;
             for p in 0..self.policies.len() {
@@ -1366,7 +1378,14 @@ impl<'a> PolicySet<'a> {
                 self.ip_frags.insert(key, f);
             }
             out.push(']');
-            return (head, out.into());
+            let out: Arc<str> = out.into();
+            if self.ip_sides_bytes > IP_SIDES_BYTES {
+                self.ip_sides.clear();
+                self.ip_sides_bytes = 0;
+            }
+            self.ip_sides_bytes += out.len();
+            self.ip_sides.insert((side, code), out.clone());
+            return (head, out);
         }
         let s = side as usize;
         if self.side_policies.len() <= s {
@@ -1574,7 +1593,7 @@ fn write_rows(
                     controls: &r.cand.0.controls,
                     policies: &r.cand.1,
                 },
-                base.map(|(h, policies)| SideCols {
+                r.base.as_ref().map(|(h, policies)| SideCols {
                     status: &h.status,
                     controls: &h.controls,
                     policies,

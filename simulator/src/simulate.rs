@@ -279,7 +279,7 @@ pub struct Inputs<'a> {
 
 /// The files the decisions go to (`--decisions-format`): both by default, as the contract
 /// says; one of them for a user who reads only that one (at 10M sign-ins the NDJSON file is
-/// tens of gigabytes, the Parquet file a fifteenth of that).
+/// tens of gigabytes, the Parquet file about a seventieth of that).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DecisionFiles {
     /// decisions.ndjson and decisions.parquet.

@@ -982,9 +982,14 @@ fn decisions_rows_have_exactly_the_contract_fields_and_shapes() {
     assert!(!p["reasons"].as_array().unwrap().is_empty());
 }
 
-/// Reads decisions.parquet as (signInId, candidateStatus, baselineStatus, changed) rows.
-fn parquet_rows(path: &Path) -> Vec<(String, String, Option<String>, Option<bool>)> {
-    use arrow::array::{Array, BooleanArray, StringArray};
+/// Reads decisions.parquet back into decisions.ndjson's lines: every column, the sides'
+/// `policies` (dictionary-encoded JSON text) parsed, `createdDateTime` as milliseconds.
+fn parquet_rows(path: &Path) -> Vec<Value> {
+    use arrow::array::{
+        Array, ArrayAccessor, BooleanArray, DictionaryArray, ListArray, StringArray,
+        TimestampMillisecondArray,
+    };
+    use arrow::datatypes::Int32Type;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -1001,35 +1006,71 @@ fn parquet_rows(path: &Path) -> Vec<(String, String, Option<String>, Option<bool
                 .unwrap_or_else(|| panic!("decisions.parquet has no column {name}"))
                 .clone()
         };
-        let id = col("signInId");
-        let id = id.as_any().downcast_ref::<StringArray>().unwrap();
-        let cand = col("candidateStatus");
-        let cand = cand.as_any().downcast_ref::<StringArray>().unwrap();
-        let base = col("baselineStatus");
-        let base = base.as_any().downcast_ref::<StringArray>().unwrap();
+        let text = |name: &str, i: usize| {
+            let c = col(name);
+            let c = c.as_any().downcast_ref::<StringArray>().unwrap();
+            (!c.is_null(i)).then(|| c.value(i).to_string())
+        };
+        let controls = |name: &str, i: usize| {
+            let c = col(name);
+            let c = c.as_any().downcast_ref::<ListArray>().unwrap();
+            (!c.is_null(i)).then(|| {
+                let items = c.value(i);
+                let items = items.as_any().downcast_ref::<StringArray>().unwrap();
+                (0..items.len())
+                    .map(|j| items.value(j).to_string())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let policies = |name: &str, i: usize| {
+            let c = col(name);
+            let c = c
+                .as_any()
+                .downcast_ref::<DictionaryArray<Int32Type>>()
+                .unwrap_or_else(|| panic!("{name} is a dictionary of strings"));
+            let values = c.downcast_dict::<StringArray>().unwrap();
+            (!c.is_null(i)).then(|| serde_json::from_str::<Value>(values.value(i)).unwrap())
+        };
+        let created = col("createdDateTime");
+        let created = created
+            .as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .unwrap();
         let changed = col("changed");
         let changed = changed.as_any().downcast_ref::<BooleanArray>().unwrap();
         for i in 0..batch.num_rows() {
-            out.push((
-                id.value(i).to_string(),
-                cand.value(i).to_string(),
-                (!base.is_null(i)).then(|| base.value(i).to_string()),
-                (!changed.is_null(i)).then(|| changed.value(i)),
-            ));
+            let base = text("baselineStatus", i).map(|status| {
+                json!({"status": status, "controls": controls("baselineControls", i),
+                       "policies": policies("baselinePolicies", i)})
+            });
+            out.push(json!({
+                "signInId": text("signInId", i),
+                "correlationId": text("correlationId", i),
+                "userId": text("userId", i),
+                "createdDateTime": (!created.is_null(i)).then(|| created.value(i)),
+                "candidate": {"status": text("candidateStatus", i),
+                              "controls": controls("candidateControls", i),
+                              "policies": policies("candidatePolicies", i)},
+                "baseline": base,
+                "changed": (!changed.is_null(i)).then(|| changed.value(i)),
+            }));
         }
     }
     out
 }
 
-fn ndjson_rows(rows: &[Value]) -> Vec<(String, String, Option<String>, Option<bool>)> {
+/// decisions.ndjson's lines with `createdDateTime` as milliseconds, as [`parquet_rows`] reads
+/// decisions.parquet.
+fn ndjson_rows(rows: &[Value]) -> Vec<Value> {
     rows.iter()
         .map(|r| {
-            (
-                r["signInId"].as_str().unwrap().to_string(),
-                status(r).to_string(),
-                r["baseline"]["status"].as_str().map(str::to_string),
-                r["changed"].as_bool(),
-            )
+            let mut r = r.clone();
+            let ms = r["createdDateTime"]
+                .as_str()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_millisecond());
+            r["createdDateTime"] = json!(ms);
+            r
         })
         .collect()
 }
