@@ -156,9 +156,12 @@ fn pruned(bytes: &[u8]) -> Option<Pruned> {
     if *first != b'{' {
         return None;
     }
+    // UTF-8 checked once for the whole record rather than string by string (text that is not
+    // UTF-8 is the general path's error to word).
+    let text = std::str::from_utf8(bytes).ok()?;
     let mut flag = DuplicateFlag::default();
     let mut applied = None;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_str(text);
     let object = PrunedSeed {
         keys: RECORD_KEYS,
         top: true,
