@@ -22,7 +22,10 @@
 //! read line by line (NDJSON: a bad line can be skipped; runs of lines are mapped on every
 //! core and handed over in input order); any other JSON file is read as a
 //! stream of documents, with the records of a page, blob or array handed over one at a time,
-//! so no file is ever held as one JSON tree. A file that does not start with `{` or `[` is CSV
+//! so no file is ever held as one JSON tree. Graph list pages (a page on a line, or a file of
+//! pages up to 64 MiB, held as bytes) are split into their records, which are mapped on every
+//! core; a page with anything the fast path declines is read by the stream reader, from the
+//! same bytes. A file that does not start with `{` or `[` is CSV
 //! (`,`, `;` or tab), read row by row. Side files are read before everything else, so their
 //! steps are joined wherever they sort.
 //!
