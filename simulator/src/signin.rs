@@ -22,7 +22,10 @@
 //! read line by line (NDJSON: a bad line can be skipped; runs of lines are mapped on every
 //! core and handed over in input order); any other JSON file is read as a
 //! stream of documents, with the records of a page, blob or array handed over one at a time,
-//! so no file is ever held as one JSON tree. A file that does not start with `{` or `[` is CSV
+//! so no file is ever held as one JSON tree. Graph list pages (a page on a line, or a file of
+//! pages up to 64 MiB, held as bytes) are split into their records, which are mapped on every
+//! core; a page with anything the fast path declines is read by the stream reader, from the
+//! same bytes. A file that does not start with `{` or `[` is CSV
 //! (`,`, `;` or tab), read row by row. Side files are read before everything else, so their
 //! steps are joined wherever they sort.
 //!
@@ -267,6 +270,13 @@ fn read_file(
         return Ok(());
     };
 
+    // A first line that is a whole Graph list page the fast path takes is one value too (and
+    // is not parsed twice to find that out).
+    let first_page = if start.complete && starts_json(&start.first) && !general_only() {
+        map_pages(&start.first, true, opts.date_order)
+    } else {
+        None
+    };
     let mut state = FileState {
         file,
         opts,
@@ -275,7 +285,7 @@ fn read_file(
         stats,
         meter,
         steps,
-        line_mode: start.complete && is_one_value(&start.first),
+        line_mode: start.complete && (first_page.is_some() || is_one_value(&start.first)),
         line: LineSource::Fixed(start.line_no),
         variant: None,
         index: 0,
@@ -293,7 +303,12 @@ fn read_file(
         state.line_mode = false;
         state.read_csv(start)?;
     } else if state.line_mode && !general_only() {
-        read_lines(&mut state, start)?;
+        read_lines(&mut state, start, first_page)?;
+    } else if !state.line_mode
+        && !general_only()
+        && start.first.trim_ascii_start().starts_with(b"{")
+    {
+        read_whole_pages(&mut state, start)?;
     } else {
         read_json(&mut state, start)?;
     }
@@ -453,11 +468,41 @@ fn general_only() -> bool {
 /// before them are handed over in order. Two such runs are held at a time.
 const BATCH_BYTES: usize = 4 << 20;
 
+/// The largest file (or NDJSON line) of Graph list pages read whole and mapped on every core;
+/// a larger one is streamed by the general path, one record at a time.
+const PAGES_BYTES: usize = 64 << 20;
+
+/// Graph list page(s) in `bytes` (`single`: exactly one, as on an NDJSON line), each record
+/// mapped by the fast path on every core: the sign-ins in order, or `None` when the general
+/// path must read the whole of `bytes` (a record or anything around them it declines).
+fn map_pages(bytes: &[u8], single: bool, order: DateOrder) -> Option<Vec<Mapped>> {
+    use rayon::prelude::*;
+    if bytes.len() > PAGES_BYTES || !bytes.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let elements = fast::page_elements(bytes, single)?;
+    elements
+        .par_iter()
+        .with_min_len(16)
+        .map(|&(a, b)| fast::map_element(&bytes[a..b], order))
+        .collect()
+}
+
+/// What the fast path made of one NDJSON line.
+enum Taken {
+    /// A record.
+    One(Mapped),
+    /// The records of a Graph list page.
+    Page(Vec<Mapped>),
+}
+
 /// A run of NDJSON lines: their bytes back to back, and each line's (start, end, number).
 #[derive(Default)]
 struct Lines {
     bytes: Vec<u8>,
     lines: Vec<(usize, usize, usize)>,
+    /// The first line's page, already mapped (see [`read_file`]).
+    first_page: Option<Vec<Mapped>>,
 }
 
 impl Lines {
@@ -479,15 +524,26 @@ impl Lines {
         Ok(true)
     }
 
-    /// Each line through the fast path ([`fast::map_line`]), in parallel; `None` where the
-    /// general path must read the line.
-    fn map(&self, order: DateOrder) -> Vec<Option<Mapped>> {
+    /// Each line through the fast path ([`fast::map_line`], else [`map_pages`]), in parallel;
+    /// `None` where the general path must read the line.
+    fn map(&mut self, order: DateOrder) -> Vec<Option<Taken>> {
         use rayon::prelude::*;
-        self.lines
-            .par_iter()
-            .with_min_len(16)
-            .map(|&(a, b, _)| fast::map_line(&self.bytes[a..b], order))
-            .collect()
+        let first = self.first_page.take();
+        let skip = usize::from(first.is_some());
+        let mut out: Vec<Option<Taken>> = first.map(Taken::Page).into_iter().map(Some).collect();
+        out.par_extend(
+            self.lines[skip..]
+                .par_iter()
+                .with_min_len(16)
+                .map(|&(a, b, _)| {
+                    let line = &self.bytes[a..b];
+                    match fast::map_line(line, order) {
+                        Some(m) => Some(Taken::One(m)),
+                        None => map_pages(line, true, order).map(Taken::Page),
+                    }
+                }),
+        );
+        out
     }
 }
 
@@ -495,7 +551,11 @@ impl Lines {
 /// while the previous run's sign-ins are handed over in input order; a line the fast path
 /// declines is read by the general path ([`read_line`]) in its place, so everything the user
 /// sees (records, order, warnings, errors) is what reading line by line gives.
-fn read_lines(state: &mut FileState, start: Start) -> Result<(), InputError> {
+fn read_lines(
+    state: &mut FileState,
+    start: Start,
+    first_page: Option<Vec<Mapped>>,
+) -> Result<(), InputError> {
     let Start {
         first,
         mut line_no,
@@ -506,7 +566,8 @@ fn read_lines(state: &mut FileState, start: Start) -> Result<(), InputError> {
     let mut next = Lines::default();
     next.bytes.extend_from_slice(&first);
     next.lines.push((0, first.len(), line_no));
-    let mut pending: Option<(Lines, Vec<Option<Mapped>>)> = None;
+    next.first_page = first_page;
+    let mut pending: Option<(Lines, Vec<Option<Taken>>)> = None;
     // The buffers of the run handed over last, reused for the next run read.
     let mut spare = Lines::default();
     loop {
@@ -544,6 +605,54 @@ fn read_lines(state: &mut FileState, start: Start) -> Result<(), InputError> {
             mapped,
         ));
     }
+}
+
+/// A JSON file that is not NDJSON and starts with `{`: read whole (up to [`PAGES_BYTES`]) and,
+/// when it holds Graph list pages the fast path takes ([`map_pages`]), mapped on every core;
+/// otherwise the general path reads it, from the same bytes (and a read error where reading
+/// stopped), so that it sees exactly what it would have read itself.
+fn read_whole_pages(state: &mut FileState, start: Start) -> Result<(), InputError> {
+    let Start {
+        blank,
+        first,
+        mut rest,
+        ..
+    } = start;
+    let mut bytes = blank;
+    bytes.extend_from_slice(&first);
+    let room = (PAGES_BYTES + 1).saturating_sub(bytes.len()) as u64;
+    let read = (&mut rest).take(room).read_to_end(&mut bytes);
+    let replay: Box<dyn BufRead> = match read {
+        Err(e) => Box::new(FailedRead(Some(e))),
+        Ok(_) if bytes.len() > PAGES_BYTES => rest,
+        Ok(_) => match map_pages(&bytes, false, state.opts.date_order) {
+            Some(records) => {
+                records.into_iter().for_each(|m| state.taken(m));
+                return Ok(());
+            }
+            None => Box::new(io::empty()),
+        },
+    };
+    read_documents(state, rejoin(bytes, replay))
+}
+
+/// A reader that failed: its error once, then the end.
+struct FailedRead(Option<io::Error>);
+
+impl Read for FailedRead {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
+    }
+}
+
+impl BufRead for FailedRead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(&[]),
+        }
+    }
+    fn consume(&mut self, _: usize) {}
 }
 
 /// One NDJSON line.
@@ -706,18 +815,22 @@ impl FileState<'_, '_> {
 
     /// A run of NDJSON lines, in order: the fast path's sign-ins, the general path for the
     /// lines it declined.
-    fn hand_over(&mut self, lines: &Lines, mapped: Vec<Option<Mapped>>) -> Result<(), InputError> {
+    fn hand_over(&mut self, lines: &Lines, mapped: Vec<Option<Taken>>) -> Result<(), InputError> {
         for (&(a, b, line_no), m) in lines.lines.iter().zip(mapped) {
             match m {
-                Some(m) => {
-                    self.index += 1;
-                    self.meter.tick();
-                    self.mapped(m);
-                }
+                Some(Taken::One(m)) => self.taken(m),
+                Some(Taken::Page(records)) => records.into_iter().for_each(|m| self.taken(m)),
                 None => read_line(self, &lines.bytes[a..b], line_no)?,
             }
         }
         Ok(())
+    }
+
+    /// A record the fast path mapped, counted as the general path counts it.
+    fn taken(&mut self, m: Mapped) {
+        self.index += 1;
+        self.meter.tick();
+        self.mapped(m);
     }
 
     /// A record that mapped.
@@ -961,6 +1074,116 @@ mod tests {
             GENERAL_ONLY.with(|g| g.set(false));
             stats.map(|s| (out, s)).map_err(|e| e.to_string())
         })
+    }
+
+    /// Graph list page files, taken by the fast path on every core or declined whole, read
+    /// exactly as the general path reads them: one page per line (with more lines after it),
+    /// pretty-printed and concatenated pages, and pages with everything the fast path declines.
+    #[test]
+    fn graph_pages_read_as_the_general_path_reads_them() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let opts = crate::generate::Options {
+            signins: 300,
+            users: 40,
+            seed: 5,
+            format: crate::generate::Format::Ndjson,
+            attack_rate: 0.05,
+        };
+        crate::generate::generate(dir.path(), &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(dir.path().join("signins.ndjson"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let page = |items: &[String]| {
+            format!(
+                r#"{{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns","value":[{}],"@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=x"}}"#,
+                items.join(",")
+            )
+        };
+        let pretty = |text: &str| {
+            let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            serde_json::to_string_pretty(&v).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let good = [
+            // One page per line, and one on its own.
+            format!("{}\n{}\n", page(&lines[..100]), page(&lines[100..])),
+            page(&lines[..40]),
+            // Pretty-printed, one and two back to back (with a repeated sign-in).
+            pretty(&page(&lines[..50])),
+            format!(
+                "{}\n{}",
+                pretty(&page(&lines[..50])),
+                pretty(&page(&lines[49..90]))
+            ),
+            // Pages back to back on lines that are not whole values.
+            format!(
+                "{{\"value\":[\n{}\n]}} {{\"value\":[{}]}}",
+                lines[..5].join(",\n"),
+                lines[5]
+            ),
+        ];
+        let record = &lines[7];
+        let bad = [
+            // Read by the general path: a duplicate key (at the top, in an element), an element
+            // without an id, another category, an invalid field, a blob, an element that is
+            // not an object, no records; then a record on one line and a page on the next.
+            format!(r#"{{"@odata.context":"a","@odata.context":"b","value":[{record}]}}"#),
+            page(&[record.replacen("{\"id\":", "{\"ID\":\"x\",\"id\":", 1)]),
+            page(&[record.replacen("\"id\":", "\"requestId\":", 1)]),
+            format!(
+                r#"{{"value":[{record},{{"category":"AuditLogs","properties":{{"id":"z"}}}}]}}"#
+            ),
+            page(&[record.replacen("\"createdDateTime\":\"", "\"createdDateTime\":\"x", 1)]),
+            format!(r#"{{"value":[{record}],"records":[{record}]}}"#),
+            format!(r#"{{"value":[{record},"x"]}}"#),
+            r#"{"value":[]}"#.to_string(),
+            format!("{record}\n{}\n", page(&lines[8..12])),
+            // Invalid JSON: in an element, around the elements, a line with two pages, a
+            // truncated page (on one line and pretty-printed).
+            page(&[record.replacen("\"id\":", "\"id\" ", 1)]),
+            format!(r#"{{"@odata.count":tru,"value":[{record}]}}"#),
+            format!(
+                "{}\n{} {}\n",
+                page(&lines[..3]),
+                page(&lines[3..5]),
+                page(&lines[5..7])
+            ),
+            page(&lines[..20])[..5000].to_string(),
+            pretty(&page(&lines[..20]))[..5000].to_string(),
+        ];
+        let skip = ReadOptions {
+            skip_bad_records: true,
+            ..ReadOptions::default()
+        };
+        for (i, content) in good.iter().chain(&bad).enumerate() {
+            let file = dir.path().join(format!("page-{i}.json"));
+            std::fs::write(&file, content).unwrap_or_else(|e| panic!("{e}"));
+            for opts in [&ReadOptions::default(), &skip] {
+                let [fast, general] = both_paths(std::slice::from_ref(&file), opts);
+                assert_eq!(fast, general, "{content}");
+                if i < good.len() {
+                    let (signins, _) = fast.unwrap_or_else(|e| panic!("{e}"));
+                    assert!(!signins.is_empty());
+                    assert!(
+                        signins
+                            .iter()
+                            .all(|s| s.source_variant.as_deref() == Some("graph"))
+                    );
+                }
+            }
+        }
+        // The good files are the fast path's: every page is taken whole.
+        for content in &good[..4] {
+            let lines: Vec<&str> = content.lines().collect();
+            let taken = if lines.len() > 1 && lines.iter().all(|l| is_one_value(l.as_bytes())) {
+                lines
+                    .iter()
+                    .all(|l| map_pages(l.as_bytes(), true, DateOrder::MonthFirst).is_some())
+            } else {
+                map_pages(content.as_bytes(), false, DateOrder::MonthFirst).is_some()
+            };
+            assert!(taken, "{content}");
+        }
+        assert!(map_pages(good[4].as_bytes(), false, DateOrder::MonthFirst).is_some());
     }
 
     /// An NDJSON file of several runs of lines (more than [`BATCH_BYTES`]) with every kind of

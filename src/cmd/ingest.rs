@@ -3,8 +3,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use anyhow::{Context as _, Result};
+use vigil_simulator::model::SignIn;
 use vigil_simulator::signin::{self, ReadOptions};
 use vigil_simulator::table::{TableWriter, WriteError};
 
@@ -47,34 +49,64 @@ pub fn run(a: &IngestArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// Sign-ins handed to the writing thread at a time.
+const WRITE_BATCH: usize = 1024;
+
+/// Reads the exports on this thread (which maps records on every core) while another thread
+/// builds and writes the table, so that the columns and the Parquet compression overlap with
+/// reading.
 fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
     let mut writer = TableWriter::create(tmp).map_err(|e| named(e, &a.out))?;
-    let mut failed: Option<WriteError> = None;
     let opts = ReadOptions {
         skip_bad_records: a.skip_bad_records,
         date_order: a.date_order.into(),
     };
     let bar = progress_bytes(0, "reading sign-ins");
-    let stats = signin::read_signins_with_progress(
-        &a.signins,
-        &opts,
-        &mut |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        },
-        &mut |s| {
-            if failed.is_none()
-                && let Err(e) = writer.push(&s)
-            {
-                failed = Some(e);
+    let (send, receive) = mpsc::sync_channel::<Vec<SignIn>>(4);
+    let (stats, wrote) = std::thread::scope(|scope| {
+        let writing = scope.spawn(move || -> Result<TableWriter, WriteError> {
+            // After a failure the rest is received and dropped, so reading is not blocked.
+            let mut failed = None;
+            for batch in receive {
+                for s in &batch {
+                    if failed.is_none()
+                        && let Err(e) = writer.push(s)
+                    {
+                        failed = Some(e);
+                    }
+                }
             }
-        },
-    );
+            failed.map_or(Ok(writer), Err)
+        });
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        let stats = signin::read_signins_with_progress(
+            &a.signins,
+            &opts,
+            &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            },
+            &mut |s| {
+                batch.push(s);
+                if batch.len() == WRITE_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
+                    // The writing thread only stops receiving by panicking (resumed below).
+                    let _ = send.send(full);
+                }
+            },
+        );
+        if !batch.is_empty() {
+            let _ = send.send(batch);
+        }
+        drop(send);
+        let wrote = writing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (stats, wrote)
+    });
     bar.finish_and_clear();
     let stats = stats?;
-    if let Some(e) = failed {
-        return Err(named(e, &a.out).into());
-    }
+    let writer = wrote.map_err(|e| named(e, &a.out))?;
     let (written, _) = writer.finish().map_err(|e| named(e, &a.out))?;
     Ok((stats, written))
 }

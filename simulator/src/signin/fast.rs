@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use super::json::{Container, Receiver, ValueSeed};
 use super::map::{self, Mapped};
 use super::time::DateOrder;
+use crate::model::LoggedPolicy;
 
 /// Keys (folded) that [`map::map_record`] reads at a record's top level, in a diagnostic
 /// record's `properties`, or in a PowerShell `AdditionalProperties` bag (kept whole).
@@ -122,8 +123,18 @@ impl Receiver for DuplicateFlag {
 /// Maps one NDJSON line (a file in line mode) through the fast path; `None` when the general
 /// path must read it.
 pub(crate) fn map_line(bytes: &[u8], order: DateOrder) -> Option<Mapped> {
-    let object = pruned_record(bytes)?;
-    match map::map_record(&object, Container::Single, true, order) {
+    map_one(bytes, Container::Single, order)
+}
+
+/// Maps one element of a Graph list page's `value` array through the fast path; `None` when
+/// the general path must read the page.
+pub(crate) fn map_element(bytes: &[u8], order: DateOrder) -> Option<Mapped> {
+    map_one(bytes, Container::GraphPage, order)
+}
+
+fn map_one(bytes: &[u8], container: Container, order: DateOrder) -> Option<Mapped> {
+    let (object, applied) = pruned(bytes)?;
+    match map::map_record_with(&object, container, true, order, applied) {
         Ok(
             mapped @ Mapped::SignIn {
                 derived_id: false, ..
@@ -133,24 +144,198 @@ pub(crate) fn map_line(bytes: &[u8], order: DateOrder) -> Option<Mapped> {
     }
 }
 
-/// The record on `bytes`, folded and pruned to the members [`map::map_record`] reads, or
-/// `None` when the general path must read it.
-pub(crate) fn pruned_record(bytes: &[u8]) -> Option<Map<String, Value>> {
+/// A pruned record, and its policies when read straight into them (see [`pruned`]).
+type Pruned = (Map<String, Value>, Option<Vec<LoggedPolicy>>);
+
+/// The record on `bytes` pruned ([`PrunedSeed`]), with its `appliedConditionalAccessPolicies`
+/// already read into policies when it is a plain list at the record's top level (the common
+/// case: the list is most of a Graph record, and building it as JSON values first would cost
+/// more than the rest of the record); `None` when the general path must read it.
+fn pruned(bytes: &[u8]) -> Option<Pruned> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
     if *first != b'{' {
         return None;
     }
+    // UTF-8 checked once for the whole record rather than string by string (text that is not
+    // UTF-8 is the general path's error to word).
+    let text = std::str::from_utf8(bytes).ok()?;
     let mut flag = DuplicateFlag::default();
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut applied = None;
+    let mut de = serde_json::Deserializer::from_str(text);
     let object = PrunedSeed {
         keys: RECORD_KEYS,
         top: true,
         flag: &mut flag,
+        applied: Some(&mut applied),
     }
     .deserialize(&mut de)
     .ok()?;
     de.end().ok()?;
-    (!flag.0).then_some(object)
+    // In a diagnostic record the signIn fields are read from `properties`, not the envelope.
+    if flag.0 || (applied.is_some() && object.contains_key("properties")) {
+        return None;
+    }
+    Some((object, applied))
+}
+
+/// The byte ranges of the elements of one or more Graph list pages (`{"value":[...]}`) back to
+/// back in `bytes` (`single`: exactly one page, as an NDJSON line must hold), or `None` when
+/// the general path must read them: anything but objects with one `value` array of objects
+/// (`records` is a blob; a repeated key, folded, is reported by the general path), no element
+/// at all, or a member besides `value` that is not valid JSON or repeats a key.
+///
+/// Only the structure between the elements is checked here; each element is parsed whole by
+/// [`map_element`], which declines anything but exactly one valid record, so a page is taken
+/// only when the general path would read the same records from it without a note.
+pub(crate) fn page_elements(bytes: &[u8], single: bool) -> Option<Vec<(usize, usize)>> {
+    let mut s = Scanner { bytes, at: 0 };
+    let mut elements = Vec::new();
+    let mut pages = 0usize;
+    loop {
+        s.blank();
+        if s.at == bytes.len() {
+            break;
+        }
+        if single && pages == 1 {
+            return None;
+        }
+        s.expect(b'{')?;
+        pages += 1;
+        let mut keys: Vec<String> = Vec::new();
+        loop {
+            s.blank();
+            let key_at = s.at;
+            s.string()?;
+            let key: String = serde_json::from_slice(&bytes[key_at..s.at]).ok()?;
+            let key = key.to_ascii_lowercase();
+            if keys.contains(&key) || key == "records" {
+                return None;
+            }
+            s.blank();
+            s.expect(b':')?;
+            s.blank();
+            if key == "value" {
+                s.expect(b'[')?;
+                s.blank();
+                if s.peek()? == b']' {
+                    s.at += 1;
+                } else {
+                    loop {
+                        s.blank();
+                        if s.peek()? != b'{' {
+                            return None;
+                        }
+                        let start = s.at;
+                        s.skip()?;
+                        elements.push((start, s.at));
+                        s.blank();
+                        match s.next()? {
+                            b',' => {}
+                            b']' => break,
+                            _ => return None,
+                        }
+                    }
+                }
+            } else {
+                let start = s.at;
+                s.skip()?;
+                let mut de = serde_json::Deserializer::from_slice(&bytes[start..s.at]);
+                Scan.deserialize(&mut de).ok()?;
+                de.end().ok()?;
+            }
+            keys.push(key);
+            s.blank();
+            match s.next()? {
+                b',' => {}
+                b'}' => break,
+                _ => return None,
+            }
+        }
+        if !keys.iter().any(|k| k == "value") {
+            return None;
+        }
+    }
+    (!elements.is_empty()).then_some(elements)
+}
+
+/// A cursor over JSON text that finds where values end without parsing them.
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn expect(&mut self, b: u8) -> Option<()> {
+        (self.next()? == b).then_some(())
+    }
+
+    /// Skips JSON whitespace.
+    fn blank(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// Skips a string, from its opening quote to past its closing one.
+    fn string(&mut self) -> Option<()> {
+        self.expect(b'"')?;
+        loop {
+            let i = memchr::memchr2(b'"', b'\\', self.bytes.get(self.at..)?)?;
+            self.at += i + 1;
+            if self.bytes[self.at - 1] == b'"' {
+                return Some(());
+            }
+            // An escape: the next byte is escaped (a `\uXXXX` has no quote or backslash after it).
+            self.at += 1;
+        }
+    }
+
+    /// Skips one value: a string, an object or array to its matching close, or a scalar to the
+    /// next delimiter.
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string(),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek()? {
+                        b'"' => self.string()?,
+                        b'{' | b'[' => {
+                            depth += 1;
+                            self.at += 1;
+                        }
+                        b'}' | b']' => {
+                            depth -= 1;
+                            self.at += 1;
+                            if depth == 0 {
+                                return Some(());
+                            }
+                        }
+                        _ => self.at += 1,
+                    }
+                }
+            }
+            _ => {
+                let rest = self.bytes.get(self.at..)?;
+                let n = rest
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                    .unwrap_or(rest.len());
+                self.at += n;
+                (n > 0).then_some(())
+            }
+        }
+    }
 }
 
 /// A key as written, borrowed from the input when it has no escapes.
@@ -193,6 +378,8 @@ struct PrunedSeed<'f> {
     /// The record's own top level (where container keys mean something else).
     top: bool,
     flag: &'f mut DuplicateFlag,
+    /// Where a top-level `appliedConditionalAccessPolicies` list is read to ([`PoliciesSeed`]).
+    applied: Option<&'f mut Option<Vec<LoggedPolicy>>>,
 }
 
 impl<'de> DeserializeSeed<'de> for PrunedSeed<'_> {
@@ -210,7 +397,7 @@ impl<'de> Visitor<'de> for PrunedSeed<'_> {
         f.write_str("an object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut object = Map::new();
         let mut dropped: Vec<Cow<'de, str>> = Vec::new();
         while let Some(key) = access.next_key_seed(KeySeed)? {
@@ -230,6 +417,14 @@ impl<'de> Visitor<'de> for PrunedSeed<'_> {
                 continue;
             };
             let value = match kept {
+                "appliedconditionalaccesspolicies" if self.applied.is_some() => {
+                    let policies = access.next_value_seed(PoliciesSeed)?;
+                    match self.applied.as_deref_mut() {
+                        Some(slot @ None) => *slot = Some(policies),
+                        _ => return Err(de::Error::custom(DECLINED)),
+                    }
+                    continue;
+                }
                 // (Names only RECORD_KEYS holds: policies and steps keep plain members.)
                 "appliedconditionalaccesspolicies" | "conditionalaccesspolicies" => access
                     .next_value_seed(ListSeed {
@@ -280,6 +475,7 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_> {
             keys: RECORD_KEYS,
             top: false,
             flag: self.flag,
+            applied: None,
         }
         .visit_map(access)
         .map(Value::Object)
@@ -319,6 +515,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
             keys: self.keys,
             top: false,
             flag: &mut *self.flag,
+            applied: None,
         })? {
             items.push(Value::Object(item));
         }
@@ -329,6 +526,139 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
+    }
+}
+
+/// A top-level `appliedConditionalAccessPolicies` list read straight into policies, as
+/// [`map`] reads them, for the plain shape only: a list of objects whose `id` and `result` are
+/// non-blank strings, `displayName` a string or null, and the control lists lists of strings
+/// or nulls (or null). Anything else (numbers, JSON in strings, a repeated key, ...) declines,
+/// and the general path words any error.
+struct PoliciesSeed;
+
+impl<'de> DeserializeSeed<'de> for PoliciesSeed {
+    type Value = Vec<LoggedPolicy>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PoliciesSeed {
+    type Value = Vec<LoggedPolicy>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of policies")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+        while let Some(p) = seq.next_element_seed(PolicySeed)? {
+            out.push(p);
+        }
+        Ok(out)
+    }
+}
+
+/// One policy of [`PoliciesSeed`].
+struct PolicySeed;
+
+impl<'de> DeserializeSeed<'de> for PolicySeed {
+    type Value = LoggedPolicy;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PolicySeed {
+    type Value = LoggedPolicy;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a policy")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let declined = || de::Error::custom(DECLINED);
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let (mut id, mut name, mut result) = (None, None, None);
+        let (mut grant, mut session) = (Vec::new(), Vec::new());
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            if repeats(&seen, &key) {
+                return Err(declined());
+            }
+            let kept = POLICY_KEYS.iter().find(|k| k.eq_ignore_ascii_case(&key));
+            match kept.copied() {
+                Some("id") => id = access.next_value_seed(TextSeed)?,
+                Some("displayname") => name = access.next_value_seed(TextSeed)?,
+                Some("result") => result = access.next_value_seed(TextSeed)?,
+                Some("enforcedgrantcontrols") => grant = access.next_value_seed(TextsSeed)?,
+                Some("enforcedsessioncontrols") => session = access.next_value_seed(TextsSeed)?,
+                _ => access.next_value_seed(Scan)?,
+            }
+            seen.push(key);
+        }
+        Ok(LoggedPolicy {
+            id: id.ok_or_else(declined)?,
+            display_name: name,
+            result: result.ok_or_else(declined)?,
+            enforced_grant_controls: grant,
+            enforced_session_controls: session,
+        })
+    }
+}
+
+/// A string member as [`map`] reads text: blank or null is `None`; anything but a string or
+/// null declines.
+struct TextSeed;
+
+impl<'de> DeserializeSeed<'de> for TextSeed {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((!v.trim().is_empty()).then(|| v.to_owned()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A list of strings as [`map`] reads one: null is empty, blank or null items are dropped;
+/// anything else declines.
+struct TextsSeed;
+
+impl<'de> DeserializeSeed<'de> for TextsSeed {
+    type Value = Vec<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextsSeed {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of strings or null")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(TextSeed)? {
+            out.extend(item);
+        }
+        Ok(out)
     }
 }
 
@@ -451,6 +781,64 @@ mod tests {
         true
     }
 
+    /// Compares the fast path with the general path on Graph list page text (one or more pages);
+    /// returns whether the fast path took it. Whenever it does, the general path must read the
+    /// same records, in order, from the page's `value` arrays, without duplicate keys, each
+    /// mapping to the same sign-in.
+    fn page_differential(text: &str, single: bool, order: DateOrder) -> bool {
+        let Some(elements) = page_elements(text.as_bytes(), single) else {
+            return false;
+        };
+        let Some(fast) = elements
+            .iter()
+            .map(|&(a, b)| map_element(&text.as_bytes()[a..b], order))
+            .collect::<Option<Vec<Mapped>>>()
+        else {
+            return false;
+        };
+        let mut general = General::default();
+        let mut de = serde_json::Deserializer::from_str(text);
+        let parsed = if single {
+            TopSeed {
+                receiver: &mut general,
+            }
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+        } else {
+            let mut stream = Ok(());
+            while stream.is_ok() && de.end().is_err() {
+                stream = TopSeed {
+                    receiver: &mut general,
+                }
+                .deserialize(&mut de);
+            }
+            stream
+        };
+        parsed.unwrap_or_else(|e| {
+            panic!("the fast path took pages the general path rejects: {e}\n{text}")
+        });
+        assert!(
+            general.dups.is_empty(),
+            "the fast path took pages with duplicate keys {:?}\n{text}",
+            general.dups
+        );
+        assert_eq!(general.records.len(), fast.len(), "{text}");
+        for ((record, container), fast) in general.records.iter().zip(fast) {
+            let Value::Object(record) = record else {
+                panic!("the fast path took an element that is not an object\n{text}");
+            };
+            assert_eq!(*container, Container::GraphPage, "{text}");
+            let expected = map::map_record(record, Container::GraphPage, true, order);
+            let (Mapped::SignIn { signin, .. }, Ok(Mapped::SignIn { signin: g, .. })) =
+                (fast, expected)
+            else {
+                panic!("the paths disagree on what an element is\n{text}");
+            };
+            assert_eq!(signin, g, "{text}");
+        }
+        true
+    }
+
     /// Graph NDJSON lines from vigil's generator (attacks, travel, failures, every kind).
     fn generated(n: u64) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -476,6 +864,75 @@ mod tests {
                 assert!(differential(&line, order), "declined:\n{line}");
             }
         }
+    }
+
+    #[test]
+    fn generated_pages_take_the_fast_path_and_agree() {
+        let lines = generated(60);
+        let page = |items: &[String]| {
+            format!(
+                r#"{{"@odata.context":"https://graph.microsoft.com/beta/$metadata#auditLogs/signIns","value":[{}],"@odata.nextLink":"https://graph.microsoft.com/beta/auditLogs/signIns?$skiptoken=a\"b"}}"#,
+                items.join(",")
+            )
+        };
+        let one = page(&lines[..25]);
+        assert!(page_differential(&one, true, DateOrder::MonthFirst));
+        let two = format!("{one}\n{}", page(&lines[25..]));
+        assert!(page_differential(&two, false, DateOrder::DayFirst));
+        assert!(page_elements(two.as_bytes(), true).is_none());
+        // Pretty-printed, as a saved Graph Explorer response.
+        let pretty: Value = serde_json::from_str(&one).unwrap_or_else(|e| panic!("{e}"));
+        let pretty = serde_json::to_string_pretty(&pretty).unwrap_or_else(|e| panic!("{e}"));
+        assert!(page_differential(&pretty, true, DateOrder::MonthFirst));
+        assert!(page_differential(
+            &format!(
+                " \r\n\t{{ \"Value\" : [ {} ,\n{} ] }}\n\n",
+                lines[0], lines[1]
+            ),
+            true,
+            DateOrder::MonthFirst
+        ));
+    }
+
+    #[test]
+    fn page_scan_finds_elements_and_declines_the_rest() {
+        let text = r#"{"a":"}]\"[{","value":[{"x":"]}\\","y":[[{}],{"z":null}]} , {"n":-1.5e3}],"b":[1,{"c":true}]}"#;
+        let elements = page_elements(text.as_bytes(), true).unwrap_or_else(|| panic!("{text}"));
+        let found: Vec<&str> = elements.iter().map(|&(a, b)| &text[a..b]).collect();
+        assert_eq!(
+            found,
+            [r#"{"x":"]}\\","y":[[{}],{"z":null}]}"#, r#"{"n":-1.5e3}"#]
+        );
+        let declined = |text: &str| {
+            assert!(page_elements(text.as_bytes(), false).is_none(), "{text}");
+        };
+        let element = r#"{"id":"a"}"#;
+        declined(&format!(r#"{{"value":[{element}],"Value":[{element}]}}"#));
+        declined(&format!(r#"{{"value":[{element}],"records":[]}}"#));
+        declined(&format!(r#"{{"c":1,"C":2,"value":[{element}]}}"#));
+        declined(&format!(r#"{{"c":{{"k":1,"K":2}},"value":[{element}]}}"#));
+        declined(&format!(r#"{{"c":tru,"value":[{element}]}}"#));
+        declined(&format!(r#"{{"c":1 2,"value":[{element}]}}"#));
+        declined(&format!(r#"{{"value":[{element},1]}}"#));
+        declined(&format!(r#"{{"value":[{element},]}}"#));
+        declined(&format!(r#"{{"value":[{element}]"#));
+        declined(&format!(r#"{{"value":[{element}]}},"#));
+        declined(&format!(r#"[{{"value":[{element}]}}]"#));
+        declined(&format!(r#"{{"value":{element}}}"#));
+        declined(r#"{"value":[]}"#);
+        declined(r#"{"id":"a"}"#);
+        declined("{}");
+        declined("");
+        // The scan does not parse elements; the fast path does, and declines bad ones.
+        let bad = r#"{"value":[{"id":"a",}]}"#;
+        let elements = page_elements(bad.as_bytes(), true).unwrap_or_else(|| panic!("{bad}"));
+        assert!(
+            elements.iter().any(|&(a, b)| map_element(
+                &bad.as_bytes()[a..b],
+                DateOrder::MonthFirst
+            )
+            .is_none())
+        );
     }
 
     #[test]
@@ -507,6 +964,35 @@ mod tests {
         declined(r#"{"category":"AuditLogs","properties":{"id":"a"}}"#);
         declined(&format!(r#"{{{base},"#));
         declined(&format!(r#"{{{base}}} {{}}"#));
+        // The policy list read straight into policies: odd shapes and repeated keys.
+        for policies in [
+            r#"[{"id":"p","result":"success","ID":"q"}]"#,
+            r#"[{"id":"p"}]"#,
+            r#"[{"id":" ","result":"success"}]"#,
+            r#"[{"id":1,"result":"success"}]"#,
+            r#"[{"id":"p","result":"success","enforcedGrantControls":"Mfa"}]"#,
+            r#"[{"id":"p","result":"success","enforcedGrantControls":[1]}]"#,
+            r#"[{"id":"p","result":"success","x":{"a":1,"A":2}}]"#,
+            r#"["p"]"#,
+            r#""[]""#,
+            "null",
+        ] {
+            declined(&format!(
+                r#"{{{base},"appliedConditionalAccessPolicies":{policies}}}"#
+            ));
+        }
+        declined(&format!(
+            r#"{{{base},"appliedConditionalAccessPolicies":[],"AppliedConditionalAccessPolicies":[]}}"#
+        ));
+        declined(&format!(
+            r#"{{"category":"SignInLogs","properties":{{{base}}},"appliedConditionalAccessPolicies":[]}}"#
+        ));
+        assert!(differential(
+            &format!(
+                r#"{{{base},"appliedConditionalAccessPolicies":[{{"ID":"p","result":"success","displayName":"  ","enforcedGrantControls":null,"enforcedSessionControls":["",null,"x"],"conditionsSatisfied":3}}],"conditionalAccessPolicies":[]}}"#
+            ),
+            DateOrder::MonthFirst
+        ));
     }
 
     /// Every record of a sample export file, as one line of JSON each: NDJSON lines as
@@ -791,7 +1277,12 @@ mod tests {
             }
             let line = LINES.with(|lines| pick.get(lines).clone());
             let order = if day_first { DateOrder::DayFirst } else { DateOrder::MonthFirst };
-            differential(&mutate(&line, &changes), order);
+            let mutated = mutate(&line, &changes);
+            differential(&mutated, order);
+            // The same record as an element of a Graph list page, between two plain ones.
+            let plain = LINES.with(|lines| lines[0].clone());
+            let page = format!(r#"{{"value":[{plain},{mutated},{plain}]}}"#);
+            page_differential(&page, true, order);
         }
     }
 }

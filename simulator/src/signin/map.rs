@@ -271,6 +271,19 @@ pub(crate) fn map_record(
     line_mode: bool,
     order: DateOrder,
 ) -> Result<Mapped, FieldError> {
+    map_record_with(top, container, line_mode, order, None)
+}
+
+/// [`map_record`] for a record whose `appliedConditionalAccessPolicies` the caller has
+/// already read (`applied`: the fast path's reading of a plain top-level list, with the member
+/// left out of `top`).
+pub(crate) fn map_record_with(
+    top: &Map<String, Value>,
+    container: Container,
+    line_mode: bool,
+    order: DateOrder,
+    applied: Option<Vec<LoggedPolicy>>,
+) -> Result<Mapped, FieldError> {
     // Some Event Hub consumers store `properties` as a string holding the JSON object.
     let properties: Option<Cow<Map<String, Value>>> = match top.get("properties") {
         Some(Value::Object(p)) => Some(Cow::Borrowed(p)),
@@ -454,7 +467,10 @@ pub(crate) fn map_record(
         failure_reason,
         conditional_access_status: rec
             .text("conditionalaccessstatus", "conditionalAccessStatus")?,
-        applied_policies: applied_policies(&rec)?,
+        applied_policies: match applied {
+            Some(policies) => Some(policies),
+            None => applied_policies(&rec)?,
+        },
         is_interactive,
         client_credential_type: rec.text("clientcredentialtype", "clientCredentialType")?,
         primary_auth_fresh,
