@@ -56,16 +56,28 @@ const WRITE_BATCH: usize = 1024;
 /// builds and writes the table, so that the columns and the Parquet compression overlap with
 /// reading.
 fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
-    let mut writer = TableWriter::create(tmp).map_err(|e| named(e, &a.out))?;
     let opts = ReadOptions {
         skip_bad_records: a.skip_bad_records,
         date_order: a.date_order.into(),
     };
+    write_table(&a.signins, &opts, tmp, &a.out)
+}
+
+/// Reads the sign-in exports `signins` (with a progress bar) into a normalized table at `tmp`,
+/// streaming: the reader hands batches to a thread that builds the columns and writes them. A
+/// write error names `shown` (the file the user asked for). Returns the reader's stats and
+/// the rows written. Also how `vigil simulate` replays exports column by column.
+pub(crate) fn write_table(
+    signins: &[PathBuf],
+    opts: &ReadOptions,
+    tmp: &Path,
+    shown: &Path,
+) -> Result<(signin::ReadStats, u64)> {
+    let mut writer = TableWriter::create(tmp).map_err(|e| named(e, shown))?;
     let bar = progress_bytes(0, "reading sign-ins");
     let (send, receive) = mpsc::sync_channel::<Vec<SignIn>>(4);
     let (stats, wrote) = std::thread::scope(|scope| {
         let writing = scope.spawn(move || -> Result<TableWriter, WriteError> {
-            // After a failure the rest is received and dropped, so reading is not blocked.
             let mut failed = None;
             for batch in receive {
                 for s in &batch {
@@ -80,8 +92,8 @@ fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
         });
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         let stats = signin::read_signins_with_progress(
-            &a.signins,
-            &opts,
+            signins,
+            opts,
             &mut |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
@@ -90,7 +102,6 @@ fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
                 batch.push(s);
                 if batch.len() == WRITE_BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
-                    // The writing thread only stops receiving by panicking (resumed below).
                     let _ = send.send(full);
                 }
             },
@@ -106,12 +117,11 @@ fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
     });
     bar.finish_and_clear();
     let stats = stats?;
-    let writer = wrote.map_err(|e| named(e, &a.out))?;
-    let (written, _) = writer.finish().map_err(|e| named(e, &a.out))?;
+    let writer = wrote.map_err(|e| named(e, shown))?;
+    let (written, _) = writer.finish().map_err(|e| named(e, shown))?;
     Ok((stats, written))
 }
 
-/// The error as the user named the file (not the temporary one).
 fn named(e: WriteError, out: &Path) -> WriteError {
     WriteError {
         path: out.to_path_buf(),

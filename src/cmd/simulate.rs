@@ -140,8 +140,12 @@ fn simulate(
             Baseline::Policies(&base_set.policies)
         }
     };
-    // Normalized Parquet (`vigil ingest`) replays column by column; other exports row by row.
+    // Normalized Parquet (`vigil ingest`) replays column by column; other exports are read
+    // once into such a table (a hidden file in --out, removed when the run ends) and replayed
+    // the same way, so memory stays bounded by the replay's batches rather than growing with
+    // every sign-in. AI thresholds and a ledger baseline replay row by row.
     let mut signins: Vec<SignIn> = Vec::new();
+    let mut staged: Option<Staged> = None;
     let mut tables = columnar::open_tables(&a.signins)?;
     let mut read_from_table = false;
     if (thresholds.is_some() || matches!(baseline, Baseline::Snapshots(_)))
@@ -159,6 +163,22 @@ fn simulate(
     match &tables {
         Some(t) => warnings.extend(columnar::table_warnings(t)),
         None if read_from_table => {}
+        None if thresholds.is_none() && !matches!(baseline, Baseline::Snapshots(_)) => {
+            let opts = signin::ReadOptions {
+                skip_bad_records: a.skip_bad_records,
+                date_order: a.date_order.into(),
+            };
+            std::fs::create_dir_all(&a.out).with_context(|| {
+                format!("{}: cannot create the output folder", a.out.display())
+            })?;
+            let stage = staged.insert(Staged(a.out.join(STAGED_TABLE)));
+            let (read, _) = super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0)?;
+            stats = read;
+            warnings.extend(stats.warnings.clone());
+            tables = Some(columnar::open_tables(std::slice::from_ref(&stage.0))?.ok_or_else(
+                || anyhow!("{}: the sign-ins read do not form a table", stage.0.display()),
+            )?);
+        }
         None => {
             let opts = signin::ReadOptions {
                 skip_bad_records: a.skip_bad_records,
@@ -286,6 +306,19 @@ fn simulate(
         print_summary(&summary, &a.out, &report);
     }
     Ok(Outcome::Ok)
+}
+
+/// The table `vigil simulate` reads exports into, in --out (hidden, so that a folder being
+/// read never lists it).
+const STAGED_TABLE: &str = ".signins.vigil-tmp.parquet";
+
+/// A staged table, removed when the run ends (whether it succeeded or not).
+struct Staged(PathBuf);
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn write_summary(out: &Path, summary: &Summary) -> Result<()> {
