@@ -298,7 +298,11 @@ impl AuditFile<'_, '_> {
         self.line = LineSource::Fixed(start.line_no);
         if starts_json(&start.first) {
             self.line_mode = start.complete && crate::signin::input::is_one_value(&start.first);
-            read_json(self, start)
+            if self.line_mode && !line_by_line() {
+                self.read_lines(start)
+            } else {
+                read_json(self, start)
+            }
         } else {
             self.csv = true;
             self.read_csv(start)
@@ -411,10 +415,20 @@ impl AuditFile<'_, '_> {
         container: Container,
         line: usize,
     ) -> Result<(), ()> {
+        let mapped = map_audit(object, self.variant(container), self.opts.date_order);
+        self.one_mapped(object, mapped, line)
+    }
+
+    /// [`AuditFile::one_record`] with the record already mapped.
+    fn one_mapped(
+        &mut self,
+        object: &Map<String, Value>,
+        mapped: Result<Option<AuditRecord>, AuditFieldError>,
+        line: usize,
+    ) -> Result<(), ()> {
         self.index += 1;
         self.meter.tick();
-        let variant = self.variant(container);
-        match map_audit(object, variant, self.opts.date_order) {
+        match mapped {
             Ok(Some(record)) => {
                 if self.seen.insert(&record.id) {
                     self.stats.records += 1;
@@ -467,6 +481,219 @@ impl AuditFile<'_, '_> {
         if self.index == 0 && self.first_skip.is_none() {
             warnings.push(format!("{file}: no audit records"));
         }
+    }
+}
+
+/// Bytes of NDJSON lines parsed together, on every core, before their records are handed over
+/// in order (a few hundred in tests, so that a file spans several runs).
+const LINES_BYTES: usize = if cfg!(test) { 300 } else { 4 << 20 };
+
+#[cfg(test)]
+thread_local! {
+    /// Tests compare reading runs of lines in parallel with reading line by line.
+    static LINE_BY_LINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn line_by_line() -> bool {
+    LINE_BY_LINE.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+fn line_by_line() -> bool {
+    false
+}
+
+/// One NDJSON line as parsed on any core: what reading it line by line hands to the receiver.
+struct ParsedLine {
+    line_no: usize,
+    /// Keys that occurred twice in one object.
+    duplicate_keys: usize,
+    /// The values handed over as records, in order, each with the record mapped when it is a
+    /// plain audit object (not a page or blob of records).
+    records: Vec<(Value, Container, Option<Mapped>)>,
+    /// Why the line could not be parsed, after those records.
+    error: Option<serde_json::Error>,
+}
+
+type Mapped = Result<Option<AuditRecord>, AuditFieldError>;
+
+/// Collects what the JSON reader finds on one line.
+struct LineCollector {
+    line_no: usize,
+    duplicate_keys: usize,
+    records: Vec<(Value, Container)>,
+}
+
+impl Receiver for LineCollector {
+    fn duplicate_key(&mut self, _key: &str) {
+        self.duplicate_keys += 1;
+    }
+
+    fn line(&self) -> usize {
+        self.line_no
+    }
+
+    fn record(&mut self, value: Value, container: Container, _line: usize) -> Result<(), ()> {
+        self.records.push((value, container));
+        Ok(())
+    }
+}
+
+/// Parses one NDJSON line (and maps its plain records) as the general reader would, without
+/// handing anything over.
+fn parse_line(bytes: &[u8], line_no: usize, order: crate::signin::DateOrder) -> ParsedLine {
+    use serde::de::DeserializeSeed as _;
+    // Without its line end, an incomplete line ends on this line, not at the next one.
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let mut collector = LineCollector {
+        line_no,
+        duplicate_keys: 0,
+        records: Vec::new(),
+    };
+    let mut de = serde_json::Deserializer::from_slice(&bytes[..end]);
+    let result = crate::signin::json::TopSeed {
+        receiver: &mut collector,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    let records = collector
+        .records
+        .into_iter()
+        .map(|(value, container)| {
+            let mapped = match &value {
+                Value::Object(object) if !has_nested_records(object) => {
+                    // NDJSON: the variant of a record on a line of its own is `ndjson`.
+                    let variant = match container {
+                        Container::GraphPage => "graph",
+                        Container::Records => "diagnostic",
+                        Container::Array => "json-array",
+                        Container::Single => "ndjson",
+                    };
+                    Some(map_audit(object, variant, order))
+                }
+                _ => None,
+            };
+            (value, container, mapped)
+        })
+        .collect();
+    ParsedLine {
+        line_no,
+        duplicate_keys: collector.duplicate_keys,
+        records,
+        error: result.err(),
+    }
+}
+
+/// Whether [`nested_records`] would take records out of this object.
+fn has_nested_records(object: &Map<String, Value>) -> bool {
+    !object.contains_key("id")
+        && ["value", "records"]
+            .iter()
+            .any(|key| matches!(object.get(*key), Some(Value::Array(_))))
+}
+
+impl AuditFile<'_, '_> {
+    /// An NDJSON file: runs of lines are parsed and mapped on every core, then handed over in
+    /// order exactly as reading line by line ([`read_json`]) hands them over, with the same
+    /// records, warnings, skips and errors.
+    fn read_lines(&mut self, start: crate::signin::input::Start) -> Result<(), InputError> {
+        use rayon::prelude::*;
+        let crate::signin::input::Start {
+            first,
+            mut line_no,
+            mut rest,
+            ..
+        } = start;
+        let order = self.opts.date_order;
+        let mut bytes = first;
+        let mut lines = vec![(0, bytes.len(), line_no)];
+        loop {
+            // A run of lines (blank ones left out), up to LINES_BYTES.
+            let mut failed = None;
+            let mut more = true;
+            while bytes.len() < LINES_BYTES {
+                let at = bytes.len();
+                match rest.read_until(b'\n', &mut bytes) {
+                    Ok(0) => {
+                        more = false;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                line_no += 1;
+                if bytes[at..].iter().all(u8::is_ascii_whitespace) {
+                    bytes.truncate(at);
+                } else {
+                    lines.push((at, bytes.len(), line_no));
+                }
+            }
+            let parsed: Vec<ParsedLine> = lines
+                .par_iter()
+                .with_min_len(16)
+                .map(|&(a, b, n)| parse_line(&bytes[a..b], n, order))
+                .collect();
+            for line in parsed {
+                self.hand_over(line)?;
+            }
+            if let Some(e) = failed {
+                return Err(InputError::io(self.file, e));
+            }
+            if !more {
+                return Ok(());
+            }
+            bytes.clear();
+            lines.clear();
+        }
+    }
+
+    /// One parsed line's records, then its error, as [`read_json`] gives them line by line.
+    fn hand_over(&mut self, line: ParsedLine) -> Result<(), InputError> {
+        let line_no = line.line_no;
+        self.line = LineSource::Fixed(line_no);
+        self.duplicate_keys += line.duplicate_keys;
+        for (value, container, mapped) in line.records {
+            let outcome = match (value, mapped) {
+                (Value::Object(object), Some(mapped)) => self.one_mapped(&object, mapped, line_no),
+                (value, _) => self.record(value, container, line_no),
+            };
+            if outcome.is_err() {
+                let locus = self.locus(line_no);
+                return Err(self.stored_fatal(&locus));
+            }
+        }
+        let Some(e) = line.error else {
+            return Ok(());
+        };
+        let file = self.file;
+        // The parser saw only this line: its position is a column on it.
+        let error = match InputError::json(file, &e) {
+            InputError::Json { column, reason, .. } => InputError::Json {
+                file: file.to_path_buf(),
+                line: line_no,
+                column,
+                reason,
+            },
+            other => other,
+        };
+        if !self.opts.skip_bad_records {
+            return Err(error);
+        }
+        let summary = match &error {
+            InputError::Json { column, reason, .. } => {
+                format!("line {line_no}, column {column}: invalid JSON: {reason}")
+            }
+            other => other.to_string(),
+        };
+        JsonFile::skip(self, summary);
+        Ok(())
     }
 }
 
@@ -952,6 +1179,92 @@ mod tests {
             let err = map_audit(&object(record.clone()), "graph", DateOrder::MonthFirst)
                 .expect_err(&record.to_string());
             assert_eq!(err.field, field, "{record}");
+        }
+    }
+
+    /// What reading a file gave: the records, then the stats or the error message.
+    fn read_both_ways(
+        path: &Path,
+        opts: &ReadOptions,
+    ) -> [(Vec<AuditRecord>, Result<AuditReadStats, String>); 2] {
+        [false, true].map(|line_by_line| {
+            LINE_BY_LINE.with(|c| c.set(line_by_line));
+            let mut records = Vec::new();
+            let result = read_audits(&[path.to_path_buf()], opts, &mut |_, _| {}, &mut |r| {
+                records.push(r)
+            })
+            .map_err(|e| e.to_string());
+            LINE_BY_LINE.with(|c| c.set(false));
+            (records, result)
+        })
+    }
+
+    #[test]
+    fn ndjson_read_in_parallel_runs_gives_what_reading_line_by_line_gives() {
+        let rec = |id: &str, extra: &str| {
+            format!(
+                r#"{{"id":"{id}","activityDisplayName":"Update user","activityDateTime":"2026-01-05T09:12:44Z","correlationId":"c-{id}"{extra},"targetResources":[{{"id":"u-1","type":"User","modifiedProperties":[]}}]}}"#
+            )
+        };
+        let good: Vec<String> = (0..12).map(|i| rec(&format!("a{i}"), "")).collect();
+        let lines = [
+            good[0].clone(),
+            rec("a1", r#","Category":"UserManagement","category":"Other""#),
+            String::new(),
+            "   ".to_string(),
+            r#"{"id": "broken", "#.to_string(),
+            rec("a2", r#","activityDateTime":"not a time""#).replace(
+                r#""activityDateTime":"2026-01-05T09:12:44Z","#,
+                "",
+            ),
+            format!(r#"{{"@odata.context":"x","value":[{},{}]}}"#, good[3], good[4]),
+            format!("[{},{}]", good[5], good[6]),
+            "42".to_string(),
+            format!(r#"[{},5,"text"]"#, good[7]),
+            good[0].clone(),
+            r#"{"time":"2026-01-05T10:00:00Z","category":"SignInLogs","operationName":"Sign-in activity","properties":{"id":"s-1"}}"#.to_string(),
+            format!("{} trailing", good[8]),
+            rec("", ""),
+            good[9].clone(),
+            format!(r#"{{"records":[{}]}}"#, good[10]),
+            good[11].clone(),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audits.ndjson");
+        // With and without the lines that stop a strict read, so that both reach the end.
+        for strict_ok in [false, true] {
+            let text: String = lines
+                .iter()
+                .filter(|l| {
+                    !strict_ok
+                        || !(l.contains("broken")
+                            || l.contains("not a time")
+                            || l.as_str() == "42"
+                            || l.contains(",5,")
+                            || l.contains("trailing")
+                            || l.contains(r#""id":"""#))
+                })
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&path, &text).unwrap();
+            for skip_bad_records in [false, true] {
+                let opts = ReadOptions {
+                    skip_bad_records,
+                    date_order: DateOrder::MonthFirst,
+                };
+                let [parallel, by_line] = read_both_ways(&path, &opts);
+                assert_eq!(
+                    parallel, by_line,
+                    "skip {skip_bad_records}, strict-ok {strict_ok}"
+                );
+                if strict_ok || skip_bad_records {
+                    let stats = parallel.1.as_ref().unwrap();
+                    assert!(stats.records >= 9, "{stats:?}");
+                    assert_eq!(stats.duplicates, 1);
+                } else {
+                    assert!(parallel.1.is_err());
+                }
+            }
         }
     }
 }
