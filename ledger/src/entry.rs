@@ -252,47 +252,86 @@ pub fn kind_of_canonical(envelope: &[u8]) -> Option<Kind> {
     Kind::parse(std::str::from_utf8(&rest[..end]).ok()?)
 }
 
+/// An envelope's fields, borrowed: what [`canonical_envelope`] encodes.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeRef<'a> {
+    /// As [`Envelope::v`].
+    pub v: u64,
+    /// As [`Envelope::seq`].
+    pub seq: u64,
+    /// As [`Envelope::ts`].
+    pub ts: &'a str,
+    /// As [`Envelope::kind`].
+    pub kind: Kind,
+    /// As [`Envelope::actor`].
+    pub actor: &'a str,
+    /// As [`Envelope::subject`].
+    pub subject: &'a BTreeMap<String, String>,
+    /// As [`Envelope::refs`].
+    pub refs: &'a [Ref],
+    /// As [`Envelope::payload_commitment`].
+    pub payload_commitment: &'a Hash,
+    /// As [`Envelope::prev`].
+    pub prev: &'a Hash,
+}
+
+/// [`Envelope::canonical_bytes`] of borrowed fields (an append encodes each entry once, without
+/// building an [`Envelope`]).
+pub fn canonical_envelope(e: &EnvelopeRef<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(320 + 64 * e.refs.len() + 48 * e.subject.len());
+    // Keys in RFC 8785 order (UTF-16 code units; all ASCII here, so byte order).
+    out.extend_from_slice(b"{\"actor\":");
+    write_jcs_string(&mut out, e.actor);
+    out.extend_from_slice(b",\"kind\":\"");
+    out.extend_from_slice(e.kind.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"payload_commitment\":\"");
+    push_hex(&mut out, e.payload_commitment);
+    out.extend_from_slice(b"\",\"prev\":\"");
+    push_hex(&mut out, e.prev);
+    out.extend_from_slice(b"\",\"refs\":[");
+    for (i, r) in e.refs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"hash\":\"");
+        push_hex(&mut out, &r.hash);
+        out.extend_from_slice(b"\",\"seq\":");
+        out.extend_from_slice(r.seq.to_string().as_bytes());
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"seq\":");
+    out.extend_from_slice(e.seq.to_string().as_bytes());
+    out.extend_from_slice(b",\"subject\":{");
+    for (i, (k, v)) in e.subject.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_jcs_string(&mut out, k);
+        out.push(b':');
+        write_jcs_string(&mut out, v);
+    }
+    out.extend_from_slice(b"},\"ts\":");
+    write_jcs_string(&mut out, e.ts);
+    out.extend_from_slice(b",\"v\":");
+    out.extend_from_slice(e.v.to_string().as_bytes());
+    out.push(b'}');
+    out
+}
+
 impl Envelope {
     /// The RFC 8785 (JCS) encoding of the envelope: the bytes that are hashed and signed.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(320 + 64 * self.refs.len() + 48 * self.subject.len());
-        // Keys in RFC 8785 order (UTF-16 code units; all ASCII here, so byte order).
-        out.extend_from_slice(b"{\"actor\":");
-        write_jcs_string(&mut out, &self.actor);
-        out.extend_from_slice(b",\"kind\":\"");
-        out.extend_from_slice(self.kind.as_str().as_bytes());
-        out.extend_from_slice(b"\",\"payload_commitment\":\"");
-        push_hex(&mut out, &self.payload_commitment);
-        out.extend_from_slice(b"\",\"prev\":\"");
-        push_hex(&mut out, &self.prev);
-        out.extend_from_slice(b"\",\"refs\":[");
-        for (i, r) in self.refs.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"hash\":\"");
-            push_hex(&mut out, &r.hash);
-            out.extend_from_slice(b"\",\"seq\":");
-            out.extend_from_slice(r.seq.to_string().as_bytes());
-            out.push(b'}');
-        }
-        out.extend_from_slice(b"],\"seq\":");
-        out.extend_from_slice(self.seq.to_string().as_bytes());
-        out.extend_from_slice(b",\"subject\":{");
-        for (i, (k, v)) in self.subject.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_jcs_string(&mut out, k);
-            out.push(b':');
-            write_jcs_string(&mut out, v);
-        }
-        out.extend_from_slice(b"},\"ts\":");
-        write_jcs_string(&mut out, &self.ts);
-        out.extend_from_slice(b",\"v\":");
-        out.extend_from_slice(self.v.to_string().as_bytes());
-        out.push(b'}');
-        out
+        canonical_envelope(&EnvelopeRef {
+            v: self.v,
+            seq: self.seq,
+            ts: &self.ts,
+            kind: self.kind,
+            actor: &self.actor,
+            subject: &self.subject,
+            refs: &self.refs,
+            payload_commitment: &self.payload_commitment,
+            prev: &self.prev,
+        })
     }
 
     /// Parses envelope bytes, validating every field and that the bytes are canonical.

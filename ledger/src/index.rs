@@ -103,11 +103,45 @@ pub(crate) fn set_next_seq(conn: &Connection, next: u64) -> rusqlite::Result<()>
     Ok(())
 }
 
+const INSERT: &str = "INSERT OR IGNORE INTO subject_index(kind, id, seq) VALUES (?1, ?2, ?3)";
+const FIRST: &str =
+    "SELECT seq FROM subject_index WHERE kind = ?1 AND id = ?2 ORDER BY seq LIMIT 1";
+
 /// Adds one entry to the index.
 pub(crate) fn insert(conn: &Connection, kind: Kind, id: &str, seq: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO subject_index(kind, id, seq) VALUES (?1, ?2, ?3)")?
+    conn.prepare_cached(INSERT)?
         .execute(params![kind.as_str(), id, to_i64(seq)])?;
     Ok(())
+}
+
+/// The lookup and the insert an append runs for every entry, prepared once for the batch.
+pub(crate) struct Statements<'c> {
+    first: rusqlite::Statement<'c>,
+    insert: rusqlite::Statement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> rusqlite::Result<Statements<'c>> {
+        Ok(Statements {
+            first: conn.prepare(FIRST)?,
+            insert: conn.prepare(INSERT)?,
+        })
+    }
+
+    /// As [`first`].
+    pub(crate) fn first(&mut self, kind: Kind, id: &str) -> rusqlite::Result<Option<u64>> {
+        self.first
+            .query_row(params![kind.as_str(), id], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|s| s.map(to_u64))
+    }
+
+    /// As [`insert`].
+    pub(crate) fn insert(&mut self, kind: Kind, id: &str, seq: u64) -> rusqlite::Result<()> {
+        self.insert
+            .execute(params![kind.as_str(), id, to_i64(seq)])?;
+        Ok(())
+    }
 }
 
 /// Indexes every entry from the last indexed one to the end. Must run inside a write
@@ -143,12 +177,10 @@ pub(crate) fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Seq of the first entry of `kind` indexed under `id`.
 pub(crate) fn first(conn: &Connection, kind: Kind, id: &str) -> rusqlite::Result<Option<u64>> {
-    conn.prepare_cached(
-        "SELECT seq FROM subject_index WHERE kind = ?1 AND id = ?2 ORDER BY seq LIMIT 1",
-    )?
-    .query_row(params![kind.as_str(), id], |r| r.get::<_, i64>(0))
-    .optional()
-    .map(|s| s.map(to_u64))
+    conn.prepare_cached(FIRST)?
+        .query_row(params![kind.as_str(), id], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|s| s.map(to_u64))
 }
 
 /// Seqs of the entries of `kind` indexed under `id`, lowest first.

@@ -20,5 +20,8 @@ pub mod verify;
 pub use entry::{Envelope, Kind, Ref};
 pub use merkle::Hash;
 pub use note::{SignedCheckpoint, SignerKey, VerifierKey};
-pub use store::{Appended, EntryView, Group, ItemRef, Ledger, LedgerError, NewEntry, Recorded};
+pub use store::{
+    Appended, EntryView, Group, ItemRef, Ledger, LedgerError, NewEntry, PreparedEntry,
+    PreparedGroup, Recorded, prepare_groups,
+};
 pub use verify::{Finding, Report};

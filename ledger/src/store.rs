@@ -101,6 +101,121 @@ pub struct Group<'a> {
     pub links: Vec<Vec<ItemRef>>,
 }
 
+/// An entry whose work that does not depend on its position is done: its subject checked, its
+/// payload in canonical form with a fresh salt and the commitment to both. [`prepare_groups`]
+/// makes them (on every core), so a producer can prepare its next batch while the ledger signs
+/// and stores the batch before; [`Ledger::append_once_prepared`] appends them.
+#[derive(Debug, Clone)]
+pub struct PreparedEntry {
+    kind: Kind,
+    subject: BTreeMap<String, String>,
+    refs: Vec<Ref>,
+    /// The payload of a `key` entry (the registry needs it again); `None` for other kinds.
+    key_op: Option<serde_json::Value>,
+    salt: [u8; 32],
+    payload: Vec<u8>,
+    commitment: Hash,
+}
+
+impl PreparedEntry {
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Its canonical payload (RFC 8785).
+    pub fn canonical_payload(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
+/// [`Group`] with its entries prepared ([`prepare_groups`]).
+#[derive(Debug)]
+pub struct PreparedGroup<'a> {
+    /// The key that signs them.
+    pub signer: &'a SignerKey,
+    /// The entries, in order.
+    pub items: Vec<PreparedEntry>,
+    /// As [`Group::links`].
+    pub links: Vec<Vec<ItemRef>>,
+}
+
+/// Prepares the entries of `groups` for [`Ledger::append_once_prepared`], on every core: checks
+/// each subject, canonicalizes each payload (RFC 8785) and commits to it with a fresh random salt.
+/// Needs no ledger: a producer runs it ahead, while earlier batches are signed and stored.
+pub fn prepare_groups(groups: Vec<Group<'_>>) -> Result<Vec<PreparedGroup<'_>>, LedgerError> {
+    let mut out: Vec<PreparedGroup<'_>> = Vec::with_capacity(groups.len());
+    let mut flat: Vec<NewEntry> = Vec::with_capacity(groups.iter().map(|g| g.items.len()).sum());
+    let mut lens = Vec::with_capacity(groups.len());
+    for g in groups {
+        lens.push(g.items.len());
+        flat.extend(g.items);
+        out.push(PreparedGroup {
+            signer: g.signer,
+            items: Vec::new(),
+            links: g.links,
+        });
+    }
+    let mut prepared = prepare_entries(flat)?.into_iter();
+    for (group, n) in out.iter_mut().zip(lens) {
+        group.items = prepared.by_ref().take(n).collect();
+    }
+    Ok(out)
+}
+
+/// The position-independent work of an append, on every core (see [`prepare_groups`]).
+fn prepare_entries(items: Vec<NewEntry>) -> Result<Vec<PreparedEntry>, LedgerError> {
+    use rayon::prelude::*;
+    let salts = salts(items.len())?;
+    items
+        .into_par_iter()
+        .zip(salts)
+        .map(|(item, salt)| {
+            for (k, v) in &item.subject {
+                entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
+                entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
+            }
+            let payload = entry::canonical_payload(&item.payload)
+                .map_err(|e| LedgerError::Invalid(format!("payload: {e}")))?;
+            let commitment = entry::payload_commitment(&salt, &payload);
+            // Only key entries need their payload again (to update the registry); the
+            // others drop it here, on every core.
+            let NewEntry {
+                kind,
+                subject,
+                refs,
+                payload: value,
+            } = item;
+            Ok(PreparedEntry {
+                kind,
+                subject,
+                refs,
+                key_op: (kind == Kind::Key).then_some(value),
+                salt,
+                payload,
+                commitment,
+            })
+        })
+        .collect()
+}
+
+/// Links point to an item of an earlier group.
+fn check_links(lens: &[usize], links: &[&Vec<Vec<ItemRef>>]) -> Result<(), LedgerError> {
+    for (g, group) in links.iter().enumerate() {
+        for links in group.iter() {
+            for l in links {
+                if l.group >= g || l.item >= lens[l.group] {
+                    return Err(LedgerError::Invalid(format!(
+                        "group {g} links to item {} of group {}, which is not an item of an earlier group",
+                        l.item, l.group
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One stored entry row.
 #[derive(Debug, Clone)]
 pub struct StoredEntry {
@@ -635,53 +750,56 @@ impl Ledger {
         if total == 0 {
             return Ok(groups.iter().map(|_| vec![]).collect());
         }
-        // Links point to an item of an earlier group.
-        for (g, group) in groups.iter().enumerate() {
-            for links in &group.links {
-                for l in links {
-                    if l.group >= g || l.item >= groups[l.group].items.len() {
-                        return Err(LedgerError::Invalid(format!(
-                            "group {g} links to item {} of group {}, which is not an item of an earlier group",
-                            l.item, l.group
-                        )));
-                    }
-                }
-            }
-        }
-        let signers: Vec<&SignerKey> = groups.iter().map(|g| g.signer).collect();
-        let mut links_of: Vec<Vec<Vec<ItemRef>>> = Vec::with_capacity(groups.len());
-        let mut flat: Vec<(usize, NewEntry)> = Vec::with_capacity(total);
-        for (g, group) in groups.into_iter().enumerate() {
-            links_of.push(group.links);
-            flat.extend(group.items.into_iter().map(|item| (g, item)));
-        }
+        let lens: Vec<usize> = groups.iter().map(|g| g.items.len()).collect();
+        check_links(&lens, &groups.iter().map(|g| &g.links).collect::<Vec<_>>())?;
         // Work that does not depend on the position happens before taking the write lock, on
         // every core.
-        use rayon::prelude::*;
-        let salts = salts(flat.len())?;
-        let prepared = flat
-            .into_par_iter()
-            .zip(salts)
-            .map(|((g, item), salt)| {
-                for (k, v) in &item.subject {
-                    entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
-                    entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
-                }
-                let payload = entry::canonical_payload(&item.payload)
-                    .map_err(|e| LedgerError::Invalid(format!("payload: {e}")))?;
-                let commitment = entry::payload_commitment(&salt, &payload);
-                // Only key entries need their payload again (to update the registry); the
-                // others drop it here, on every core.
-                let NewEntry {
-                    kind,
-                    subject,
-                    refs,
-                    payload: value,
-                } = item;
-                let key_op = (kind == Kind::Key).then_some(value);
-                Ok((g, kind, subject, refs, key_op, salt, payload, commitment))
-            })
-            .collect::<Result<Vec<_>, LedgerError>>()?;
+        let prepared = prepare_groups(groups)?;
+        self.append_prepared(prepared, genesis, redaction_of, once)
+    }
+
+    /// [`Ledger::append_once_groups`] for groups prepared beforehand ([`prepare_groups`]), so
+    /// that only the work that depends on the entries' positions (the hash chain, signatures,
+    /// storage, the subject index) happens here.
+    pub fn append_once_prepared(
+        &mut self,
+        groups: Vec<PreparedGroup<'_>>,
+    ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
+        let total: usize = groups.iter().map(|g| g.items.len()).sum();
+        if total == 0 {
+            return Ok(groups.iter().map(|_| vec![]).collect());
+        }
+        let lens: Vec<usize> = groups.iter().map(|g| g.items.len()).collect();
+        check_links(&lens, &groups.iter().map(|g| &g.links).collect::<Vec<_>>())?;
+        if let Some(e) = groups
+            .iter()
+            .flat_map(|g| &g.items)
+            .find(|e| e.kind.is_ledger_only())
+        {
+            return Err(LedgerError::Invalid(format!(
+                "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
+                e.kind
+            )));
+        }
+        self.append_prepared(groups, false, None, true)
+    }
+
+    /// Appends prepared groups (links checked) in one durable transaction.
+    fn append_prepared(
+        &mut self,
+        groups: Vec<PreparedGroup<'_>>,
+        genesis: bool,
+        redaction_of: Option<u64>,
+        once: bool,
+    ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
+        let total: usize = groups.iter().map(|g| g.items.len()).sum();
+        let signers: Vec<&SignerKey> = groups.iter().map(|g| g.signer).collect();
+        let mut links_of: Vec<Vec<Vec<ItemRef>>> = Vec::with_capacity(groups.len());
+        let mut prepared: Vec<(usize, PreparedEntry)> = Vec::with_capacity(total);
+        for (g, group) in groups.into_iter().enumerate() {
+            links_of.push(group.links);
+            prepared.extend(group.items.into_iter().map(|item| (g, item)));
+        }
         let mut registry = if genesis {
             None
         } else {
@@ -777,6 +895,7 @@ impl Ledger {
         // thread a chunk at a time, which signs on every core; between chunks the building
         // thread inserts the chunks signed so far, so SQLite's work overlaps the signing.
         std::thread::scope(|scope| -> Result<(), LedgerError> {
+            use rayon::prelude::*;
             let (to_sign, signing) = std::sync::mpsc::channel::<Vec<Row>>();
             let (to_insert, signed) = std::sync::mpsc::channel::<(Vec<Row>, Vec<[u8; 64]>)>();
             let origin = &origin;
@@ -831,7 +950,17 @@ impl Ledger {
                 Ok(())
             };
             let mut chunk: Vec<Row> = Vec::with_capacity(SIGN_CHUNK);
-            for (g, kind, subject, mut refs, key_op, salt, payload, commitment) in prepared {
+            let mut index_statements: Option<index::Statements<'_>> = None;
+            for (g, item) in prepared {
+                let PreparedEntry {
+                    kind,
+                    subject,
+                    mut refs,
+                    key_op,
+                    salt,
+                    payload,
+                    commitment,
+                } = item;
                 let signer = signers[g];
                 let item = placed[g].len();
                 if let Some(links) = links_of[g].get(item) {
@@ -859,15 +988,21 @@ impl Ledger {
                         placed[g].push(Ok((i, false)));
                         continue;
                     }
+                    let statements = match &mut index_statements {
+                        Some(s) => s,
+                        None => {
+                            index_statements.insert(index::Statements::new(&tx).map_err(db_err)?)
+                        }
+                    };
                     if let Some(existing) =
-                        existing_entry(&tx, kind, &id, &mut rebuilt).map_err(db_err)?
+                        existing_entry(&tx, statements, kind, &id, &mut rebuilt).map_err(db_err)?
                     {
                         placed[g].push(Err(existing));
                         continue;
                     }
                     // Later items about this id resolve through `batch_ids` before the index
                     // is consulted, so the row can go in now, while the signing thread works.
-                    index::insert(&tx, kind, &id, seq).map_err(db_err)?;
+                    statements.insert(kind, &id, seq).map_err(db_err)?;
                     batch_ids.insert((kind, id), batch_hashes.len());
                 }
                 if let Some(reg) = registry.as_mut() {
@@ -907,18 +1042,17 @@ impl Ledger {
                         )));
                     }
                 }
-                let env = Envelope {
+                let canonical = entry::canonical_envelope(&entry::EnvelopeRef {
                     v: entry::FORMAT_VERSION,
                     seq,
-                    ts: ts.clone(),
+                    ts: &ts,
                     kind,
-                    actor: signer.name().to_string(),
-                    subject,
-                    refs,
-                    payload_commitment: commitment,
-                    prev,
-                };
-                let canonical = env.canonical_bytes();
+                    actor: signer.name(),
+                    subject: &subject,
+                    refs: &refs,
+                    payload_commitment: &commitment,
+                    prev: &prev,
+                });
                 let hash = merkle::leaf_hash(&canonical);
                 placed[g].push(Ok((batch_hashes.len(), true)));
                 batch_hashes.push(hash);
@@ -1491,12 +1625,13 @@ impl Ledger {
 /// aid, never evidence) and sets `rebuilt`. Runs inside the append transaction.
 fn existing_entry(
     conn: &Connection,
+    statements: &mut index::Statements<'_>,
     kind: Kind,
     id: &str,
     rebuilt: &mut bool,
 ) -> rusqlite::Result<Option<Appended>> {
     for attempt in 0..2 {
-        let Some(seq) = index::first(conn, kind, id)? else {
+        let Some(seq) = statements.first(kind, id)? else {
             return Ok(None);
         };
         if let Some(hash) = index::confirm(conn, kind, id, seq)? {

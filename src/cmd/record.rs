@@ -2,10 +2,12 @@
 //!
 //! Every sign-in becomes a `signal` entry (the normalized record), its AI score an `inference`
 //! entry that refs the signal, and the Conditional Access outcome the log recorded an `action`
-//! entry that refs both. Sign-ins are read (and their payloads built) on one thread and
-//! recorded on another, a batch at a time: per batch one durable transaction holding its
-//! signals, then its inferences, then its actions, through [`Ledger::append_once_groups`], so
-//! recording an export again (or after a failed run) adds only what is missing.
+//! entry that refs both. Sign-ins are read on one thread; each batch's entries are built and
+//! prepared (subjects checked, payloads in canonical JSON, salted commitments) on every core
+//! while the batches before it are signed and stored; then per batch one durable transaction
+//! holds its signals, then its inferences, then its actions, through
+//! [`Ledger::append_once_prepared`], so recording an export again (or after a failed run) adds
+//! only what is missing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,9 @@ use std::sync::mpsc;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use serde_json::{Map, Value, json};
-use vigil_ledger::{Group, ItemRef, Kind, Ledger, NewEntry, SignerKey, keyfile};
+use vigil_ledger::{
+    Group, ItemRef, Kind, Ledger, NewEntry, PreparedGroup, SignerKey, keyfile, prepare_groups,
+};
 use vigil_simulator::airisk::Scores;
 use vigil_simulator::model::SignIn;
 use vigil_simulator::signin::{self, ReadOptions};
@@ -102,59 +106,79 @@ impl<S, E: std::error::Error + Send + Sync + 'static> Batches<S, E> {
     }
 }
 
-/// Reads records on their own thread (`read` hands each to its sink) while `record` signs
-/// and commits the batches before, `batch` records at a time (`record` gets a batch and the
-/// 1-based number of its first record). A failed read sends nothing more: only whole batches
-/// before the bad record are recorded.
-pub(crate) fn in_batches<T, S, E>(
+/// Reads records on their own thread (`read` hands each to its sink), prepares them `batch`
+/// records at a time on another (`prepare` gets a batch and the 1-based number of its first
+/// record; it does the work that needs no ledger, on every core) and has `record` sign and
+/// commit each prepared batch, in order, while the next ones are read and prepared. A failed
+/// read sends nothing more: only whole batches before the bad record are recorded; a batch
+/// whose preparation failed hands its error to `record` in its turn, after the batches before
+/// it are committed.
+pub(crate) fn in_batches<T, P, S, E>(
     batch: usize,
     what: &str,
-    read: impl FnOnce(&mut dyn FnMut(T)) -> Result<S, E> + Send + 'static,
-    record: &mut dyn FnMut(Vec<T>, u64) -> Result<()>,
+    read: impl FnOnce(&mut dyn FnMut(T)) -> Result<S, E> + Send,
+    prepare: impl Fn(Vec<T>, u64) -> P + Send,
+    record: &mut dyn FnMut(P) -> Result<()>,
 ) -> Batches<S, E>
 where
-    T: Send + 'static,
-    S: Send + 'static,
-    E: Send + 'static,
+    T: Send,
+    P: Send,
+    S: Send,
+    E: Send,
 {
-    let (tx, rx) = mpsc::sync_channel::<Vec<T>>(2);
-    let reader = std::thread::spawn(move || {
-        let mut chunk = Vec::with_capacity(batch);
-        let mut stopped = false;
-        let stats = read(&mut |s| {
-            if stopped {
-                return;
+    // Batches read ahead of the one being prepared, and prepared ahead of the one being
+    // recorded: enough to keep every core busy while a batch commits.
+    const AHEAD: usize = 2;
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Vec<T>>(AHEAD);
+        let reader = scope.spawn(move || {
+            let mut chunk = Vec::with_capacity(batch);
+            let mut stopped = false;
+            let stats = read(&mut |s| {
+                if stopped {
+                    return;
+                }
+                chunk.push(s);
+                if chunk.len() == batch {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
+                    stopped = tx.send(full).is_err();
+                }
+            });
+            if stats.is_ok() && !chunk.is_empty() && !stopped {
+                let _ = tx.send(chunk);
             }
-            chunk.push(s);
-            if chunk.len() == batch {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(batch));
-                stopped = tx.send(full).is_err();
+            stats
+        });
+        let (ptx, prx) = mpsc::sync_channel::<(P, u64)>(AHEAD);
+        let preparer = scope.spawn(move || {
+            let mut read_so_far = 0u64;
+            for chunk in rx.iter() {
+                let first = read_so_far + 1;
+                let n = chunk.len() as u64;
+                read_so_far += n;
+                if ptx.send((prepare(chunk, first), n)).is_err() {
+                    return;
+                }
             }
         });
-        if stats.is_ok() && !chunk.is_empty() && !stopped {
-            let _ = tx.send(chunk);
+        let bar = counter(what);
+        let mut failure = None;
+        for (prepared, n) in prx.iter() {
+            if let Err(e) = record(prepared) {
+                failure = Some(e);
+                break;
+            }
+            bar.inc(n);
         }
-        stats
-    });
-    let bar = counter(what);
-    let mut read_so_far = 0u64;
-    let mut failure = None;
-    for chunk in rx.iter() {
-        let first = read_so_far + 1;
-        let n = chunk.len() as u64;
-        read_so_far += n;
-        if let Err(e) = record(chunk, first) {
-            failure = Some(e);
-            break;
+        drop(prx);
+        bar.finish_and_clear();
+        let prepared = preparer.join();
+        let read = reader.join();
+        if let Err(panic) = prepared {
+            std::panic::resume_unwind(panic);
         }
-        bar.inc(n);
-    }
-    drop(rx);
-    bar.finish_and_clear();
-    Batches {
-        failure,
-        read: reader.join(),
-    }
+        Batches { failure, read }
+    })
 }
 
 /// Entries recorded and skipped, per kind.
@@ -264,25 +288,23 @@ fn record_signins(
     };
     let mut counts = Counts::default();
     let mut scored: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let keys = Keys {
+        signal: signal_key,
+        inference: inference_key.as_ref(),
+        action: action_key,
+    };
+    let scores_ref = scores.as_ref();
     let run = in_batches(
         a.batch,
         "recording sign-ins",
-        // The payloads are built on the reading thread, while the batches before are signed.
-        move |sink: &mut dyn FnMut(Read)| {
-            signin::read_signins(&paths, &opts, &mut |s| sink(Read::new(s)))
-        },
-        &mut |chunk: Vec<Read>, first| {
-            record_batch(
-                ledger,
-                chunk,
-                first,
-                signal_key,
-                inference_key.as_ref(),
-                action_key,
-                scores.as_ref(),
-                &mut counts,
-                &mut scored,
-            )
+        move |sink: &mut dyn FnMut(SignIn)| signin::read_signins(&paths, &opts, sink),
+        // Payloads, subjects and links are built and prepared (canonical JSON, salts,
+        // commitments) on every core while the batches before are signed and stored.
+        |chunk: Vec<SignIn>, first| prepare_batch(chunk, first, &keys, scores_ref),
+        &mut |batch: Result<Batch<'_>>| {
+            let batch = batch?;
+            scored.extend(batch.scored);
+            record_batch(ledger, batch.groups, &mut counts)
         },
     );
     let done = summary(&counts);
@@ -364,53 +386,85 @@ fn logged_outcome(s: &SignIn) -> Value {
     }))
 }
 
-/// A sign-in as read, with the payloads of its signal and action.
-struct Read {
-    signin: SignIn,
+/// The keys that sign a sign-in's entries.
+struct Keys<'k> {
+    signal: &'k SignerKey,
+    inference: Option<&'k SignerKey>,
+    action: &'k SignerKey,
+}
+
+/// A batch of sign-ins ready for the ledger: its groups (signals, then inferences if scored,
+/// then actions), prepared.
+struct Batch<'k> {
+    groups: Vec<PreparedGroup<'k>>,
+    /// The scores used, as `s:<signInId>` / `c:<correlationId>` (lowercase).
+    scored: Vec<String>,
+}
+
+/// What one sign-in gives, built on any core.
+struct Built {
+    subject: Result<BTreeMap<String, String>>,
     /// The normalized record without its null members.
     signal: serde_json::Result<Value>,
     /// What Conditional Access did, as the log recorded it.
     outcome: Value,
+    /// Its inference payload and the score's key, when it has a score.
+    inference: Option<(Value, String)>,
 }
 
-impl Read {
-    fn new(signin: SignIn) -> Read {
-        Read {
-            signal: serde_json::to_value(&signin).map(without_nulls),
-            outcome: logged_outcome(&signin),
-            signin,
-        }
-    }
-}
-
-/// Records one batch of sign-ins in one durable transaction: signals, then inferences, then
-/// actions, each once.
-#[allow(clippy::too_many_arguments)]
-fn record_batch(
-    ledger: &mut Ledger,
-    chunk: Vec<Read>,
+/// Builds a batch's entries (signals, inferences linked to their signals, actions linked to
+/// both) and prepares them, on every core. Errors are those of recording the batch one record
+/// after another: the first bad subject, else the first payload that cannot be written.
+fn prepare_batch<'k>(
+    chunk: Vec<SignIn>,
     first_record: u64,
-    signal_key: &SignerKey,
-    inference_key: Option<&SignerKey>,
-    action_key: &SignerKey,
+    keys: &Keys<'k>,
     scores: Option<&Scores>,
-    counts: &mut Counts,
-    scored: &mut std::collections::HashSet<String>,
-) -> Result<()> {
-    let mut subjects = Vec::with_capacity(chunk.len());
-    for (i, r) in chunk.iter().enumerate() {
-        subjects.push(subject_of(&r.signin, first_record + i as u64)?);
+) -> Result<Batch<'k>> {
+    use rayon::prelude::*;
+    let scores = scores.filter(|_| keys.inference.is_some());
+    let built: Vec<Built> = chunk
+        .par_iter()
+        .enumerate()
+        .map(|(i, s)| Built {
+            subject: subject_of(s, first_record + i as u64),
+            signal: serde_json::to_value(s).map(without_nulls),
+            outcome: logged_outcome(s),
+            inference: scores.and_then(|scores| scores.get(s)).map(|score| {
+                let by_correlation = !score.key.eq_ignore_ascii_case(&s.id);
+                let payload = without_nulls(json!({
+                    "score": score.score,
+                    "riskLevel": score.risk_level,
+                    "reasoning": score.reasoning,
+                    "recommendedAction": score.recommended_action,
+                    "model": score.model,
+                    "scoredBy": if by_correlation { "correlationId" } else { "signInId" },
+                }));
+                let key = format!(
+                    "{}:{}",
+                    if by_correlation { "c" } else { "s" },
+                    score.key.to_ascii_lowercase()
+                );
+                (payload, key)
+            }),
+        })
+        .collect();
+    let mut subjects = Vec::with_capacity(built.len());
+    let mut rest = Vec::with_capacity(built.len());
+    for b in built {
+        subjects.push(b.subject?);
+        rest.push((b.signal, b.outcome, b.inference));
     }
     let mut signals = Vec::with_capacity(chunk.len());
     let mut outcomes = Vec::with_capacity(chunk.len());
-    let mut signins = Vec::with_capacity(chunk.len());
-    for (r, subject) in chunk.into_iter().zip(&subjects) {
-        let payload = match r.signal {
+    let mut inferences = Vec::new();
+    for ((s, (signal, outcome, inference)), subject) in chunk.iter().zip(rest).zip(&subjects) {
+        let payload = match signal {
             Ok(v) => v,
-            Err(e) => return Err(anyhow!("sign-in {}: {e}", r.signin.id)),
+            Err(e) => return Err(anyhow!("sign-in {}: {e}", s.id)),
         };
-        outcomes.push(r.outcome);
-        signins.push(r.signin);
+        outcomes.push(outcome);
+        inferences.push(inference);
         signals.push(NewEntry {
             kind: Kind::Signal,
             subject: subject.clone(),
@@ -420,32 +474,22 @@ fn record_batch(
     }
     let signal_of = |i: usize| ItemRef { group: 0, item: i };
     let mut groups = vec![Group {
-        signer: signal_key,
+        signer: keys.signal,
         items: signals,
         links: vec![],
     }];
 
     // Inferences, for the sign-ins that have a score, each linked to its signal.
-    let mut inference_of: Vec<Option<usize>> = vec![None; signins.len()];
-    if let (Some(scores), Some(key)) = (scores, inference_key) {
+    let mut inference_of: Vec<Option<usize>> = vec![None; chunk.len()];
+    let mut scored = Vec::new();
+    if let Some(key) = keys.inference.filter(|_| scores.is_some()) {
         let mut items = Vec::new();
         let mut links = Vec::new();
-        for (i, s) in signins.iter().enumerate() {
-            let Some(score) = scores.get(s) else { continue };
-            let by_correlation = !score.key.eq_ignore_ascii_case(&s.id);
-            scored.insert(format!(
-                "{}:{}",
-                if by_correlation { "c" } else { "s" },
-                score.key.to_ascii_lowercase()
-            ));
-            let payload = without_nulls(json!({
-                "score": score.score,
-                "riskLevel": score.risk_level,
-                "reasoning": score.reasoning,
-                "recommendedAction": score.recommended_action,
-                "model": score.model,
-                "scoredBy": if by_correlation { "correlationId" } else { "signInId" },
-            }));
+        for (i, inference) in inferences.into_iter().enumerate() {
+            let Some((payload, score_key)) = inference else {
+                continue;
+            };
+            scored.push(score_key);
             inference_of[i] = Some(items.len());
             items.push(NewEntry {
                 kind: Kind::Inference,
@@ -463,8 +507,8 @@ fn record_batch(
     }
 
     // The logged outcomes, each linked to its signal and (if scored) its inference.
-    let mut actions = Vec::with_capacity(signins.len());
-    let mut links = Vec::with_capacity(signins.len());
+    let mut actions = Vec::with_capacity(chunk.len());
+    let mut links = Vec::with_capacity(chunk.len());
     for (i, (payload, subject)) in outcomes.into_iter().zip(subjects).enumerate() {
         let mut to = vec![signal_of(i)];
         to.extend(inference_of[i].map(|item| ItemRef { group: 1, item }));
@@ -477,13 +521,25 @@ fn record_batch(
         });
     }
     groups.push(Group {
-        signer: action_key,
+        signer: keys.action,
         items: actions,
         links,
     });
+    Ok(Batch {
+        groups: prepare_groups(groups)?,
+        scored,
+    })
+}
 
+/// Records one prepared batch of sign-ins in one durable transaction: signals, then
+/// inferences, then actions, each once.
+fn record_batch(
+    ledger: &mut Ledger,
+    groups: Vec<PreparedGroup<'_>>,
+    counts: &mut Counts,
+) -> Result<()> {
     let scored_group = groups.len() == 3;
-    let at = ledger.append_once_groups(groups)?;
+    let at = ledger.append_once_prepared(groups)?;
     let mut at = at.iter();
     let mut next = |new: &mut u64, skipped: &mut u64| {
         if let Some(group) = at.next() {

@@ -20,7 +20,9 @@ use anyhow::{Result, anyhow, bail};
 use serde_json::{Value, json};
 use vigil_ledger::entry::kind_of_canonical;
 use vigil_ledger::index::AUDIT_MEMBER;
-use vigil_ledger::{Envelope, Kind, Ledger, NewEntry, Ref, SignerKey};
+use vigil_ledger::{
+    Envelope, Group, Kind, Ledger, NewEntry, PreparedGroup, Ref, SignerKey, prepare_groups,
+};
 use vigil_simulator::audit::{self, AuditRecord};
 use vigil_simulator::signin::ReadOptions;
 
@@ -203,19 +205,17 @@ pub fn record(
     let paths = paths.to_vec();
     let opts = opts.clone();
     let mut counts = AuditCounts::default();
+    let links = &links;
     let run = super::record::in_batches(
         batch,
         "recording directory changes",
-        // The payloads are built on the reading thread, while the batches before are signed.
-        move |sink: &mut dyn FnMut(Read)| {
-            audit::read_audits(&paths, &opts, &mut |_, _| {}, &mut |r| {
-                let payload = payload_of(&r);
-                sink((r, payload));
-            })
+        move |sink: &mut dyn FnMut(AuditRecord)| {
+            audit::read_audits(&paths, &opts, &mut |_, _| {}, sink)
         },
-        &mut |chunk: Vec<Read>, first| {
-            record_batch(ledger, chunk, first, key, named, &links, &mut counts)
-        },
+        // Payloads, subjects and links are built and prepared (canonical JSON, salts,
+        // commitments) on every core while the batches before are signed and stored.
+        |chunk: Vec<AuditRecord>, first| prepare_batch(chunk, first, key, named, links),
+        &mut |batch: Result<Batch<'_>>| record_batch(ledger, batch?, &mut counts),
     );
     let done = summary(&counts);
     let stats = run.finish(&done)?;
@@ -240,32 +240,62 @@ pub fn summary(c: &AuditCounts) -> String {
     )
 }
 
-/// An audit record as read, with its payload.
-type Read = (AuditRecord, Result<Value>);
+/// A batch of changes ready for the ledger, with whether each links to an inference and to an
+/// approval.
+struct Batch<'k> {
+    group: PreparedGroup<'k>,
+    linked: Vec<(bool, bool)>,
+}
 
-fn record_batch(
-    ledger: &mut Ledger,
-    chunk: Vec<Read>,
+/// Builds a batch's `action` entries and prepares them, on every core. Errors are those of
+/// recording the batch one record after another: the first record whose subject or payload
+/// cannot be written.
+fn prepare_batch<'k>(
+    chunk: Vec<AuditRecord>,
     first_record: u64,
-    key: &SignerKey,
+    key: &'k SignerKey,
     named: Option<Ref>,
     links: &Links,
-    counts: &mut AuditCounts,
-) -> Result<()> {
-    let mut items = Vec::with_capacity(chunk.len());
-    let mut linked = Vec::with_capacity(chunk.len());
-    for (i, (r, payload)) in chunk.into_iter().enumerate() {
-        let (inference, approval) = links.links_for(&r, named);
+) -> Result<Batch<'k>> {
+    use rayon::prelude::*;
+    let built: Vec<_> = chunk
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (inference, approval) = links.links_for(r, named);
+            (
+                (inference, approval),
+                subject_of(r, first_record + i as u64),
+                payload_of(r),
+            )
+        })
+        .collect();
+    let mut items = Vec::with_capacity(built.len());
+    let mut linked = Vec::with_capacity(built.len());
+    for ((inference, approval), subject, payload) in built {
         linked.push((inference.is_some(), approval.is_some()));
         items.push(NewEntry {
             kind: Kind::Action,
-            subject: subject_of(&r, first_record + i as u64)?,
+            subject: subject?,
             refs: inference.into_iter().chain(approval).collect(),
             payload: payload?,
         });
     }
-    let at = ledger.append_once(key, items)?;
-    for (r, (inference, approval)) in at.iter().zip(linked) {
+    let group = Group {
+        signer: key,
+        items,
+        links: vec![],
+    };
+    let group = prepare_groups(vec![group])?
+        .pop()
+        .ok_or_else(|| anyhow!("preparing the batch gave no group"))?;
+    Ok(Batch { group, linked })
+}
+
+fn record_batch(ledger: &mut Ledger, batch: Batch<'_>, counts: &mut AuditCounts) -> Result<()> {
+    let at = ledger.append_once_prepared(vec![batch.group])?;
+    let at = at.into_iter().next().unwrap_or_default();
+    for (r, (inference, approval)) in at.iter().zip(batch.linked) {
         if r.new {
             counts.changes += 1;
             counts.with_inference += u64::from(inference);
