@@ -168,16 +168,20 @@ fn simulate(
                 skip_bad_records: a.skip_bad_records,
                 date_order: a.date_order.into(),
             };
-            std::fs::create_dir_all(&a.out).with_context(|| {
-                format!("{}: cannot create the output folder", a.out.display())
-            })?;
+            std::fs::create_dir_all(&a.out)
+                .with_context(|| format!("{}: cannot create the output folder", a.out.display()))?;
             let stage = staged.insert(Staged(a.out.join(STAGED_TABLE)));
             let (read, _) = super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0)?;
             stats = read;
             warnings.extend(stats.warnings.clone());
-            tables = Some(columnar::open_tables(std::slice::from_ref(&stage.0))?.ok_or_else(
-                || anyhow!("{}: the sign-ins read do not form a table", stage.0.display()),
-            )?);
+            tables = Some(
+                columnar::open_tables(std::slice::from_ref(&stage.0))?.ok_or_else(|| {
+                    anyhow!(
+                        "{}: the sign-ins read do not form a table",
+                        stage.0.display()
+                    )
+                })?,
+            );
         }
         None => {
             let opts = signin::ReadOptions {

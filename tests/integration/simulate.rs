@@ -1101,6 +1101,56 @@ fn mfa_for_all_case() -> Ws {
     ws
 }
 
+/// Exports are replayed through a normalized table staged in --out as a hidden file; the run
+/// removes it, also when the input turns out bad (exit 2 naming the file and line), and
+/// replaying the export gives what replaying its `vigil ingest` table gives.
+#[test]
+fn exports_replay_through_a_staged_table_that_the_run_removes() {
+    let ws = mfa_for_all_case();
+    let hidden = |dir: &str| -> Vec<String> {
+        fs::read_dir(ws.p(dir))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    ws.simulate(&["s.ndjson"], "policies.json", &[], "from-export")
+        .ok();
+    assert_eq!(hidden("from-export"), Vec::<String>::new());
+    ws.run(&[
+        "ingest",
+        "--signins",
+        s(&ws.p("s.ndjson")),
+        "--out",
+        s(&ws.p("s.parquet")),
+    ])
+    .ok();
+    ws.simulate(&["s.parquet"], "policies.json", &[], "from-table")
+        .ok();
+    assert_eq!(
+        ndjson_rows(&ws.decisions("from-export")),
+        ndjson_rows(&ws.decisions("from-table"))
+    );
+    let summary = |dir: &str| {
+        let mut v: Value = serde_json::from_str(
+            &fs::read_to_string(ws.p(&format!("{dir}/summary.json"))).unwrap(),
+        )
+        .unwrap();
+        v.as_object_mut().unwrap().remove("inputs");
+        v.as_object_mut().unwrap().remove("warnings");
+        v
+    };
+    assert_eq!(summary("from-export"), summary("from-table"));
+
+    let good = fs::read_to_string(ws.p("s.ndjson")).unwrap();
+    ws.text("bad.ndjson", &format!("{good}{{\"id\": \n"));
+    ws.simulate(&["bad.ndjson"], "policies.json", &[], "bad")
+        .input_error(&["bad.ndjson", "line 5"]);
+    assert_eq!(hidden("bad"), Vec::<String>::new());
+}
+
 /// `--decisions all|changed|none`: all rows; only rows whose status changed; no decisions file
 /// at all. decisions.parquet holds the same rows as decisions.ndjson (reading: with `none` there
 /// is no Parquet file either). summary.json always counts every sign-in.
