@@ -1226,8 +1226,9 @@ fn decisions_flag_selects_rows_and_parquet_mirrors_ndjson() {
 }
 
 /// `--decisions-format ndjson|parquet` writes the same rows to one file only and removes an
-/// earlier run's other file from --out; both the row-by-row replay (NDJSON input) and the
-/// columnar one (normalized Parquet input) honour it.
+/// earlier run's other file from --out, for an export (replayed through a staged table) and
+/// for a normalized table alike. (The row-by-row replay's writing of both files is compared
+/// with the columnar one's in simulator/tests/columnar.rs.)
 #[test]
 fn decisions_format_writes_the_same_rows_to_one_file() {
     let ws = mfa_for_all_case();
