@@ -168,10 +168,23 @@ fn simulate(
                 skip_bad_records: a.skip_bad_records,
                 date_order: a.date_order.into(),
             };
+            // A run whose input turns out bad leaves no --out behind that it created.
+            let created = !a.out.exists();
             std::fs::create_dir_all(&a.out)
                 .with_context(|| format!("{}: cannot create the output folder", a.out.display()))?;
-            let stage = staged.insert(Staged(a.out.join(STAGED_TABLE)));
-            let (read, _) = super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0)?;
+            let stage = Staged(a.out.join(STAGED_TABLE));
+            let read = super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0);
+            let stage = staged.insert(stage);
+            let (read, _) = match read {
+                Ok(r) => r,
+                Err(e) => {
+                    staged.take();
+                    if created {
+                        let _ = std::fs::remove_dir(&a.out);
+                    }
+                    return Err(e);
+                }
+            };
             stats = read;
             warnings.extend(stats.warnings.clone());
             tables = Some(

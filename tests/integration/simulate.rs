@@ -1148,7 +1148,18 @@ fn exports_replay_through_a_staged_table_that_the_run_removes() {
     ws.text("bad.ndjson", &format!("{good}{{\"id\": \n"));
     ws.simulate(&["bad.ndjson"], "policies.json", &[], "bad")
         .input_error(&["bad.ndjson", "line 5"]);
-    assert_eq!(hidden("bad"), Vec::<String>::new());
+    assert!(
+        !ws.exists("bad"),
+        "a failed run leaves the --out it created"
+    );
+    fs::create_dir_all(ws.p("kept")).unwrap();
+    ws.simulate(&["bad.ndjson"], "policies.json", &[], "kept")
+        .input_error(&["bad.ndjson", "line 5"]);
+    assert!(
+        ws.exists("kept"),
+        "a failed run removes an --out it did not create"
+    );
+    assert_eq!(hidden("kept"), Vec::<String>::new());
 }
 
 /// `--decisions all|changed|none`: all rows; only rows whose status changed; no decisions file
