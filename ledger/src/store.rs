@@ -200,6 +200,19 @@ fn prepare_entries(items: Vec<NewEntry>) -> Result<Vec<PreparedEntry>, LedgerErr
 }
 
 /// Links point to an item of an earlier group.
+/// For groups given as (entries, links): `true` when they hold no entry at all; otherwise their
+/// links are checked ([`check_links`]).
+fn nothing_or_checked<'a>(
+    groups: impl Iterator<Item = (usize, &'a Vec<Vec<ItemRef>>)>,
+) -> Result<bool, LedgerError> {
+    let (lens, links): (Vec<usize>, Vec<_>) = groups.unzip();
+    if lens.iter().sum::<usize>() == 0 {
+        return Ok(true);
+    }
+    check_links(&lens, &links)?;
+    Ok(false)
+}
+
 fn check_links(lens: &[usize], links: &[&Vec<Vec<ItemRef>>]) -> Result<(), LedgerError> {
     for (g, group) in links.iter().enumerate() {
         for links in group.iter() {
@@ -746,12 +759,9 @@ impl Ledger {
         redaction_of: Option<u64>,
         once: bool,
     ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
-        let total: usize = groups.iter().map(|g| g.items.len()).sum();
-        if total == 0 {
+        if nothing_or_checked(groups.iter().map(|g| (g.items.len(), &g.links)))? {
             return Ok(groups.iter().map(|_| vec![]).collect());
         }
-        let lens: Vec<usize> = groups.iter().map(|g| g.items.len()).collect();
-        check_links(&lens, &groups.iter().map(|g| &g.links).collect::<Vec<_>>())?;
         // Work that does not depend on the position happens before taking the write lock, on
         // every core.
         let prepared = prepare_groups(groups)?;
@@ -765,12 +775,9 @@ impl Ledger {
         &mut self,
         groups: Vec<PreparedGroup<'_>>,
     ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
-        let total: usize = groups.iter().map(|g| g.items.len()).sum();
-        if total == 0 {
+        if nothing_or_checked(groups.iter().map(|g| (g.items.len(), &g.links)))? {
             return Ok(groups.iter().map(|_| vec![]).collect());
         }
-        let lens: Vec<usize> = groups.iter().map(|g| g.items.len()).collect();
-        check_links(&lens, &groups.iter().map(|g| &g.links).collect::<Vec<_>>())?;
         if let Some(e) = groups
             .iter()
             .flat_map(|g| &g.items)

@@ -1082,16 +1082,7 @@ mod tests {
     #[test]
     fn graph_pages_read_as_the_general_path_reads_them() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let opts = crate::generate::Options {
-            signins: 300,
-            users: 40,
-            seed: 5,
-            format: crate::generate::Format::Ndjson,
-            attack_rate: 0.05,
-        };
-        crate::generate::generate(dir.path(), &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
-        let text = std::fs::read_to_string(dir.path().join("signins.ndjson"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let text = fast::tests::generated_ndjson(dir.path(), 300, 40, 5, 0.05);
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         let page = |items: &[String]| {
             format!(
@@ -1191,16 +1182,7 @@ mod tests {
     #[test]
     fn parallel_lines_read_as_line_by_line() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let opts = crate::generate::Options {
-            signins: 2_500,
-            users: 80,
-            seed: 11,
-            format: crate::generate::Format::Ndjson,
-            attack_rate: 0.05,
-        };
-        crate::generate::generate(dir.path(), &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
-        let text = std::fs::read_to_string(dir.path().join("signins.ndjson"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let text = fast::tests::generated_ndjson(dir.path(), 2_500, 80, 11, 0.05);
         assert!(text.len() > 2 * BATCH_BYTES, "{} bytes", text.len());
         let lines: Vec<&str> = text.lines().collect();
         let mut edited = Vec::new();

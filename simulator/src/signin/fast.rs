@@ -716,7 +716,7 @@ impl<'de> Visitor<'de> for Scan {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Read;
     use std::path::{Path, PathBuf};
 
@@ -839,19 +839,30 @@ mod tests {
         true
     }
 
-    /// Graph NDJSON lines from vigil's generator (attacks, travel, failures, every kind).
+    /// The Graph NDJSON file vigil's generator writes into `dir` (signins.ndjson: attacks,
+    /// travel, failures, every kind), as text.
+    pub(crate) fn generated_ndjson(
+        dir: &std::path::Path,
+        signins: u64,
+        users: usize,
+        seed: u64,
+        attack_rate: f64,
+    ) -> String {
+        let opts = crate::generate::Options {
+            signins,
+            users,
+            seed,
+            format: crate::generate::Format::Ndjson,
+            attack_rate,
+        };
+        crate::generate::generate(dir, &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::read_to_string(dir.join("signins.ndjson")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Graph NDJSON lines from vigil's generator.
     fn generated(n: u64) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let opts = crate::generate::Options {
-            signins: n,
-            users: 60,
-            seed: 7,
-            format: crate::generate::Format::Ndjson,
-            attack_rate: 0.2,
-        };
-        crate::generate::generate(dir.path(), &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::read_to_string(dir.path().join("signins.ndjson"))
-            .unwrap_or_else(|e| panic!("{e}"))
+        generated_ndjson(dir.path(), n, 60, 7, 0.2)
             .lines()
             .map(str::to_string)
             .collect()
