@@ -14,7 +14,8 @@
 //! | `appliedPolicies` | dictionary-encoded UTF-8 string holding the JSON array of the schema (`[{"id":…,"displayName":…,"result":…,"enforcedGrantControls":[…],"enforcedSessionControls":[…]}]`) |
 //!
 //! Null means "the log does not say", as in the schema. Row groups hold [`ROW_GROUP`] rows,
-//! pages are zstd-compressed. Every string column other than the three unique ones is
+//! pages are zstd-compressed (a table staged for one replay and deleted may leave them
+//! uncompressed: [`TableWriter::create_with`]). Every string column other than the three unique ones is
 //! dictionary-encoded: sign-ins repeat users, apps, devices and policy outcomes, so readers get
 //! small integer codes per row and each distinct value once.
 //!
@@ -440,7 +441,7 @@ impl Builder {
         &mut self,
         c: Col,
         s: &SignIn,
-        applied: &mut Vec<u8>,
+        applied: &mut AppliedCodes,
         given: Option<Option<&str>>,
     ) -> pl::PolarsResult<()> {
         match self {
@@ -454,16 +455,10 @@ impl Builder {
                     match (given, &s.applied_policies) {
                         (Some(text), _) => text,
                         (None, Some(list)) => {
-                            // Serialized into bytes, checked as UTF-8 once: serde_json writes
-                            // many small pieces, and a check per piece costs more than the text.
-                            applied.clear();
-                            serde_json::to_writer(&mut *applied, list)
-                                .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
-                            Some(
-                                std::str::from_utf8(applied).map_err(|e| {
-                                    pl::PolarsError::ComputeError(e.to_string().into())
-                                })?,
-                            )
+                            let code = applied.code(list, mapping)?;
+                            codes.push(code);
+                            valid.push(true);
+                            return Ok(());
                         }
                         (None, None) => None,
                     }
@@ -537,6 +532,47 @@ impl Builder {
     }
 }
 
+/// Most entries [`AppliedCodes`] remembers; past that it starts over, so its memory stays
+/// bounded whatever the input.
+const APPLIED_CODES: usize = 4096;
+
+/// The `appliedPolicies` code of each policy list met lately. Sign-ins repeat a few outcome
+/// lists (the same policies for the same users and apps), and a list is about 2 KB of JSON, so
+/// a list met before is looked up as it is rather than serialized and its text looked up in
+/// the column's categories. A list and its JSON text determine each other, so the code is the
+/// one the text gets.
+#[derive(Default)]
+struct AppliedCodes {
+    codes: HashMap<Vec<LoggedPolicy>, u32, BuildHasherDefault<Fx>>,
+    /// The JSON text of a list met for the first time.
+    text: Vec<u8>,
+}
+
+impl AppliedCodes {
+    fn code(
+        &mut self,
+        list: &[LoggedPolicy],
+        mapping: &CategoricalMapping,
+    ) -> pl::PolarsResult<u32> {
+        if let Some(&code) = self.codes.get(list) {
+            return Ok(code);
+        }
+        // Serialized into bytes, checked as UTF-8 once: serde_json writes many small pieces,
+        // and a check per piece costs more than the text.
+        self.text.clear();
+        serde_json::to_writer(&mut self.text, list)
+            .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
+        let text = std::str::from_utf8(&self.text)
+            .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
+        let code = mapping.insert_cat(text)?;
+        if self.codes.len() == APPLIED_CODES {
+            self.codes.clear();
+        }
+        self.codes.insert(list.to_vec(), code);
+        Ok(code)
+    }
+}
+
 /// Why a table could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {reason}", path.display())]
@@ -556,13 +592,20 @@ pub struct TableWriter {
     seen: SeenIds,
     written: u64,
     duplicates: u64,
-    applied: Vec<u8>,
+    applied: AppliedCodes,
     _categories: KeepCategories,
 }
 
 impl TableWriter {
     /// Creates (or truncates) the file.
     pub fn create(path: &Path) -> Result<TableWriter, WriteError> {
+        TableWriter::create_with(path, true)
+    }
+
+    /// [`TableWriter::create`] with the pages zstd-compressed (`compressed`) or stored as they
+    /// are: a table read once and then deleted (`vigil simulate` stages exports as one) is
+    /// written and read faster uncompressed. Readers tell from the file which it is.
+    pub fn create_with(path: &Path, compressed: bool) -> Result<TableWriter, WriteError> {
         let err = |reason: String| WriteError {
             path: path.to_path_buf(),
             reason,
@@ -578,7 +621,11 @@ impl TableWriter {
             (META_UNIQUE.to_string(), "true".to_string()),
         ]);
         let writer = pl::ParquetWriter::new(file)
-            .with_compression(pl::ParquetCompression::Zstd(None))
+            .with_compression(if compressed {
+                pl::ParquetCompression::Zstd(None)
+            } else {
+                pl::ParquetCompression::Uncompressed
+            })
             .with_row_group_size(Some(ROW_GROUP))
             .with_key_value_metadata(Some(meta))
             .batched(&schema)
@@ -591,7 +638,7 @@ impl TableWriter {
             seen: SeenIds::default(),
             written: 0,
             duplicates: 0,
-            applied: Vec::new(),
+            applied: AppliedCodes::default(),
             _categories: keep,
         })
     }

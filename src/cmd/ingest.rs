@@ -60,26 +60,31 @@ fn write(a: &IngestArgs, tmp: &Path) -> Result<(signin::ReadStats, u64)> {
         skip_bad_records: a.skip_bad_records,
         date_order: a.date_order.into(),
     };
-    write_table(&a.signins, &opts, tmp, &a.out)
+    write_table(&a.signins, &opts, tmp, &a.out, true)
 }
 
 /// Reads the sign-in exports `signins` (with a progress bar) into a normalized table at `tmp`,
 /// streaming: the reader hands batches to a thread that builds the columns and writes them. A
-/// write error names `shown` (the file the user asked for). Returns the reader's stats and
-/// the rows written. Also how `vigil simulate` replays exports column by column.
+/// write error names `shown` (the file the user asked for); `compressed`: see
+/// [`TableWriter::create_with`]. Returns the reader's stats and the rows written. Also how
+/// `vigil simulate` replays exports column by column (staged uncompressed).
 pub(crate) fn write_table(
     signins: &[PathBuf],
     opts: &ReadOptions,
     tmp: &Path,
     shown: &Path,
+    compressed: bool,
 ) -> Result<(signin::ReadStats, u64)> {
-    let mut writer = TableWriter::create(tmp).map_err(|e| named(e, shown))?;
+    let mut writer = TableWriter::create_with(tmp, compressed).map_err(|e| named(e, shown))?;
     let bar = progress_bytes(0, "reading sign-ins");
     let (send, receive) = mpsc::sync_channel::<Vec<SignIn>>(4);
+    // Emptied batches go back to the reader, so their buffers are reused rather than
+    // allocated on one thread and freed on the other for every batch.
+    let (give_back, given_back) = mpsc::channel::<Vec<SignIn>>();
     let (stats, wrote) = std::thread::scope(|scope| {
         let writing = scope.spawn(move || -> Result<TableWriter, WriteError> {
             let mut failed = None;
-            for batch in receive {
+            for mut batch in receive {
                 for s in &batch {
                     if failed.is_none()
                         && let Err(e) = writer.push(s)
@@ -87,6 +92,8 @@ pub(crate) fn write_table(
                         failed = Some(e);
                     }
                 }
+                batch.clear();
+                let _ = give_back.send(batch);
             }
             failed.map_or(Ok(writer), Err)
         });
@@ -101,7 +108,10 @@ pub(crate) fn write_table(
             &mut |s| {
                 batch.push(s);
                 if batch.len() == WRITE_BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
+                    let empty = given_back
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
+                    let full = std::mem::replace(&mut batch, empty);
                     let _ = send.send(full);
                 }
             },

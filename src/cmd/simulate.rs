@@ -173,7 +173,7 @@ fn simulate(
             std::fs::create_dir_all(&a.out)
                 .with_context(|| format!("{}: cannot create the output folder", a.out.display()))?;
             let stage = Staged(a.out.join(STAGED_TABLE));
-            let (read, _) = match super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0)
+            let (read, _) = match super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0, false)
             {
                 Ok(r) => r,
                 Err(e) => {
