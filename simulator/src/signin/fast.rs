@@ -24,77 +24,79 @@ use super::time::DateOrder;
 use crate::model::LoggedPolicy;
 
 /// Keys (folded) that [`map::map_record`] reads at a record's top level, in a diagnostic
-/// record's `properties`, or in a PowerShell `AdditionalProperties` bag (kept whole).
+/// record's `properties`, or in a PowerShell `AdditionalProperties` bag (kept whole). Like the
+/// other key lists here, sorted (so a pruned object is built from its members in key order,
+/// [`PrunedSeed`]) and at most 64 long (its members are told apart by a bit mask).
 const RECORD_KEYS: &[&str] = &[
-    "id",
-    "createddatetime",
-    "userid",
-    "userprincipalname",
-    "usertype",
-    "hometenantid",
-    "resourcetenantid",
-    "appownertenantid",
-    "crosstenantaccesstype",
-    "appid",
+    "additionalproperties",
     "appdisplayname",
-    "resourceid",
-    "resourcedisplayname",
-    "resourceidentity",
-    "serviceprincipalid",
-    "serviceprincipalname",
-    "ipaddress",
+    "appid",
+    "appliedconditionalaccesspolicies",
+    "appownertenantid",
+    "authenticationcontextclassreferences",
+    "authenticationdetails",
+    "authenticationmethodsused",
+    "authenticationprotocol",
+    "authenticationrequirement",
+    "calleripaddress",
+    "category",
     "clientappused",
-    "correlationid",
+    "clientcredentialtype",
+    "conditionalaccesspolicies",
     "conditionalaccessstatus",
+    "correlationid",
+    "createddatetime",
+    "crosstenantaccesstype",
+    "devicedetail",
+    "hometenantid",
+    "id",
+    "ipaddress",
     "isinteractive",
-    "signineventtypes",
+    "location",
+    "locationdetails",
+    "mfadetail",
+    "networklocationdetails",
+    "originaltransfermethod",
+    "properties",
+    "resourcedisplayname",
+    "resourceid",
+    "resourceidentity",
+    "resourcetenantid",
+    "resultdescription",
+    "resulttype",
+    "riskeventtypes",
+    "riskeventtypes_v2",
     "risklevelaggregated",
     "risklevelduringsignin",
     "riskstate",
-    "riskeventtypes_v2",
-    "riskeventtypes",
-    "authenticationprotocol",
-    "originaltransfermethod",
-    "authenticationrequirement",
-    "useragent",
+    "serviceprincipalid",
+    "serviceprincipalname",
+    "signineventtypes",
     "status",
-    "devicedetail",
-    "location",
-    "locationdetails",
-    "networklocationdetails",
-    "authenticationdetails",
-    "authenticationmethodsused",
-    "mfadetail",
-    "authenticationcontextclassreferences",
-    "appliedconditionalaccesspolicies",
-    "conditionalaccesspolicies",
-    "clientcredentialtype",
-    "category",
-    "type",
     "time",
     "timegenerated",
-    "resulttype",
-    "resultdescription",
-    "calleripaddress",
-    "properties",
-    "additionalproperties",
+    "type",
+    "useragent",
+    "userid",
+    "userprincipalname",
+    "usertype",
 ];
 
 /// Keys read from each `appliedConditionalAccessPolicies` entry.
 const POLICY_KEYS: &[&str] = &[
-    "id",
     "displayname",
-    "result",
     "enforcedgrantcontrols",
     "enforcedsessioncontrols",
+    "id",
+    "result",
 ];
 
 /// Keys read from each `authenticationDetails` step.
 const STEP_KEYS: &[&str] = &[
-    "succeeded",
     "authenticationmethod",
     "authenticationsteprequirement",
     "authenticationstepresultdetail",
+    "succeeded",
 ];
 
 /// Top-level keys that make the general path read the object as something other than one
@@ -398,14 +400,18 @@ impl<'de> Visitor<'de> for PrunedSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut object = Map::new();
+        // The kept members by their place in `keys` (sorted), so that the map is built from
+        // them in key order at the end, rather than by one search of it per member.
+        let mut members: Vec<(usize, Value)> = Vec::with_capacity(self.keys.len());
+        let mut kept_mask = 0u64;
         let mut dropped: Vec<Cow<'de, str>> = Vec::new();
         while let Some(key) = access.next_key_seed(KeySeed)? {
-            let Some(kept) = self
+            let Some((index, kept)) = self
                 .keys
                 .iter()
-                .find(|k| k.eq_ignore_ascii_case(&key))
-                .copied()
+                .enumerate()
+                .find(|(_, k)| k.eq_ignore_ascii_case(&key))
+                .map(|(i, k)| (i, *k))
             else {
                 if (self.top && CONTAINER_KEYS.iter().any(|k| k.eq_ignore_ascii_case(&key)))
                     || repeats(&dropped, &key)
@@ -442,11 +448,19 @@ impl<'de> Visitor<'de> for PrunedSeed<'_> {
                     receiver: &mut *self.flag,
                 })?,
             };
-            if object.insert(kept.to_string(), value).is_some() {
+            let bit = 1u64 << index;
+            if kept_mask & bit != 0 {
                 return Err(de::Error::custom(DECLINED));
             }
+            kept_mask |= bit;
+            members.push((index, value));
         }
-        Ok(object)
+        members.sort_unstable_by_key(|(i, _)| *i);
+        let keys = self.keys;
+        Ok(members
+            .into_iter()
+            .map(|(i, v)| (keys[i].to_string(), v))
+            .collect())
     }
 }
 
@@ -866,6 +880,14 @@ pub(crate) mod tests {
             .lines()
             .map(str::to_string)
             .collect()
+    }
+
+    #[test]
+    fn key_lists_are_sorted_and_fit_the_mask() {
+        for keys in [RECORD_KEYS, POLICY_KEYS, STEP_KEYS] {
+            assert!(keys.is_sorted_by(|a, b| a < b), "{keys:?}");
+            assert!(keys.len() <= 64, "{keys:?}");
+        }
     }
 
     #[test]
