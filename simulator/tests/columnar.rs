@@ -1045,6 +1045,41 @@ fn the_table_round_trips_every_field() {
     assert!(TableFile::open(&path).unwrap().unique_ids());
 }
 
+/// The writer remembers the code of each policy list it met lately, up to a bound: lists met
+/// again after it starts over, stored compressed or not, still read back as written.
+#[test]
+fn many_distinct_policy_lists_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = signins(1, 9).remove(0);
+    let rows: Vec<SignIn> = (0..12_000u32)
+        .map(|i| {
+            let mut s = base.clone();
+            s.id = guid(0xabc, i);
+            // 5,000 distinct lists (more than the writer remembers), each met again later.
+            let n = i % 5_000;
+            s.applied_policies = (n % 7 != 0).then(|| {
+                vec![LoggedPolicy {
+                    id: guid(0xca, n),
+                    display_name: (n % 3 != 0).then(|| format!("P\"{n}\u{e9}\n")),
+                    result: if n % 2 == 0 { "success" } else { "notApplied" }.into(),
+                    enforced_grant_controls: vec!["Mfa".into(); (n % 3) as usize],
+                    enforced_session_controls: Vec::new(),
+                }]
+            });
+            s
+        })
+        .collect();
+    for compressed in [true, false] {
+        let path = dir.path().join(format!("s-{compressed}.parquet"));
+        let mut w = table::TableWriter::create_with(&path, compressed).unwrap();
+        for s in &rows {
+            w.push(s).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), (12_000, 0));
+        assert_eq!(table::read_parquet(&path).unwrap(), rows);
+    }
+}
+
 #[test]
 fn the_writer_keeps_the_first_of_each_id() {
     let dir = tempfile::tempdir().unwrap();
