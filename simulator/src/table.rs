@@ -14,10 +14,10 @@
 //! | `appliedPolicies` | dictionary-encoded UTF-8 string holding the JSON array of the schema (`[{"id":…,"displayName":…,"result":…,"enforcedGrantControls":[…],"enforcedSessionControls":[…]}]`) |
 //!
 //! Null means "the log does not say", as in the schema. Row groups hold [`ROW_GROUP`] rows,
-//! pages are zstd-compressed (a table staged for one replay and deleted may leave them
-//! uncompressed: [`TableWriter::create_with`]). Every string column other than the three unique ones is
-//! dictionary-encoded: sign-ins repeat users, apps, devices and policy outcomes, so readers get
-//! small integer codes per row and each distinct value once.
+//! pages are zstd-compressed (a table staged for one replay and then deleted may leave them
+//! uncompressed: [`TableWriter::create_with`]). Every string column other than the three
+//! unique ones is dictionary-encoded: sign-ins repeat users, apps, devices and policy
+//! outcomes, so readers get small integer codes per row and each distinct value once.
 //!
 //! Reading hands out string columns as codes ([`Batch::codes`]) of one dictionary per column
 //! shared by every file and batch of the process. Columns are read as plain strings (the
@@ -666,11 +666,22 @@ impl TableWriter {
         self.push_inner(s, Some(applied))
     }
 
+    /// [`TableWriter::push`] for a sign-in whose id the caller knows was not pushed before
+    /// (sign-ins from [`crate::signin::read_signins`], which keeps the first of each id the
+    /// same way): the id is not looked up again.
+    pub fn push_unique(&mut self, s: &SignIn) -> Result<(), WriteError> {
+        self.push_row(s, None)
+    }
+
     fn push_inner(&mut self, s: &SignIn, given: Option<Option<&str>>) -> Result<(), WriteError> {
         if !self.seen.insert(&s.id) {
             self.duplicates += 1;
             return Ok(());
         }
+        self.push_row(s, given)
+    }
+
+    fn push_row(&mut self, s: &SignIn, given: Option<Option<&str>>) -> Result<(), WriteError> {
         for (b, c) in self.builders.iter_mut().zip(Col::ALL) {
             if let Err(e) = b.push(*c, s, &mut self.applied, given) {
                 return Err(WriteError {

@@ -78,7 +78,8 @@ pub(crate) fn write_table(
     let mut writer = TableWriter::create_with(tmp, compressed).map_err(|e| named(e, shown))?;
     let bar = progress_bytes(0, "reading sign-ins");
     let (send, receive) = mpsc::sync_channel::<Vec<SignIn>>(4);
-    // Emptied batches go back to the reader, so their buffers are reused rather than
+    // The reader hands each id once (it keeps the first), so the writer does not check ids
+    // again. Emptied batches go back to the reader, so their buffers are reused rather than
     // allocated on one thread and freed on the other for every batch.
     let (give_back, given_back) = mpsc::channel::<Vec<SignIn>>();
     let (stats, wrote) = std::thread::scope(|scope| {
@@ -87,7 +88,7 @@ pub(crate) fn write_table(
             for mut batch in receive {
                 for s in &batch {
                     if failed.is_none()
-                        && let Err(e) = writer.push(s)
+                        && let Err(e) = writer.push_unique(s)
                     {
                         failed = Some(e);
                     }

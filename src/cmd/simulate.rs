@@ -173,17 +173,17 @@ fn simulate(
             std::fs::create_dir_all(&a.out)
                 .with_context(|| format!("{}: cannot create the output folder", a.out.display()))?;
             let stage = Staged(a.out.join(STAGED_TABLE));
-            let (read, _) = match super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0, false)
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    drop(stage);
-                    if created {
-                        let _ = std::fs::remove_dir(&a.out);
+            let (read, _) =
+                match super::ingest::write_table(&a.signins, &opts, &stage.0, &stage.0, false) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        drop(stage);
+                        if created {
+                            let _ = std::fs::remove_dir(&a.out);
+                        }
+                        return Err(e);
                     }
-                    return Err(e);
-                }
-            };
+                };
             let stage = staged.insert(stage);
             stats = read;
             warnings.extend(stats.warnings.clone());
