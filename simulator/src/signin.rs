@@ -563,9 +563,11 @@ fn read_lines(
         ..
     } = start;
     let order = state.opts.date_order;
+    // The first line's bytes start the first run as they are (a Graph list page on one line is
+    // the whole file: not copied again).
     let mut next = Lines::default();
-    next.bytes.extend_from_slice(&first);
     next.lines.push((0, first.len(), line_no));
+    next.bytes = first;
     next.first_page = first_page;
     let mut pending: Option<(Lines, Vec<Option<Taken>>)> = None;
     // The buffers of the run handed over last, reused for the next run read.
