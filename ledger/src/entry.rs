@@ -442,10 +442,19 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// Writes a JSON string the RFC 8785 way: escape `"`, `\` and U+0000-U+001F only.
-fn write_jcs_string(out: &mut Vec<u8>, s: &str) {
+/// Writes a JSON string the RFC 8785 way: escape `"`, `\` and U+0000-U+001F only. Runs of
+/// bytes that need no escape are copied whole.
+pub(crate) fn write_jcs_string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    for &b in s.as_bytes() {
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -454,15 +463,15 @@ fn write_jcs_string(out: &mut Vec<u8>, s: &str) {
             0x0a => out.extend_from_slice(b"\\n"),
             0x0c => out.extend_from_slice(b"\\f"),
             0x0d => out.extend_from_slice(b"\\r"),
-            0x00..=0x1f => {
+            _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
                 out.push(HEX[usize::from(b & 15)]);
             }
-            _ => out.push(b),
         }
     }
+    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 

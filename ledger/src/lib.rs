@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bundle;
+pub mod canon;
 pub mod entry;
 pub mod index;
 pub mod input;
@@ -17,11 +18,12 @@ pub mod store;
 pub mod strict;
 pub mod verify;
 
+pub use canon::CanonicalPayload;
 pub use entry::{Envelope, Kind, Ref};
 pub use merkle::Hash;
 pub use note::{SignedCheckpoint, SignerKey, VerifierKey};
 pub use store::{
-    Appended, EntryView, Group, ItemRef, Ledger, LedgerError, NewEntry, PreparedEntry,
-    PreparedGroup, Recorded, prepare_groups,
+    Appended, CanonicalGroup, EntryView, Group, ItemRef, Ledger, LedgerError, NewCanonicalEntry,
+    NewEntry, PreparedEntry, PreparedGroup, Recorded, prepare_canonical_groups, prepare_groups,
 };
 pub use verify::{Finding, Report};

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::canon::CanonicalPayload;
 use crate::entry::{self, Envelope, Kind, Ref};
 use crate::index;
 use crate::merkle::{self, Frontier, Hash, NodeSource};
@@ -171,13 +172,8 @@ fn prepare_entries(items: Vec<NewEntry>) -> Result<Vec<PreparedEntry>, LedgerErr
         .into_par_iter()
         .zip(salts)
         .map(|(item, salt)| {
-            for (k, v) in &item.subject {
-                entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
-                entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
-            }
             let payload = entry::canonical_payload(&item.payload)
                 .map_err(|e| LedgerError::Invalid(format!("payload: {e}")))?;
-            let commitment = entry::payload_commitment(&salt, &payload);
             // Only key entries need their payload again (to update the registry); the
             // others drop it here, on every core.
             let NewEntry {
@@ -186,14 +182,108 @@ fn prepare_entries(items: Vec<NewEntry>) -> Result<Vec<PreparedEntry>, LedgerErr
                 refs,
                 payload: value,
             } = item;
-            Ok(PreparedEntry {
+            prepare_entry(
                 kind,
                 subject,
                 refs,
-                key_op: (kind == Kind::Key).then_some(value),
-                salt,
+                (kind == Kind::Key).then_some(value),
                 payload,
-                commitment,
+                salt,
+            )
+        })
+        .collect()
+}
+
+/// One entry's position-independent work, its payload already canonical.
+fn prepare_entry(
+    kind: Kind,
+    subject: BTreeMap<String, String>,
+    refs: Vec<Ref>,
+    key_op: Option<serde_json::Value>,
+    payload: Vec<u8>,
+    salt: [u8; 32],
+) -> Result<PreparedEntry, LedgerError> {
+    for (k, v) in &subject {
+        entry::validate_subject_key(k).map_err(LedgerError::Invalid)?;
+        entry::validate_subject_value(k, v).map_err(LedgerError::Invalid)?;
+    }
+    let commitment = entry::payload_commitment(&salt, &payload);
+    Ok(PreparedEntry {
+        kind,
+        subject,
+        refs,
+        key_op,
+        salt,
+        payload,
+        commitment,
+    })
+}
+
+/// [`NewEntry`] whose payload is already in canonical form.
+#[derive(Debug, Clone)]
+pub struct NewCanonicalEntry {
+    /// Its kind.
+    pub kind: Kind,
+    /// Opaque identifiers.
+    pub subject: BTreeMap<String, String>,
+    /// Earlier entries it depends on.
+    pub refs: Vec<Ref>,
+    /// The payload, canonical.
+    pub payload: CanonicalPayload,
+}
+
+/// [`Group`] of entries whose payloads are already in canonical form.
+#[derive(Debug)]
+pub struct CanonicalGroup<'a> {
+    /// The key that signs them.
+    pub signer: &'a SignerKey,
+    /// The entries, in order.
+    pub items: Vec<NewCanonicalEntry>,
+    /// As [`Group::links`].
+    pub links: Vec<Vec<ItemRef>>,
+}
+
+/// [`prepare_groups`] for entries whose payloads are already canonical (written by
+/// [`CanonicalPayload`] straight from the producer's records): checks each subject and
+/// commits to each payload with a fresh random salt, on every core. The prepared entries are
+/// those [`prepare_groups`] gives for the same payloads as JSON values.
+pub fn prepare_canonical_groups(
+    groups: Vec<CanonicalGroup<'_>>,
+) -> Result<Vec<PreparedGroup<'_>>, LedgerError> {
+    use rayon::prelude::*;
+    let total = groups.iter().map(|g| g.items.len()).sum();
+    let mut salts = salts(total)?.into_iter();
+    groups
+        .into_iter()
+        .map(|g| {
+            let salts: Vec<[u8; 32]> = salts.by_ref().take(g.items.len()).collect();
+            let items =
+                g.items
+                    .into_par_iter()
+                    .zip(salts)
+                    .map(|(item, salt)| {
+                        let key_op =
+                            if item.kind == Kind::Key {
+                                Some(serde_json::from_slice(item.payload.as_bytes()).map_err(
+                                    |e| LedgerError::Invalid(format!("key entry payload: {e}")),
+                                )?)
+                            } else {
+                                None
+                            };
+                        prepare_entry(
+                            item.kind,
+                            item.subject,
+                            item.refs,
+                            key_op,
+                            item.payload.into_bytes(),
+                            salt,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+            Ok(PreparedGroup {
+                signer: g.signer,
+                items,
+                links: g.links,
             })
         })
         .collect()

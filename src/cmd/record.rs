@@ -15,9 +15,11 @@ use std::sync::mpsc;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
+#[cfg(test)]
 use serde_json::{Map, Value, json};
 use vigil_ledger::{
-    Group, ItemRef, Kind, Ledger, NewEntry, PreparedGroup, SignerKey, keyfile, prepare_groups,
+    CanonicalGroup, CanonicalPayload, ItemRef, Kind, Ledger, NewCanonicalEntry, PreparedGroup,
+    SignerKey, keyfile, prepare_canonical_groups,
 };
 use vigil_simulator::airisk::Scores;
 use vigil_simulator::model::SignIn;
@@ -363,6 +365,7 @@ fn subject_of(s: &SignIn, record: u64) -> Result<BTreeMap<String, String>> {
 }
 
 /// A JSON object without its null members ("the log does not say" either way).
+#[cfg(test)]
 fn without_nulls(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
@@ -374,7 +377,9 @@ fn without_nulls(v: Value) -> Value {
     }
 }
 
-/// The `action` payload: what Conditional Access did, as the log recorded it.
+/// The `action` payload: what Conditional Access did, as the log recorded it (the general path
+/// of [`LoggedOutcome`]).
+#[cfg(test)]
 fn logged_outcome(s: &SignIn) -> Value {
     without_nulls(json!({
         "source": "log",
@@ -384,6 +389,92 @@ fn logged_outcome(s: &SignIn) -> Value {
         "errorCode": s.error_code,
         "failureReason": s.failure_reason,
     }))
+}
+
+/// [`logged_outcome`], borrowed from the sign-in: written straight to canonical JSON
+/// ([`CanonicalPayload::object_of`] drops its null members as [`without_nulls`] does).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoggedOutcome<'a> {
+    source: &'static str,
+    status: &'static str,
+    conditional_access_status: &'a Option<String>,
+    applied_conditional_access_policies: &'a Option<Vec<vigil_simulator::model::LoggedPolicy>>,
+    error_code: Option<i64>,
+    failure_reason: &'a Option<String>,
+}
+
+impl<'a> LoggedOutcome<'a> {
+    fn of(s: &'a SignIn) -> Self {
+        LoggedOutcome {
+            source: "log",
+            status: "applied",
+            conditional_access_status: &s.conditional_access_status,
+            applied_conditional_access_policies: &s.applied_policies,
+            error_code: s.error_code,
+            failure_reason: &s.failure_reason,
+        }
+    }
+}
+
+/// The `inference` payload of a score, borrowed (see [`inference_payload`]).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScorePayload<'a> {
+    score: f64,
+    risk_level: &'a Option<String>,
+    reasoning: &'a Option<String>,
+    recommended_action: &'a Option<String>,
+    model: &'a Option<String>,
+    scored_by: &'static str,
+}
+
+/// The `inference` payload of a score as a JSON tree (the general path of [`ScorePayload`]).
+#[cfg(test)]
+fn inference_payload(score: &vigil_simulator::airisk::Score, by_correlation: bool) -> Value {
+    without_nulls(json!({
+        "score": score.score,
+        "riskLevel": score.risk_level,
+        "reasoning": score.reasoning,
+        "recommendedAction": score.recommended_action,
+        "model": score.model,
+        "scoredBy": if by_correlation { "correlationId" } else { "signInId" },
+    }))
+}
+
+/// A sign-in's three payloads in canonical form, written straight from the records (no JSON
+/// trees): the signal (the normalized record without its null members), the logged outcome
+/// and, when it has a score, the inference.
+fn canonical_payloads(
+    s: &SignIn,
+    score: Option<(&vigil_simulator::airisk::Score, bool)>,
+) -> (
+    Result<CanonicalPayload, String>,
+    Result<CanonicalPayload, String>,
+    Option<Result<CanonicalPayload, String>>,
+) {
+    (
+        CanonicalPayload::object_of(s, true, &[]),
+        CanonicalPayload::object_of(&LoggedOutcome::of(s), true, &[]),
+        score.map(|(score, by_correlation)| {
+            CanonicalPayload::object_of(
+                &ScorePayload {
+                    score: score.score,
+                    risk_level: &score.risk_level,
+                    reasoning: &score.reasoning,
+                    recommended_action: &score.recommended_action,
+                    model: &score.model,
+                    scored_by: if by_correlation {
+                        "correlationId"
+                    } else {
+                        "signInId"
+                    },
+                },
+                true,
+                &[],
+            )
+        }),
+    )
 }
 
 /// The keys that sign a sign-in's entries.
@@ -405,11 +496,11 @@ struct Batch<'k> {
 struct Built {
     subject: Result<BTreeMap<String, String>>,
     /// The normalized record without its null members.
-    signal: serde_json::Result<Value>,
+    signal: Result<CanonicalPayload, String>,
     /// What Conditional Access did, as the log recorded it.
-    outcome: Value,
+    outcome: Result<CanonicalPayload, String>,
     /// Its inference payload and the score's key, when it has a score.
-    inference: Option<(Value, String)>,
+    inference: Option<(Result<CanonicalPayload, String>, String)>,
 }
 
 /// Builds a batch's entries (signals, inferences linked to their signals, actions linked to
@@ -426,27 +517,27 @@ fn prepare_batch<'k>(
     let built: Vec<Built> = chunk
         .par_iter()
         .enumerate()
-        .map(|(i, s)| Built {
-            subject: subject_of(s, first_record + i as u64),
-            signal: serde_json::to_value(s).map(without_nulls),
-            outcome: logged_outcome(s),
-            inference: scores.and_then(|scores| scores.get(s)).map(|score| {
+        .map(|(i, s)| {
+            let score = scores.and_then(|scores| scores.get(s)).map(|score| {
                 let by_correlation = !score.key.eq_ignore_ascii_case(&s.id);
-                let payload = without_nulls(json!({
-                    "score": score.score,
-                    "riskLevel": score.risk_level,
-                    "reasoning": score.reasoning,
-                    "recommendedAction": score.recommended_action,
-                    "model": score.model,
-                    "scoredBy": if by_correlation { "correlationId" } else { "signInId" },
-                }));
-                let key = format!(
-                    "{}:{}",
-                    if by_correlation { "c" } else { "s" },
-                    score.key.to_ascii_lowercase()
-                );
-                (payload, key)
-            }),
+                (score, by_correlation)
+            });
+            let (signal, outcome, inference) = canonical_payloads(s, score);
+            Built {
+                subject: subject_of(s, first_record + i as u64),
+                signal,
+                outcome,
+                inference: score
+                    .zip(inference)
+                    .map(|((score, by_correlation), payload)| {
+                        let key = format!(
+                            "{}:{}",
+                            if by_correlation { "c" } else { "s" },
+                            score.key.to_ascii_lowercase()
+                        );
+                        (payload, key)
+                    }),
+            }
         })
         .collect();
     let mut subjects = Vec::with_capacity(built.len());
@@ -463,9 +554,14 @@ fn prepare_batch<'k>(
             Ok(v) => v,
             Err(e) => return Err(anyhow!("sign-in {}: {e}", s.id)),
         };
-        outcomes.push(outcome);
-        inferences.push(inference);
-        signals.push(NewEntry {
+        outcomes.push(outcome.map_err(|e| anyhow!("sign-in {}: {e}", s.id))?);
+        inferences.push(match inference {
+            Some((payload, key)) => {
+                Some((payload.map_err(|e| anyhow!("sign-in {}: {e}", s.id))?, key))
+            }
+            None => None,
+        });
+        signals.push(NewCanonicalEntry {
             kind: Kind::Signal,
             subject: subject.clone(),
             refs: vec![],
@@ -473,7 +569,7 @@ fn prepare_batch<'k>(
         });
     }
     let signal_of = |i: usize| ItemRef { group: 0, item: i };
-    let mut groups = vec![Group {
+    let mut groups = vec![CanonicalGroup {
         signer: keys.signal,
         items: signals,
         links: vec![],
@@ -491,7 +587,7 @@ fn prepare_batch<'k>(
             };
             scored.push(score_key);
             inference_of[i] = Some(items.len());
-            items.push(NewEntry {
+            items.push(NewCanonicalEntry {
                 kind: Kind::Inference,
                 subject: subjects[i].clone(),
                 refs: vec![],
@@ -499,7 +595,7 @@ fn prepare_batch<'k>(
             });
             links.push(vec![signal_of(i)]);
         }
-        groups.push(Group {
+        groups.push(CanonicalGroup {
             signer: key,
             items,
             links,
@@ -513,20 +609,20 @@ fn prepare_batch<'k>(
         let mut to = vec![signal_of(i)];
         to.extend(inference_of[i].map(|item| ItemRef { group: 1, item }));
         links.push(to);
-        actions.push(NewEntry {
+        actions.push(NewCanonicalEntry {
             kind: Kind::Action,
             subject,
             refs: vec![],
             payload,
         });
     }
-    groups.push(Group {
+    groups.push(CanonicalGroup {
         signer: keys.action,
         items: actions,
         links,
     });
     Ok(Batch {
-        groups: prepare_groups(groups)?,
+        groups: prepare_canonical_groups(groups)?,
         scored,
     })
 }
@@ -561,5 +657,102 @@ fn tally(at: &[vigil_ledger::Recorded], new: &mut u64, skipped: &mut u64) {
         } else {
             *skipped += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn general(v: &Value) -> Vec<u8> {
+        vigil_ledger::entry::canonical_payload(v).unwrap()
+    }
+
+    /// Checks the three payloads written straight from the records against the general path
+    /// (JSON trees, then canonicalized).
+    fn check(s: &SignIn, score: Option<&vigil_simulator::airisk::Score>) {
+        let score = score.map(|sc| (sc, !sc.key.eq_ignore_ascii_case(&s.id)));
+        let (signal, outcome, inference) = canonical_payloads(s, score);
+        let want = without_nulls(serde_json::to_value(s).unwrap());
+        assert_eq!(signal.unwrap().as_bytes(), general(&want), "{s:?}");
+        assert_eq!(
+            outcome.unwrap().as_bytes(),
+            general(&logged_outcome(s)),
+            "{s:?}"
+        );
+        match (score, inference) {
+            (None, None) => {}
+            (Some((sc, by_correlation)), Some(p)) => assert_eq!(
+                p.unwrap().as_bytes(),
+                general(&inference_payload(sc, by_correlation)),
+                "{sc:?}"
+            ),
+            _ => panic!("an inference payload without a score, or the other way round"),
+        }
+    }
+
+    /// Text that needs escapes, or sorts otherwise in UTF-16 than in UTF-8.
+    fn tricky(i: usize) -> String {
+        const PIECES: [&str; 10] = [
+            "a", "\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "\u{fb33}", "😀", "",
+        ];
+        (0..i % 5)
+            .map(|j| PIECES[(i * 7 + j * 3) % PIECES.len()])
+            .collect()
+    }
+
+    /// Every string in a JSON tree replaced by tricky text, every number varied.
+    fn vary(v: &mut Value, i: &mut usize) {
+        *i += 1;
+        match v {
+            Value::String(t) => {
+                if *i % 3 == 0 {
+                    *t = tricky(*i);
+                }
+            }
+            Value::Number(n) => {
+                if *i % 4 == 0 {
+                    *n = serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0) * 1.5 + 0.1)
+                        .unwrap_or(n.clone());
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| vary(v, i)),
+            Value::Object(m) => m.values_mut().for_each(|v| vary(v, i)),
+            _ => {}
+        }
+    }
+
+    /// The sign-in payloads written straight from the records are the general path's, byte
+    /// for byte, for every sign-in of the sample exports (every variant the reader knows), with
+    /// and without its score, and for variants of them with other text and numbers.
+    #[test]
+    fn canonical_payloads_are_the_general_paths() {
+        let tenant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/tenant");
+        let scores = Scores::load(&tenant.join("scores.csv")).unwrap();
+        let mut signins = Vec::new();
+        signin::read_signins(
+            &[tenant.join("signins"), tenant.join("signins.json")],
+            &ReadOptions::default(),
+            &mut |s| signins.push(s),
+        )
+        .unwrap();
+        assert!(signins.len() > 10);
+        let (mut scored, mut varied) = (0, 0);
+        let mut i = 0;
+        for s in &signins {
+            let score = scores.get(s);
+            scored += usize::from(score.is_some());
+            check(s, score);
+            check(s, None);
+            for _ in 0..4 {
+                let mut v = serde_json::to_value(s).unwrap();
+                vary(&mut v, &mut i);
+                if let Ok(other) = serde_json::from_value::<SignIn>(v) {
+                    varied += 1;
+                    check(&other, score);
+                }
+            }
+        }
+        assert!(scored > 0 && varied > signins.len());
     }
 }

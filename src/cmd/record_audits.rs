@@ -17,11 +17,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
+#[cfg(test)]
 use serde_json::{Value, json};
 use vigil_ledger::entry::kind_of_canonical;
 use vigil_ledger::index::AUDIT_MEMBER;
 use vigil_ledger::{
-    Envelope, Group, Kind, Ledger, NewEntry, PreparedGroup, Ref, SignerKey, prepare_groups,
+    CanonicalGroup, CanonicalPayload, Envelope, Kind, Ledger, NewCanonicalEntry, PreparedGroup,
+    Ref, SignerKey, prepare_canonical_groups,
 };
 use vigil_simulator::audit::{self, AuditRecord};
 use vigil_simulator::signin::ReadOptions;
@@ -180,14 +182,22 @@ fn subject_of(r: &AuditRecord, record: u64) -> Result<BTreeMap<String, String>> 
     Ok(out)
 }
 
-/// The `action` payload of a change.
-pub fn payload_of(r: &AuditRecord) -> Result<Value> {
+/// The `action` payload of a change as a JSON tree (the general path of
+/// [`canonical_payload_of`]).
+#[cfg(test)]
+fn payload_of(r: &AuditRecord) -> Result<Value> {
     let mut p = serde_json::to_value(r)?;
     if let Value::Object(m) = &mut p {
         m.insert("source".into(), json!(SOURCE));
         m.insert("status".into(), json!("applied"));
     }
     Ok(p)
+}
+
+/// [`payload_of`] in canonical form, written straight from the record (no JSON tree).
+fn canonical_payload_of(r: &AuditRecord) -> Result<CanonicalPayload> {
+    CanonicalPayload::object_of(r, false, &[("source", SOURCE), ("status", "applied")])
+        .map_err(|e| anyhow!(e))
 }
 
 /// Records every audit record of `paths`, a batch per durable transaction.
@@ -266,7 +276,7 @@ fn prepare_batch<'k>(
             (
                 (inference, approval),
                 subject_of(r, first_record + i as u64),
-                payload_of(r),
+                canonical_payload_of(r),
             )
         })
         .collect();
@@ -274,19 +284,19 @@ fn prepare_batch<'k>(
     let mut linked = Vec::with_capacity(built.len());
     for ((inference, approval), subject, payload) in built {
         linked.push((inference.is_some(), approval.is_some()));
-        items.push(NewEntry {
+        items.push(NewCanonicalEntry {
             kind: Kind::Action,
             subject: subject?,
             refs: inference.into_iter().chain(approval).collect(),
             payload: payload?,
         });
     }
-    let group = Group {
+    let group = CanonicalGroup {
         signer: key,
         items,
         links: vec![],
     };
-    let group = prepare_groups(vec![group])?
+    let group = prepare_canonical_groups(vec![group])?
         .pop()
         .ok_or_else(|| anyhow!("preparing the batch gave no group"))?;
     Ok(Batch { group, linked })
@@ -305,4 +315,127 @@ fn record_batch(ledger: &mut Ledger, batch: Batch<'_>, counts: &mut AuditCounts)
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_simulator::audit::{
+        AppIdentity, Detail, Initiator, ModifiedProperty, TargetResource, UserIdentity,
+    };
+
+    /// The general path: the payload as a JSON tree, canonicalized.
+    fn general(r: &AuditRecord) -> Vec<u8> {
+        vigil_ledger::entry::canonical_payload(&payload_of(r).unwrap()).unwrap()
+    }
+
+    /// A small deterministic generator (xorshift).
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn text(&mut self) -> String {
+            const PIECES: [&str; 12] = [
+                "a", "Z", "0", " ", "\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "\u{fb33}", "😀",
+            ];
+            (0..self.below(8))
+                .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+                .collect()
+        }
+        fn maybe(&mut self) -> Option<String> {
+            (self.below(3) > 0).then(|| self.text())
+        }
+    }
+
+    fn generated(g: &mut Gen) -> AuditRecord {
+        let user = (g.below(2) == 0).then(|| UserIdentity {
+            id: g.maybe(),
+            user_principal_name: g.maybe(),
+            display_name: g.maybe(),
+            ip_address: g.maybe(),
+        });
+        let app = (g.below(2) == 0).then(|| AppIdentity {
+            app_id: g.maybe(),
+            display_name: g.maybe(),
+            service_principal_id: g.maybe(),
+            service_principal_name: g.maybe(),
+        });
+        AuditRecord {
+            id: g.text(),
+            activity_date_time: g.text(),
+            activity: g.text(),
+            category: g.maybe(),
+            result: g.maybe(),
+            result_reason: g.maybe(),
+            operation_type: g.maybe(),
+            logged_by_service: g.maybe(),
+            correlation_id: g.maybe(),
+            tenant_id: g.maybe(),
+            initiated_by: Initiator { user, app },
+            target_resources: (0..g.below(3))
+                .map(|_| TargetResource {
+                    id: g.maybe(),
+                    display_name: g.maybe(),
+                    kind: g.maybe(),
+                    user_principal_name: g.maybe(),
+                    group_type: g.maybe(),
+                    modified_properties: (0..g.below(3))
+                        .map(|_| ModifiedProperty {
+                            display_name: g.text(),
+                            old_value: g.maybe(),
+                            new_value: g.maybe(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            additional_details: (0..g.below(3))
+                .map(|_| Detail {
+                    key: g.text(),
+                    value: g.text(),
+                })
+                .collect(),
+            source_variant: g.text(),
+        }
+    }
+
+    /// The payload written straight from the record is the general path's, byte for byte: on
+    /// generated records (every optional member present or not, text that needs escapes or
+    /// sorts otherwise in UTF-16) and on every record of the sample exports.
+    #[test]
+    fn canonical_payload_is_the_general_paths() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let r = generated(&mut g);
+            assert_eq!(
+                canonical_payload_of(&r).unwrap().as_bytes(),
+                general(&r),
+                "{r:?}"
+            );
+        }
+        let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/tenant");
+        let mut n = 0;
+        audit::read_audits(
+            &[samples.join("audits.json")],
+            &ReadOptions::default(),
+            &mut |_, _| {},
+            &mut |r| {
+                n += 1;
+                assert_eq!(
+                    canonical_payload_of(&r).unwrap().as_bytes(),
+                    general(&r),
+                    "{r:?}"
+                );
+            },
+        )
+        .unwrap();
+        assert!(n > 0);
+    }
 }
