@@ -442,17 +442,16 @@ fn inference_payload(score: &vigil_simulator::airisk::Score, by_correlation: boo
     }))
 }
 
+/// A payload in canonical form, or why the record cannot be written as JSON.
+type Payload = Result<CanonicalPayload, String>;
+
 /// A sign-in's three payloads in canonical form, written straight from the records (no JSON
 /// trees): the signal (the normalized record without its null members), the logged outcome
 /// and, when it has a score, the inference.
 fn canonical_payloads(
     s: &SignIn,
     score: Option<(&vigil_simulator::airisk::Score, bool)>,
-) -> (
-    Result<CanonicalPayload, String>,
-    Result<CanonicalPayload, String>,
-    Option<Result<CanonicalPayload, String>>,
-) {
+) -> (Payload, Payload, Option<Payload>) {
     (
         CanonicalPayload::object_of(s, true, &[]),
         CanonicalPayload::object_of(&LoggedOutcome::of(s), true, &[]),
@@ -496,11 +495,11 @@ struct Batch<'k> {
 struct Built {
     subject: Result<BTreeMap<String, String>>,
     /// The normalized record without its null members.
-    signal: Result<CanonicalPayload, String>,
+    signal: Payload,
     /// What Conditional Access did, as the log recorded it.
-    outcome: Result<CanonicalPayload, String>,
+    outcome: Payload,
     /// Its inference payload and the score's key, when it has a score.
-    inference: Option<(Result<CanonicalPayload, String>, String)>,
+    inference: Option<(Payload, String)>,
 }
 
 /// Builds a batch's entries (signals, inferences linked to their signals, actions linked to
@@ -705,16 +704,10 @@ mod tests {
     fn vary(v: &mut Value, i: &mut usize) {
         *i += 1;
         match v {
-            Value::String(t) => {
-                if *i % 3 == 0 {
-                    *t = tricky(*i);
-                }
-            }
-            Value::Number(n) => {
-                if *i % 4 == 0 {
-                    *n = serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0) * 1.5 + 0.1)
-                        .unwrap_or(n.clone());
-                }
+            Value::String(t) if i.is_multiple_of(3) => *t = tricky(*i),
+            Value::Number(n) if i.is_multiple_of(4) => {
+                *n = serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0) * 1.5 + 0.1)
+                    .unwrap_or(n.clone());
             }
             Value::Array(a) => a.iter_mut().for_each(|v| vary(v, i)),
             Value::Object(m) => m.values_mut().for_each(|v| vary(v, i)),

@@ -347,7 +347,10 @@ mod tests {
                 "a", "Z", "0", " ", "\"", "\\", "\n", "\u{1}", "\u{7f}", "é", "\u{fb33}", "😀",
             ];
             (0..self.below(8))
-                .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+                .map(|_| {
+                    let i = self.below(u64::try_from(PIECES.len()).unwrap());
+                    PIECES[usize::try_from(i).unwrap()]
+                })
                 .collect()
         }
         fn maybe(&mut self) -> Option<String> {
