@@ -986,7 +986,7 @@ impl Ledger {
         // are placed, and again at the end if the index was rebuilt meanwhile, which drops the
         // rows of entries not inserted yet).
         let mut batch_ids: std::collections::HashMap<(Kind, String), usize> =
-            std::collections::HashMap::new();
+            std::collections::HashMap::with_capacity(if once { prepared.len() } else { 0 });
         let mut rebuilt = false;
         // Entries are built in order (each hashes its predecessor) and handed to the signing
         // thread a chunk at a time, which signs on every core; between chunks the building
@@ -1081,10 +1081,15 @@ impl Ledger {
                             "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
                         ))
                     })?;
-                    if let Some(&i) = batch_ids.get(&(kind, id.clone())) {
-                        placed[g].push(Ok((i, false)));
-                        continue;
-                    }
+                    // One owned id per entry: the map keeps it when the entry is new.
+                    let vacant = match batch_ids.entry((kind, id)) {
+                        std::collections::hash_map::Entry::Occupied(o) => {
+                            placed[g].push(Ok((*o.get(), false)));
+                            continue;
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => v,
+                    };
+                    let id = &vacant.key().1;
                     let statements = match &mut index_statements {
                         Some(s) => s,
                         None => {
@@ -1092,15 +1097,15 @@ impl Ledger {
                         }
                     };
                     if let Some(existing) =
-                        existing_entry(&tx, statements, kind, &id, &mut rebuilt).map_err(db_err)?
+                        existing_entry(&tx, statements, kind, id, &mut rebuilt).map_err(db_err)?
                     {
                         placed[g].push(Err(existing));
                         continue;
                     }
                     // Later items about this id resolve through `batch_ids` before the index
                     // is consulted, so the row can go in now, while the signing thread works.
-                    statements.insert(kind, &id, seq).map_err(db_err)?;
-                    batch_ids.insert((kind, id), batch_hashes.len());
+                    statements.insert(kind, id, seq).map_err(db_err)?;
+                    vacant.insert(batch_hashes.len());
                 }
                 if let Some(reg) = registry.as_mut() {
                     reg.signer_for(signer.name(), kind, signer.key_id())

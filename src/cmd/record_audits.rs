@@ -122,7 +122,14 @@ impl Links {
 
     /// What a change links to: its inference and the approval that preceded it.
     fn links_for(&self, r: &AuditRecord, named: Option<Ref>) -> (Option<Ref>, Option<Ref>) {
-        let corr = r.correlation_id.as_deref().map(str::to_ascii_lowercase);
+        // Lowercased (a copy) only when some inference or approval is keyed by correlation.
+        let by_correlation =
+            !(self.inference_by_correlation.is_empty() && self.approval_by_correlation.is_empty());
+        let corr = r
+            .correlation_id
+            .as_deref()
+            .filter(|_| by_correlation)
+            .map(str::to_ascii_lowercase);
         let inference = named.or_else(|| {
             corr.as_ref()
                 .and_then(|c| self.inference_by_correlation.get(c).copied())
@@ -224,7 +231,7 @@ pub fn record(
         },
         // Payloads, subjects and links are built and prepared (canonical JSON, salts,
         // commitments) on every core while the batches before are signed and stored.
-        |chunk: Vec<AuditRecord>, first| prepare_batch(chunk, first, key, named, links),
+        |chunk: &[AuditRecord], first| prepare_batch(chunk, first, key, named, links),
         &mut |batch: Result<Batch<'_>>| record_batch(ledger, batch?, &mut counts),
     );
     let done = summary(&counts);
@@ -261,7 +268,7 @@ struct Batch<'k> {
 /// recording the batch one record after another: the first record whose subject or payload
 /// cannot be written.
 fn prepare_batch<'k>(
-    chunk: Vec<AuditRecord>,
+    chunk: &[AuditRecord],
     first_record: u64,
     key: &'k SignerKey,
     named: Option<Ref>,
@@ -407,6 +414,35 @@ mod tests {
                 .collect(),
             source_variant: g.text(),
         }
+    }
+
+    /// Links by correlation id ignore case; with no correlation-keyed entries, only `--ref`
+    /// and the approvals that ref it link.
+    #[test]
+    fn links_by_correlation_ignore_case_and_named_links_without_them() {
+        let r = |seq| Ref {
+            seq,
+            hash: [u8::try_from(seq).unwrap(); 32],
+        };
+        let mut g = Gen(7);
+        let mut rec = generated(&mut g);
+        rec.correlation_id = Some("AbC-1".into());
+        let mut links = Links::default();
+        assert_eq!(links.links_for(&rec, None), (None, None));
+        links.approval_by_ref.insert(5, r(6));
+        assert_eq!(links.links_for(&rec, Some(r(5))), (Some(r(5)), Some(r(6))));
+        links.inference_by_correlation.insert("abc-1".into(), r(3));
+        assert_eq!(links.links_for(&rec, None), (Some(r(3)), None));
+        links.approval_by_correlation.insert("abc-1".into(), r(9));
+        assert_eq!(links.links_for(&rec, None), (Some(r(3)), Some(r(9))));
+        assert_eq!(links.links_for(&rec, Some(r(5))), (Some(r(5)), Some(r(9))));
+        let mut inference_only = Links::default();
+        inference_only
+            .approval_by_correlation
+            .insert("abc-1".into(), r(4));
+        assert_eq!(inference_only.links_for(&rec, None), (None, Some(r(4))));
+        rec.correlation_id = None;
+        assert_eq!(links.links_for(&rec, None), (None, None));
     }
 
     /// The payload written straight from the record is the general path's, byte for byte: on
