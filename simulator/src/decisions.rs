@@ -8,6 +8,11 @@
 //! A side's `policies` text is kilobytes long and repeats across rows (one per outcome, or per
 //! outcome and address): those two columns are Arrow dictionaries (string values, 32-bit keys),
 //! so each row group stores each distinct text once and every row a small index into it.
+//!
+//! vigil encodes those two column chunks itself (see [`dictionary_chunk`]): it knows which rows
+//! share a text (they hand in the same `Arc`), so each distinct text is copied once per row
+//! group, where the Arrow writer would hash and compare every row's kilobytes of text to find
+//! the same dictionary. The other columns go through the Arrow column writers.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -15,27 +20,32 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, DictionaryArray, Int32Builder, ListBuilder, RecordBatch, StringArray,
-    StringBuilder, TimestampMillisecondBuilder,
+    ArrayRef, BooleanBuilder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::basic::{Compression, Encoding};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 
 use crate::simulate::{DecisionRow, Side, SimulateError};
 
-const BATCH: usize = 65_536;
-/// Rows are also handed to the writer once their `policies` texts (counted per row, shared or
-/// not) reach this size, so the distinct texts held for a batch stay bounded.
-const BATCH_BYTES: usize = 64 << 20;
 /// Rows per row group at most: each row group's dictionaries hold the distinct `policies` texts
 /// of its rows.
 const ROW_GROUP: usize = 65_536;
-/// A row group also ends once it holds about this many encoded bytes (dictionaries included).
-const ROW_GROUP_BYTES: usize = 128 << 20;
-/// A `policies` column's dictionary may grow to this size within a row group before the
-/// writer falls back to plain values for the rest of it.
-const POLICIES_DICTIONARY: usize = 256 << 20;
+/// A row group also ends once the distinct `policies` texts of its rows (its dictionaries, both
+/// columns) reach this size, or the other texts held for it reach [`ROW_GROUP_HELD_BYTES`], so
+/// the texts held for a row group and its dictionary pages stay bounded.
+const ROW_GROUP_TEXT_BYTES: usize = 256 << 20;
+const ROW_GROUP_HELD_BYTES: usize = 512 << 20;
+/// Leaf columns of the `policies` texts (in [`schema`] order), which vigil encodes itself.
+const CANDIDATE_POLICIES: usize = 6;
+const BASELINE_POLICIES: usize = 9;
 
 /// The identifying columns of one decision row.
 pub struct RowIds<'a> {
@@ -63,11 +73,12 @@ pub struct SideCols<'a> {
 /// Streams decision rows into a Parquet file.
 pub struct ParquetSink {
     path: PathBuf,
-    writer: ArrowWriter<File>,
+    writer: SerializedFileWriter<File>,
+    columns: ArrowRowGroupWriterFactory,
     schema: Arc<Schema>,
     cols: Builders,
     rows: usize,
-    bytes: usize,
+    row_groups: usize,
 }
 
 struct Builders {
@@ -84,42 +95,59 @@ struct Builders {
     changed: BooleanBuilder,
 }
 
-/// A dictionary column being built: one key per row, and the distinct texts handed in (told
-/// apart by their `Arc`, which the column holds until it is written, so no address is reused).
+/// A dictionary column being built: one key per row, and the distinct texts handed in. A text
+/// is looked up by its `Arc` (which the column holds until it is written, so no address is
+/// reused), and the first time an `Arc` comes by, by its content: rows share a dictionary value
+/// when their texts are equal, and each `Arc`'s text is hashed once, not once per row.
 #[derive(Default)]
 struct Texts {
-    keys: Int32Builder,
+    keys: Vec<Option<u32>>,
+    /// The dictionary: distinct texts, in order of first use.
     values: Vec<Arc<str>>,
-    index: HashMap<usize, i32>,
+    by_addr: HashMap<usize, u32>,
+    by_text: HashMap<Arc<str>, u32>,
+    /// `Arc`s whose text was already in `values`, held for their address.
+    held: Vec<Arc<str>>,
+    /// Bytes of `values`.
+    bytes: usize,
+    /// Bytes of `held`.
+    held_bytes: usize,
 }
 
 impl Texts {
     fn append(&mut self, text: Option<&Arc<str>>) {
         let Some(text) = text else {
-            self.keys.append_null();
+            self.keys.push(None);
             return;
         };
-        // The address of the text identifies it while `values` holds a clone of the Arc.
         let addr = text.as_ptr() as usize;
-        let next = i32::try_from(self.values.len()).unwrap_or(i32::MAX);
-        let key = *self.index.entry(addr).or_insert(next);
-        if key == next {
-            self.values.push(text.clone());
-        }
-        self.keys.append_value(key);
+        let key = match self.by_addr.get(&addr) {
+            Some(key) => *key,
+            None => {
+                let next = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+                let key = *self.by_text.entry(text.clone()).or_insert(next);
+                if key == next {
+                    self.values.push(text.clone());
+                    self.bytes += text.len();
+                } else {
+                    self.held.push(text.clone());
+                    self.held_bytes += text.len();
+                }
+                self.by_addr.insert(addr, key);
+                key
+            }
+        };
+        self.keys.push(Some(key));
     }
 
-    fn finish(&mut self) -> Result<DictionaryArray<Int32Type>, arrow::error::ArrowError> {
-        let bytes = self.values.iter().map(|v| v.len()).sum();
-        let mut values = StringBuilder::with_capacity(self.values.len(), bytes);
-        for v in &self.values {
-            values.append_value(v);
-        }
-        let values: StringArray = values.finish();
-        let keys = self.keys.finish();
+    fn clear(&mut self) {
+        self.keys.clear();
         self.values.clear();
-        self.index.clear();
-        DictionaryArray::try_new(keys, Arc::new(values))
+        self.by_addr.clear();
+        self.by_text.clear();
+        self.held.clear();
+        self.bytes = 0;
+        self.held_bytes = 0;
     }
 }
 
@@ -177,27 +205,28 @@ impl ParquetSink {
         // Their minimum and maximum would compare kilobytes per row and tell a reader nothing.
         let mut props = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(ROW_GROUP))
-            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES));
+            .set_max_row_group_row_count(Some(ROW_GROUP));
         for col in ["candidatePolicies", "baselinePolicies"] {
-            props = props
-                .set_column_dictionary_page_size_limit(ColumnPath::from(col), POLICIES_DICTIONARY)
-                .set_column_statistics_enabled(
-                    ColumnPath::from(col),
-                    parquet::file::properties::EnabledStatistics::None,
-                );
+            props = props.set_column_statistics_enabled(
+                ColumnPath::from(col),
+                parquet::file::properties::EnabledStatistics::None,
+            );
         }
         let props = props.build();
         let schema = schema();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+        // The Arrow writer sets up the file (its schema and the Arrow schema in its metadata);
+        // row groups are then written column chunk by column chunk.
+        let (writer, columns) = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .and_then(ArrowWriter::into_serialized_writer)
             .map_err(|e| err(e.to_string()))?;
         Ok(ParquetSink {
             path: path.to_path_buf(),
             writer,
+            columns,
             schema,
             cols: Builders::new(),
             rows: 0,
-            bytes: 0,
+            row_groups: 0,
         })
     }
 
@@ -265,41 +294,83 @@ impl ParquetSink {
         c.b_policies.append(baseline.as_ref().map(|b| b.policies));
         c.changed.append_option(changed);
         self.rows += 1;
-        self.bytes += candidate.policies.len() + baseline.map_or(0, |b| b.policies.len());
-        if self.rows >= BATCH || self.bytes >= BATCH_BYTES {
+        if self.rows >= ROW_GROUP
+            || c.c_policies.bytes + c.b_policies.bytes >= ROW_GROUP_TEXT_BYTES
+            || c.c_policies.held_bytes + c.b_policies.held_bytes >= ROW_GROUP_HELD_BYTES
+        {
             self.flush()?;
         }
         Ok(())
     }
 
+    /// Writes the rows held as one row group.
     fn flush(&mut self) -> Result<(), SimulateError> {
         if self.rows == 0 {
             return Ok(());
         }
-        let c = &mut self.cols;
-        let batch = c.c_policies.finish().and_then(|c_policies| {
-            let b_policies = c.b_policies.finish()?;
-            let cols: Vec<ArrayRef> = vec![
-                Arc::new(c.id.finish()),
-                Arc::new(c.corr.finish()),
-                Arc::new(c.user.finish()),
-                Arc::new(c.created.finish()),
-                Arc::new(c.c_status.finish()),
-                Arc::new(c.c_controls.finish()),
-                Arc::new(c_policies),
-                Arc::new(c.b_status.finish()),
-                Arc::new(c.b_controls.finish()),
-                Arc::new(b_policies),
-                Arc::new(c.changed.finish()),
-            ];
-            RecordBatch::try_new(self.schema.clone(), cols)
-        });
-        let batch = batch.map_err(|e| self.err(e.to_string()))?;
-        self.bytes = 0;
-        self.writer
-            .write(&batch)
+        self.write_row_group()
             .map_err(|e| self.err(e.to_string()))?;
+        self.cols.c_policies.clear();
+        self.cols.b_policies.clear();
         self.rows = 0;
+        self.row_groups += 1;
+        Ok(())
+    }
+
+    fn write_row_group(&mut self) -> Result<(), parquet::errors::ParquetError> {
+        /// One column chunk of the row group, encoded.
+        enum Chunk {
+            Arrow(ArrowColumnChunk),
+            Own(Bytes, ColumnCloseResult),
+        }
+        let c = &mut self.cols;
+        // Every field is one leaf column, in schema order.
+        let arrays: Vec<Option<ArrayRef>> = vec![
+            Some(Arc::new(c.id.finish())),
+            Some(Arc::new(c.corr.finish())),
+            Some(Arc::new(c.user.finish())),
+            Some(Arc::new(c.created.finish())),
+            Some(Arc::new(c.c_status.finish())),
+            Some(Arc::new(c.c_controls.finish())),
+            None,
+            Some(Arc::new(c.b_status.finish())),
+            Some(Arc::new(c.b_controls.finish())),
+            None,
+            Some(Arc::new(c.changed.finish())),
+        ];
+        let leaves = self.writer.schema_descr().columns().to_vec();
+        let writers = self.columns.create_column_writers(self.row_groups)?;
+        let mut chunks = Vec::with_capacity(arrays.len());
+        for (i, (array, mut writer)) in arrays.into_iter().zip(writers).enumerate() {
+            let chunk = match (i, array) {
+                (CANDIDATE_POLICIES, _) => {
+                    let (bytes, close) = dictionary_chunk(leaves[i].clone(), &c.c_policies)?;
+                    Chunk::Own(bytes, close)
+                }
+                (BASELINE_POLICIES, _) => {
+                    let (bytes, close) = dictionary_chunk(leaves[i].clone(), &c.b_policies)?;
+                    Chunk::Own(bytes, close)
+                }
+                (_, Some(array)) => {
+                    for leaf in compute_leaves(self.schema.field(i), &array)? {
+                        writer.write(&leaf)?;
+                    }
+                    Chunk::Arrow(writer.close()?)
+                }
+                (_, None) => {
+                    return Err(parquet::errors::ParquetError::General("no column".into()));
+                }
+            };
+            chunks.push(chunk);
+        }
+        let mut group = self.writer.next_row_group()?;
+        for chunk in chunks {
+            match chunk {
+                Chunk::Arrow(chunk) => chunk.append_to_row_group(&mut group)?,
+                Chunk::Own(bytes, close) => group.append_column(&bytes, close)?,
+            }
+        }
+        group.close()?;
         Ok(())
     }
 
@@ -327,11 +398,363 @@ fn push_controls(b: &mut ListBuilder<StringBuilder>, controls: Option<&[String]>
     }
 }
 
+/// The column chunk of a `policies` text column for one row group: a dictionary page of the
+/// distinct texts (PLAIN) and one data page of the rows' definition levels (when the column is
+/// nullable) and dictionary indices (RLE_DICTIONARY), snappy-compressed, as a Parquet writer
+/// lays them out; with the chunk's metadata (offsets relative to the returned bytes).
+fn dictionary_chunk(
+    descr: ColumnDescPtr,
+    texts: &Texts,
+) -> Result<(Bytes, ColumnCloseResult), parquet::errors::ParquetError> {
+    let too_large = |_| parquet::errors::ParquetError::General("too many values".into());
+    let rows = texts.keys.len();
+    let mut snappy = snap::raw::Encoder::new();
+    let compress = |snappy: &mut snap::raw::Encoder, raw: &[u8]| {
+        snappy
+            .compress_vec(raw)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+    };
+
+    let mut dict = Vec::with_capacity(texts.bytes + 4 * texts.values.len());
+    for v in &texts.values {
+        dict.extend_from_slice(&u32::try_from(v.len()).map_err(too_large)?.to_le_bytes());
+        dict.extend_from_slice(v.as_bytes());
+    }
+    let dict_page = CompressedPage::new(
+        Page::DictionaryPage {
+            buf: Bytes::from(compress(&mut snappy, &dict)?),
+            num_values: u32::try_from(texts.values.len()).map_err(too_large)?,
+            encoding: Encoding::PLAIN,
+            is_sorted: false,
+        },
+        dict.len(),
+    );
+    drop(dict);
+
+    let mut data = Vec::new();
+    if descr.max_def_level() > 0 {
+        let mut levels = Vec::new();
+        let defined: Vec<u32> = texts.keys.iter().map(|k| u32::from(k.is_some())).collect();
+        rle_hybrid(&defined, 1, &mut levels);
+        data.extend_from_slice(
+            &u32::try_from(levels.len())
+                .map_err(too_large)?
+                .to_le_bytes(),
+        );
+        data.extend_from_slice(&levels);
+    }
+    let keys: Vec<u32> = texts.keys.iter().flatten().copied().collect();
+    let width = bit_width(texts.values.len().saturating_sub(1) as u64);
+    data.push(width);
+    rle_hybrid(&keys, width, &mut data);
+    let data_page = CompressedPage::new(
+        Page::DataPage {
+            buf: Bytes::from(compress(&mut snappy, &data)?),
+            num_values: u32::try_from(rows).map_err(too_large)?,
+            encoding: Encoding::RLE_DICTIONARY,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        },
+        data.len(),
+    );
+
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut pages = SerializedPageWriter::new(&mut sink);
+    let dict_spec = pages.write_page(dict_page)?;
+    let data_spec = pages.write_page(data_page)?;
+    pages.close()?;
+    let bytes = sink.into_inner()?;
+    let compressed = dict_spec.compressed_size + data_spec.compressed_size;
+    let uncompressed = dict_spec.uncompressed_size + data_spec.uncompressed_size;
+    let as_i64 = |n: usize| i64::try_from(n).map_err(too_large);
+    let metadata = ColumnChunkMetaData::builder(descr)
+        .set_compression(Compression::SNAPPY)
+        .set_encodings(vec![
+            Encoding::PLAIN,
+            Encoding::RLE,
+            Encoding::RLE_DICTIONARY,
+        ])
+        .set_num_values(as_i64(rows)?)
+        .set_total_compressed_size(as_i64(compressed)?)
+        .set_total_uncompressed_size(as_i64(uncompressed)?)
+        .set_dictionary_page_offset(Some(i64::try_from(dict_spec.offset).map_err(too_large)?))
+        .set_data_page_offset(i64::try_from(data_spec.offset).map_err(too_large)?)
+        .build()?;
+    Ok((
+        Bytes::from(bytes),
+        ColumnCloseResult {
+            bytes_written: compressed as u64,
+            rows_written: rows as u64,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: None,
+        },
+    ))
+}
+
+/// Bits needed to write `max`.
+fn bit_width(max: u64) -> u8 {
+    u8::try_from(u64::BITS - max.leading_zeros()).unwrap_or(64)
+}
+
+/// Appends `values` (each below `1 << width`) in Parquet's RLE / bit-packing hybrid encoding:
+/// a run of 8 or more equal values as one repeated value, the others bit-packed in groups of 8
+/// (the last group padded with zeros).
+fn rle_hybrid(values: &[u32], width: u8, out: &mut Vec<u8>) {
+    let value_bytes = usize::from(width).div_ceil(8);
+    let varint = |out: &mut Vec<u8>, mut v: u64| {
+        while v >= 0x80 {
+            out.push(v.to_le_bytes()[0] | 0x80);
+            v >>= 7;
+        }
+        out.push(v.to_le_bytes()[0]);
+    };
+    // Length of the run of equal values starting at `i`.
+    let run_at = |i: usize| values[i..].iter().take_while(|v| **v == values[i]).count();
+    let mut i = 0;
+    while i < values.len() {
+        let run = run_at(i);
+        if run >= 8 {
+            varint(out, (run as u64) << 1);
+            out.extend_from_slice(&values[i].to_le_bytes()[..value_bytes]);
+            i += run;
+            continue;
+        }
+        // Bit-packed groups of 8 until a run of 8 starts a group (or the values end), at most
+        // 63 groups per header.
+        let start = i;
+        let mut groups = 0usize;
+        while i < values.len() && groups < 63 && (groups == 0 || run_at(i) < 8) {
+            i = (i + 8).min(values.len());
+            groups += 1;
+        }
+        varint(out, ((groups as u64) << 1) | 1);
+        let mut acc: u64 = 0;
+        let mut bits = 0u32;
+        for k in 0..groups * 8 {
+            let v = values.get(start + k).copied().unwrap_or(0);
+            acc |= u64::from(v) << bits;
+            bits += u32::from(width);
+            while bits >= 8 {
+                out.push(acc.to_le_bytes()[0]);
+                acc >>= 8;
+                bits -= 8;
+            }
+        }
+        // Eight values of `width` bits end on a byte boundary.
+        debug_assert_eq!(bits, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Array, ArrayAccessor, DictionaryArray, StringArray};
+    use arrow::array::{
+        Array, ArrayAccessor, AsArray, DictionaryArray, RecordBatch, StringArray,
+        StringDictionaryBuilder,
+    };
+    use arrow::datatypes::{Int32Type, TimestampMillisecondType};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// Every column of a file read back, per column its rows as text (None for null).
+    fn columns(path: &Path) -> Vec<Vec<Option<String>>> {
+        let file = File::open(path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut out: Vec<Vec<Option<String>>> = vec![Vec::new(); schema().fields().len()];
+        for batch in reader {
+            let batch = batch.unwrap();
+            assert_eq!(batch.schema().fields(), schema().fields());
+            for (col, array) in out.iter_mut().zip(batch.columns()) {
+                if let DataType::Timestamp(..) = array.data_type() {
+                    let t = array.as_primitive::<TimestampMillisecondType>();
+                    col.extend((0..t.len()).map(|i| t.is_valid(i).then(|| t.value(i).to_string())));
+                    continue;
+                }
+                let f = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default()).unwrap();
+                for i in 0..array.len() {
+                    col.push((!array.is_null(i)).then(|| f.value(i).to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// One generated row: ids, and per side (status, controls, policies).
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        (String, Vec<String>, Arc<str>),
+        Option<(String, Vec<String>, Arc<str>)>,
+        Option<bool>,
+    );
+
+    /// The same rows written by the Arrow writer alone (the `policies` texts as dictionary
+    /// arrays it encodes itself).
+    fn write_with_arrow(path: &Path, rows: &[Row]) {
+        let mut writer = ArrowWriter::try_new(File::create(path).unwrap(), schema(), None).unwrap();
+        for chunk in rows.chunks(10_000) {
+            let mut b = Builders::new();
+            let mut cand = StringDictionaryBuilder::<Int32Type>::new();
+            let mut base = StringDictionaryBuilder::<Int32Type>::new();
+            for (id, corr, user, created, c, bside, changed) in chunk {
+                b.id.append_value(id);
+                b.corr.append_option(corr.as_deref());
+                b.user.append_option(user.as_deref());
+                b.created.append_option(
+                    created
+                        .parse::<jiff::Timestamp>()
+                        .ok()
+                        .map(|t| t.as_millisecond()),
+                );
+                b.c_status.append_value(&c.0);
+                push_controls(&mut b.c_controls, Some(&c.1));
+                cand.append_value(&*c.2);
+                b.b_status.append_option(bside.as_ref().map(|x| &x.0));
+                push_controls(&mut b.b_controls, bside.as_ref().map(|x| x.1.as_slice()));
+                base.append_option(bside.as_ref().map(|x| &*x.2));
+                b.changed.append_option(*changed);
+            }
+            let cols: Vec<ArrayRef> = vec![
+                Arc::new(b.id.finish()),
+                Arc::new(b.corr.finish()),
+                Arc::new(b.user.finish()),
+                Arc::new(b.created.finish()),
+                Arc::new(b.c_status.finish()),
+                Arc::new(b.c_controls.finish()),
+                Arc::new(cand.finish()),
+                Arc::new(b.b_status.finish()),
+                Arc::new(b.b_controls.finish()),
+                Arc::new(base.finish()),
+                Arc::new(b.changed.finish()),
+            ];
+            writer
+                .write(&RecordBatch::try_new(schema(), cols).unwrap())
+                .unwrap();
+        }
+        writer.close().unwrap();
+    }
+
+    /// Equal texts in different `Arc`s share one dictionary value; an `Arc` seen again keeps its
+    /// value.
+    #[test]
+    fn equal_texts_share_a_dictionary_value() {
+        let a: Arc<str> = Arc::from("[1]");
+        let b: Arc<str> = Arc::from("[1]");
+        let c: Arc<str> = Arc::from("[2]");
+        let mut t = Texts::default();
+        for x in [&a, &b, &c, &a, &b] {
+            t.append(Some(x));
+        }
+        t.append(None);
+        assert_eq!(t.keys, [Some(0), Some(0), Some(1), Some(0), Some(0), None]);
+        assert_eq!(t.values.len(), 2);
+        assert_eq!((t.bytes, t.held_bytes), (6, 3));
+    }
+
+    /// decisions.parquet, with its `policies` chunks encoded by vigil, reads back exactly as the
+    /// Arrow writer's file of the same rows: over several row groups, with texts shared by many
+    /// rows, texts of their own, runs of one text, missing baselines and nulls elsewhere.
+    #[test]
+    fn policies_chunks_read_back_as_the_arrow_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared: Vec<Arc<str>> = (0..300)
+            .map(|k| {
+                Arc::from(format!(
+                    "[{{\"policy\":{k},\"reasons\":\"{}\"}}]",
+                    "x".repeat(k)
+                ))
+            })
+            .collect();
+        let mut rows: Vec<Row> = Vec::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..(ROW_GROUP + 20_000) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let pick = usize::try_from(x % 1000).unwrap();
+            // Runs of one text, texts of their own, and shared texts spread over 300.
+            let cand: Arc<str> = if (i / 100) % 3 == 0 {
+                shared[0].clone()
+            } else if pick < 50 {
+                Arc::from(format!("[{{\"own\":{i}}}]"))
+            } else if pick < 100 {
+                // Another `Arc` of a shared text.
+                Arc::from(&*shared[pick % shared.len()])
+            } else {
+                shared[pick % shared.len()].clone()
+            };
+            let base = (pick % 7 != 0).then(|| {
+                (
+                    "notApplied".to_string(),
+                    vec!["mfa".to_string(); pick % 3],
+                    shared[(pick * 7) % 5].clone(),
+                )
+            });
+            rows.push((
+                format!("id-{i}"),
+                (pick % 5 != 0).then(|| format!("corr-{i}")),
+                (pick % 11 != 0).then(|| format!("user-{}", pick % 13)),
+                "2026-01-05T14:23:45.123Z".to_string(),
+                (
+                    "failure".to_string(),
+                    vec!["block".to_string(); pick % 2],
+                    cand,
+                ),
+                base,
+                (pick % 9 != 0).then_some(pick % 2 == 0),
+            ));
+        }
+        // Runs long enough for repeated-value runs, and one text throughout.
+        let one: Vec<Row> = rows[..2000]
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.4.2 = shared[1].clone();
+                r.5 = None;
+                r
+            })
+            .collect();
+        for (name, rows) in [("mixed", &rows), ("one", &one)] {
+            let ours = dir.path().join(format!("{name}.parquet"));
+            let theirs = dir.path().join(format!("{name}-arrow.parquet"));
+            let mut sink = ParquetSink::create(&ours).unwrap();
+            for (id, corr, user, created, c, b, changed) in rows {
+                sink.push_row(
+                    RowIds {
+                        sign_in_id: id,
+                        correlation_id: corr.as_deref(),
+                        user_id: user.as_deref(),
+                        created_date_time: created,
+                    },
+                    SideCols {
+                        status: &c.0,
+                        controls: &c.1,
+                        policies: &c.2,
+                    },
+                    b.as_ref().map(|b| SideCols {
+                        status: &b.0,
+                        controls: &b.1,
+                        policies: &b.2,
+                    }),
+                    *changed,
+                )
+                .unwrap();
+            }
+            sink.finish().unwrap();
+            write_with_arrow(&theirs, rows);
+            let got = columns(&ours);
+            assert_eq!(got[0].len(), rows.len());
+            assert_eq!(got, columns(&theirs), "{name}");
+        }
+    }
 
     /// Reads one dictionary column back as text per row.
     fn texts(path: &Path, name: &str) -> Vec<Option<String>> {
