@@ -69,7 +69,7 @@ const CHUNK_ROWS: usize = 1 << 16;
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Default, Clone, Copy)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 
 impl Fx {
     #[inline]
@@ -112,7 +112,7 @@ impl Hasher for Fx {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 // ---------------------------------------------------------------------------------------------
 // Key columns and their classes

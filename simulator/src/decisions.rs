@@ -14,7 +14,6 @@
 //! group, where the Arrow writer would hash and compare every row's kilobytes of text to find
 //! the same dictionary. The other columns go through the Arrow column writers.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +32,7 @@ use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 
+use crate::columnar::FxMap;
 use crate::simulate::{DecisionRow, Side, SimulateError};
 
 /// Rows per row group at most: each row group's dictionaries hold the distinct `policies` texts
@@ -79,6 +79,16 @@ pub struct ParquetSink {
     cols: Builders,
     rows: usize,
     row_groups: usize,
+    /// Buffers of [`dictionary_chunk`], kept between row groups (fresh ones of this size
+    /// would cost the kernel's zeroing of their pages every time).
+    scratch: Scratch,
+}
+
+/// Buffers for encoding a column chunk: its pages before and after compression.
+#[derive(Default)]
+struct Scratch {
+    raw: Vec<u8>,
+    packed: Vec<u8>,
 }
 
 struct Builders {
@@ -104,8 +114,8 @@ struct Texts {
     keys: Vec<Option<u32>>,
     /// The dictionary: distinct texts, in order of first use.
     values: Vec<Arc<str>>,
-    by_addr: HashMap<usize, u32>,
-    by_text: HashMap<Arc<str>, u32>,
+    by_addr: FxMap<usize, u32>,
+    by_text: FxMap<Arc<str>, u32>,
     /// `Arc`s whose text was already in `values`, held for their address.
     held: Vec<Arc<str>>,
     /// Bytes of `values`.
@@ -227,6 +237,7 @@ impl ParquetSink {
             cols: Builders::new(),
             rows: 0,
             row_groups: 0,
+            scratch: Scratch::default(),
         })
     }
 
@@ -344,11 +355,13 @@ impl ParquetSink {
         for (i, (array, mut writer)) in arrays.into_iter().zip(writers).enumerate() {
             let chunk = match (i, array) {
                 (CANDIDATE_POLICIES, _) => {
-                    let (bytes, close) = dictionary_chunk(leaves[i].clone(), &c.c_policies)?;
+                    let (bytes, close) =
+                        dictionary_chunk(leaves[i].clone(), &c.c_policies, &mut self.scratch)?;
                     Chunk::Own(bytes, close)
                 }
                 (BASELINE_POLICIES, _) => {
-                    let (bytes, close) = dictionary_chunk(leaves[i].clone(), &c.b_policies)?;
+                    let (bytes, close) =
+                        dictionary_chunk(leaves[i].clone(), &c.b_policies, &mut self.scratch)?;
                     Chunk::Own(bytes, close)
                 }
                 (_, Some(array)) => {
@@ -405,33 +418,43 @@ fn push_controls(b: &mut ListBuilder<StringBuilder>, controls: Option<&[String]>
 fn dictionary_chunk(
     descr: ColumnDescPtr,
     texts: &Texts,
+    scratch: &mut Scratch,
 ) -> Result<(Bytes, ColumnCloseResult), parquet::errors::ParquetError> {
     let too_large = |_| parquet::errors::ParquetError::General("too many values".into());
     let rows = texts.keys.len();
     let mut snappy = snap::raw::Encoder::new();
-    let compress = |snappy: &mut snap::raw::Encoder, raw: &[u8]| {
-        snappy
-            .compress_vec(raw)
-            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+    // Compresses `scratch.raw` into a new buffer of its compressed size.
+    let mut compress = |scratch: &mut Scratch| {
+        let Scratch { raw, packed } = scratch;
+        let max = snap::raw::max_compress_len(raw.len());
+        if packed.len() < max {
+            packed.resize(max, 0);
+        }
+        let n = snappy
+            .compress(raw, packed)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        Ok::<_, parquet::errors::ParquetError>(Bytes::copy_from_slice(&packed[..n]))
     };
 
-    let mut dict = Vec::with_capacity(texts.bytes + 4 * texts.values.len());
+    let dict = &mut scratch.raw;
+    dict.clear();
     for v in &texts.values {
         dict.extend_from_slice(&u32::try_from(v.len()).map_err(too_large)?.to_le_bytes());
         dict.extend_from_slice(v.as_bytes());
     }
+    let dict_len = dict.len();
     let dict_page = CompressedPage::new(
         Page::DictionaryPage {
-            buf: Bytes::from(compress(&mut snappy, &dict)?),
+            buf: compress(scratch)?,
             num_values: u32::try_from(texts.values.len()).map_err(too_large)?,
             encoding: Encoding::PLAIN,
             is_sorted: false,
         },
-        dict.len(),
+        dict_len,
     );
-    drop(dict);
 
-    let mut data = Vec::new();
+    let data = &mut scratch.raw;
+    data.clear();
     if descr.max_def_level() > 0 {
         let mut levels = Vec::new();
         let defined: Vec<u32> = texts.keys.iter().map(|k| u32::from(k.is_some())).collect();
@@ -446,20 +469,23 @@ fn dictionary_chunk(
     let keys: Vec<u32> = texts.keys.iter().flatten().copied().collect();
     let width = bit_width(texts.values.len().saturating_sub(1) as u64);
     data.push(width);
-    rle_hybrid(&keys, width, &mut data);
+    rle_hybrid(&keys, width, data);
+    let data_len = data.len();
     let data_page = CompressedPage::new(
         Page::DataPage {
-            buf: Bytes::from(compress(&mut snappy, &data)?),
+            buf: compress(scratch)?,
             num_values: u32::try_from(rows).map_err(too_large)?,
             encoding: Encoding::RLE_DICTIONARY,
             def_level_encoding: Encoding::RLE,
             rep_level_encoding: Encoding::RLE,
             statistics: None,
         },
-        data.len(),
+        data_len,
     );
 
-    let mut sink = TrackedWrite::new(Vec::new());
+    let mut sink = TrackedWrite::new(Vec::with_capacity(
+        dict_page.compressed_size() + data_page.compressed_size() + 1024,
+    ));
     let mut pages = SerializedPageWriter::new(&mut sink);
     let dict_spec = pages.write_page(dict_page)?;
     let data_spec = pages.write_page(data_page)?;
