@@ -683,7 +683,7 @@ impl Ledger {
         signer: &SignerKey,
         items: Vec<NewEntry>,
     ) -> Result<Vec<Appended>, LedgerError> {
-        refuse_ledger_only(&items)?;
+        refuse_ledger_only(items.iter().map(|e| e.kind))?;
         Ok(self
             .append_inner(signer, items, false, None, false)?
             .into_iter()
@@ -706,7 +706,7 @@ impl Ledger {
         signer: &SignerKey,
         items: Vec<NewEntry>,
     ) -> Result<Vec<Recorded>, LedgerError> {
-        refuse_ledger_only(&items)?;
+        refuse_ledger_only(items.iter().map(|e| e.kind))?;
         self.append_inner(signer, items, false, None, true)
     }
 
@@ -724,7 +724,7 @@ impl Ledger {
         groups: Vec<Group<'_>>,
     ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
         for g in &groups {
-            refuse_ledger_only(&g.items)?;
+            refuse_ledger_only(g.items.iter().map(|e| e.kind))?;
         }
         self.append_groups(groups, false, None, true)
     }
@@ -868,16 +868,7 @@ impl Ledger {
         if nothing_or_checked(groups.iter().map(|g| (g.items.len(), &g.links)))? {
             return Ok(groups.iter().map(|_| vec![]).collect());
         }
-        if let Some(e) = groups
-            .iter()
-            .flat_map(|g| &g.items)
-            .find(|e| e.kind.is_ledger_only())
-        {
-            return Err(LedgerError::Invalid(format!(
-                "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
-                e.kind
-            )));
-        }
+        refuse_ledger_only(groups.iter().flat_map(|g| &g.items).map(|e| e.kind))?;
         self.append_prepared(groups, false, None, true)
     }
 
@@ -1780,11 +1771,10 @@ fn load_registry(conn: &Connection) -> Result<Registry, String> {
 
 /// `key` and `redaction` entries have their own paths ([`Ledger::add_key`], [`Ledger::redact`]);
 /// the append paths refuse them.
-fn refuse_ledger_only(items: &[NewEntry]) -> Result<(), LedgerError> {
-    match items.iter().find(|e| e.kind.is_ledger_only()) {
-        Some(e) => Err(LedgerError::Invalid(format!(
-            "`{}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append",
-            e.kind
+fn refuse_ledger_only(kinds: impl IntoIterator<Item = Kind>) -> Result<(), LedgerError> {
+    match kinds.into_iter().find(|k| k.is_ledger_only()) {
+        Some(kind) => Err(LedgerError::Invalid(format!(
+            "`{kind}` entries are written by `vigil ledger key`/`vigil key` and `vigil ledger redact`, not by append"
         ))),
         None => Ok(()),
     }

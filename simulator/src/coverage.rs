@@ -296,6 +296,16 @@ enum ChangeRead<'a> {
     Owned(AuditRecord),
 }
 
+impl ChangeRead<'_> {
+    /// [`judge`] on the change, whichever way it was read.
+    fn judge(&self, cx: Context, actor: &str, key_id: &[u8]) -> Option<Judged> {
+        match self {
+            ChangeRead::View(record) => judge(cx, actor, key_id, record),
+            ChangeRead::Owned(record) => judge(cx, actor, key_id, &record.view()),
+        }
+    }
+}
+
 /// For an `action` payload: `Ok(Some(record))` for a recorded directory change, `Ok(None)`
 /// for any other action, `Err(())` for a change whose payload is not an audit record. The
 /// usual canonical payload is read as a view in one parse; anything else goes through the
@@ -442,8 +452,7 @@ fn fact(cx: Context, row: Row, bytes: &[u8]) -> Fact {
         };
     }
     let judged = match change_record(payload) {
-        Ok(Some(ChangeRead::View(record))) => judge(cx, &env.actor, key_id, &record),
-        Ok(Some(ChangeRead::Owned(record))) => judge(cx, &env.actor, key_id, &record.view()),
+        Ok(Some(change)) => change.judge(cx, &env.actor, key_id),
         Ok(None) => return Fact::Nothing,
         Err(()) => {
             return Fact::Failed(CoverageError::Entry {
@@ -861,10 +870,7 @@ mod tests {
             from: None,
             to: None,
         };
-        Ok(read?.map(|r| match r {
-            ChangeRead::View(v) => judge(cx, "Ingest", b"k", &v),
-            ChangeRead::Owned(r) => judge(cx, "Ingest", b"k", &r.view()),
-        }))
+        Ok(read?.map(|r| r.judge(cx, "Ingest", b"k")))
     }
 
     #[test]

@@ -77,8 +77,6 @@ pub struct ParquetSink {
     columns: ArrowRowGroupWriterFactory,
     schema: Arc<Schema>,
     cols: Builders,
-    rows: usize,
-    row_groups: usize,
     /// Buffers of [`dictionary_chunk`], kept between row groups (fresh ones of this size
     /// would cost the kernel's zeroing of their pages every time).
     scratch: Scratch,
@@ -214,8 +212,7 @@ impl ParquetSink {
         // keeps each row's value a small index instead of compressing it again and again.
         // Their minimum and maximum would compare kilobytes per row and tell a reader nothing.
         let mut props = parquet::file::properties::WriterProperties::builder()
-            .set_compression(parquet::basic::Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(ROW_GROUP));
+            .set_compression(parquet::basic::Compression::SNAPPY);
         for col in ["candidatePolicies", "baselinePolicies"] {
             props = props.set_column_statistics_enabled(
                 ColumnPath::from(col),
@@ -235,8 +232,6 @@ impl ParquetSink {
             columns,
             schema,
             cols: Builders::new(),
-            rows: 0,
-            row_groups: 0,
             scratch: Scratch::default(),
         })
     }
@@ -304,8 +299,7 @@ impl ParquetSink {
         push_controls(&mut c.b_controls, baseline.as_ref().map(|b| b.controls));
         c.b_policies.append(baseline.as_ref().map(|b| b.policies));
         c.changed.append_option(changed);
-        self.rows += 1;
-        if self.rows >= ROW_GROUP
+        if c.c_policies.keys.len() >= ROW_GROUP
             || c.c_policies.bytes + c.b_policies.bytes >= ROW_GROUP_TEXT_BYTES
             || c.c_policies.held_bytes + c.b_policies.held_bytes >= ROW_GROUP_HELD_BYTES
         {
@@ -316,15 +310,13 @@ impl ParquetSink {
 
     /// Writes the rows held as one row group.
     fn flush(&mut self) -> Result<(), SimulateError> {
-        if self.rows == 0 {
+        if self.cols.c_policies.keys.is_empty() {
             return Ok(());
         }
         self.write_row_group()
             .map_err(|e| self.err(e.to_string()))?;
         self.cols.c_policies.clear();
         self.cols.b_policies.clear();
-        self.rows = 0;
-        self.row_groups += 1;
         Ok(())
     }
 
@@ -335,44 +327,42 @@ impl ParquetSink {
             Own(Bytes, ColumnCloseResult),
         }
         let c = &mut self.cols;
-        // Every field is one leaf column, in schema order.
-        let arrays: Vec<Option<ArrayRef>> = vec![
-            Some(Arc::new(c.id.finish())),
-            Some(Arc::new(c.corr.finish())),
-            Some(Arc::new(c.user.finish())),
-            Some(Arc::new(c.created.finish())),
-            Some(Arc::new(c.c_status.finish())),
-            Some(Arc::new(c.c_controls.finish())),
-            None,
-            Some(Arc::new(c.b_status.finish())),
-            Some(Arc::new(c.b_controls.finish())),
-            None,
-            Some(Arc::new(c.changed.finish())),
+        // Every field is one leaf column, in schema order; the two `policies` columns are
+        // encoded here, the others by the Arrow column writers.
+        let arrays: [ArrayRef; 9] = [
+            Arc::new(c.id.finish()),
+            Arc::new(c.corr.finish()),
+            Arc::new(c.user.finish()),
+            Arc::new(c.created.finish()),
+            Arc::new(c.c_status.finish()),
+            Arc::new(c.c_controls.finish()),
+            Arc::new(c.b_status.finish()),
+            Arc::new(c.b_controls.finish()),
+            Arc::new(c.changed.finish()),
         ];
+        let mut arrays = arrays.into_iter();
         let leaves = self.writer.schema_descr().columns().to_vec();
-        let writers = self.columns.create_column_writers(self.row_groups)?;
-        let mut chunks = Vec::with_capacity(arrays.len());
-        for (i, (array, mut writer)) in arrays.into_iter().zip(writers).enumerate() {
-            let chunk = match (i, array) {
-                (CANDIDATE_POLICIES, _) => {
-                    let (bytes, close) =
-                        dictionary_chunk(leaves[i].clone(), &c.c_policies, &mut self.scratch)?;
-                    Chunk::Own(bytes, close)
+        let writers = self
+            .columns
+            .create_column_writers(self.writer.flushed_row_groups().len())?;
+        let mut chunks = Vec::with_capacity(writers.len());
+        for (i, mut writer) in writers.into_iter().enumerate() {
+            let texts = match i {
+                CANDIDATE_POLICIES => Some(&c.c_policies),
+                BASELINE_POLICIES => Some(&c.b_policies),
+                _ => None,
+            };
+            let chunk = if let Some(texts) = texts {
+                let (bytes, close) = dictionary_chunk(leaves[i].clone(), texts, &mut self.scratch)?;
+                Chunk::Own(bytes, close)
+            } else {
+                let array = arrays
+                    .next()
+                    .ok_or_else(|| parquet::errors::ParquetError::General("no column".into()))?;
+                for leaf in compute_leaves(self.schema.field(i), &array)? {
+                    writer.write(&leaf)?;
                 }
-                (BASELINE_POLICIES, _) => {
-                    let (bytes, close) =
-                        dictionary_chunk(leaves[i].clone(), &c.b_policies, &mut self.scratch)?;
-                    Chunk::Own(bytes, close)
-                }
-                (_, Some(array)) => {
-                    for leaf in compute_leaves(self.schema.field(i), &array)? {
-                        writer.write(&leaf)?;
-                    }
-                    Chunk::Arrow(writer.close()?)
-                }
-                (_, None) => {
-                    return Err(parquet::errors::ParquetError::General("no column".into()));
-                }
+                Chunk::Arrow(writer.close()?)
             };
             chunks.push(chunk);
         }
@@ -577,10 +567,7 @@ fn rle_hybrid(values: &[u32], width: u8, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{
-        Array, ArrayAccessor, AsArray, DictionaryArray, RecordBatch, StringArray,
-        StringDictionaryBuilder,
-    };
+    use arrow::array::{Array, AsArray, RecordBatch, StringDictionaryBuilder};
     use arrow::datatypes::{Int32Type, TimestampMillisecondType};
     use arrow::util::display::{ArrayFormatter, FormatOptions};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -782,29 +769,6 @@ mod tests {
         }
     }
 
-    /// Reads one dictionary column back as text per row.
-    fn texts(path: &Path, name: &str) -> Vec<Option<String>> {
-        let file = File::open(path).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .unwrap()
-            .build()
-            .unwrap();
-        let mut out = Vec::new();
-        for batch in reader {
-            let batch = batch.unwrap();
-            let col = batch.column_by_name(name).unwrap();
-            let dict = col
-                .as_any()
-                .downcast_ref::<DictionaryArray<Int32Type>>()
-                .unwrap();
-            let values = dict.downcast_dict::<StringArray>().unwrap();
-            for i in 0..dict.len() {
-                out.push((!dict.is_null(i)).then(|| values.value(i).to_string()));
-            }
-        }
-        out
-    }
-
     /// Rows share a dictionary value only when they hand in the same text: a text dropped by
     /// its caller right after its row (whose address the next text may then get) is still
     /// its row's own, and shared texts come back on every row that has them.
@@ -849,7 +813,8 @@ mod tests {
             drop(own);
         }
         sink.finish().unwrap();
-        assert_eq!(texts(&path, "candidatePolicies"), want_cand);
-        assert_eq!(texts(&path, "baselinePolicies"), want_base);
+        let got = columns(&path);
+        assert_eq!(got[CANDIDATE_POLICIES], want_cand);
+        assert_eq!(got[BASELINE_POLICIES], want_base);
     }
 }

@@ -84,6 +84,7 @@ pub(crate) fn write_table(
     let (give_back, given_back) = mpsc::channel::<Vec<SignIn>>();
     let (stats, wrote) = std::thread::scope(|scope| {
         let writing = scope.spawn(move || -> Result<TableWriter, WriteError> {
+            // After a failure the rest is received and dropped, so reading is not blocked.
             let mut failed = None;
             for mut batch in receive {
                 for s in &batch {
@@ -113,6 +114,7 @@ pub(crate) fn write_table(
                         .try_recv()
                         .unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
                     let full = std::mem::replace(&mut batch, empty);
+                    // The writing thread only stops receiving by panicking (resumed below).
                     let _ = send.send(full);
                 }
             },
@@ -133,6 +135,7 @@ pub(crate) fn write_table(
     Ok((stats, written))
 }
 
+/// The error as the user named the file (not the temporary one).
 fn named(e: WriteError, out: &Path) -> WriteError {
     WriteError {
         path: out.to_path_buf(),

@@ -524,7 +524,9 @@ fn prepare_batch<'k>(
     scores: Option<&Scores>,
 ) -> Result<Batch<'k>> {
     use rayon::prelude::*;
-    let scores = scores.filter(|_| keys.inference.is_some());
+    // Scores are recorded only with a key to sign their inferences.
+    let scoring = keys.inference.zip(scores);
+    let scores = scoring.map(|(_, scores)| scores);
     let built: Vec<Built> = chunk
         .par_iter()
         .enumerate()
@@ -589,7 +591,7 @@ fn prepare_batch<'k>(
     // Inferences, for the sign-ins that have a score, each linked to its signal.
     let mut inference_of: Vec<Option<usize>> = vec![None; chunk.len()];
     let mut scored = Vec::new();
-    if let Some(key) = keys.inference.filter(|_| scores.is_some()) {
+    if let Some((key, _)) = scoring {
         let mut items = Vec::new();
         let mut links = Vec::new();
         for (i, inference) in inferences.into_iter().enumerate() {

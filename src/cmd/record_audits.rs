@@ -260,7 +260,8 @@ pub fn summary(c: &AuditCounts) -> String {
 /// A batch of changes ready for the ledger, with whether each links to an inference and to an
 /// approval.
 struct Batch<'k> {
-    group: PreparedGroup<'k>,
+    /// The batch's one group of entries, prepared.
+    groups: Vec<PreparedGroup<'k>>,
     linked: Vec<(bool, bool)>,
 }
 
@@ -303,14 +304,12 @@ fn prepare_batch<'k>(
         items,
         links: vec![],
     };
-    let group = prepare_canonical_groups(vec![group])?
-        .pop()
-        .ok_or_else(|| anyhow!("preparing the batch gave no group"))?;
-    Ok(Batch { group, linked })
+    let groups = prepare_canonical_groups(vec![group])?;
+    Ok(Batch { groups, linked })
 }
 
 fn record_batch(ledger: &mut Ledger, batch: Batch<'_>, counts: &mut AuditCounts) -> Result<()> {
-    let at = ledger.append_once_prepared(vec![batch.group])?;
+    let at = ledger.append_once_prepared(batch.groups)?;
     let at = at.into_iter().next().unwrap_or_default();
     for (r, (inference, approval)) in at.iter().zip(batch.linked) {
         if r.new {

@@ -148,9 +148,8 @@ fn simulate(
     let mut staged: Option<Staged> = None;
     let mut tables = columnar::open_tables(&a.signins)?;
     let mut read_from_table = false;
-    if (thresholds.is_some() || matches!(baseline, Baseline::Snapshots(_)))
-        && let Some(files) = tables.take()
-    {
+    let row_by_row = thresholds.is_some() || matches!(baseline, Baseline::Snapshots(_));
+    if row_by_row && let Some(files) = tables.take() {
         read_from_table = true;
         // The AI policy reads each sign-in's score, and a ledger baseline each sign-in's
         // time: the table is replayed row by row.
@@ -160,14 +159,14 @@ fn simulate(
         warnings.extend(columnar::table_warnings(&files));
     }
     let mut stats = signin::ReadStats::default();
+    let opts = signin::ReadOptions {
+        skip_bad_records: a.skip_bad_records,
+        date_order: a.date_order.into(),
+    };
     match &tables {
         Some(t) => warnings.extend(columnar::table_warnings(t)),
         None if read_from_table => {}
-        None if thresholds.is_none() && !matches!(baseline, Baseline::Snapshots(_)) => {
-            let opts = signin::ReadOptions {
-                skip_bad_records: a.skip_bad_records,
-                date_order: a.date_order.into(),
-            };
+        None if !row_by_row => {
             // A run whose input turns out bad leaves no --out behind that it created.
             let created = !a.out.exists();
             std::fs::create_dir_all(&a.out)
@@ -197,10 +196,6 @@ fn simulate(
             );
         }
         None => {
-            let opts = signin::ReadOptions {
-                skip_bad_records: a.skip_bad_records,
-                date_order: a.date_order.into(),
-            };
             let bar = progress_bytes(0, "reading sign-ins");
             let read = signin::read_signins_with_progress(
                 &a.signins,
