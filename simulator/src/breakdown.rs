@@ -3,10 +3,11 @@
 //! policy did ([`ImpactTally`]). Both replay paths (row by row and columnar) fill them through
 //! these types, so summary.json holds the same numbers whichever path ran.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::columnar::FxMap;
 use crate::eval::{Effect, PolicyResult};
 use crate::model::Policy;
 
@@ -39,7 +40,7 @@ pub fn utc_day(created: &str) -> &str {
     if shaped { &created[..10] } else { "unknown" }
 }
 
-fn bump(m: &mut HashMap<String, u64>, k: &str) {
+fn bump(m: &mut FxMap<String, u64>, k: &str) {
     match m.get_mut(k) {
         Some(n) => *n += 1,
         None => {
@@ -49,7 +50,7 @@ fn bump(m: &mut HashMap<String, u64>, k: &str) {
 }
 
 /// The `n` largest counts, ties by name.
-fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+fn top(m: FxMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = m.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.truncate(n);
@@ -59,10 +60,10 @@ fn top(m: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
 /// Counts of the sign-ins whose status changed, by user, application, country and UTC day.
 #[derive(Default)]
 pub struct ChangeTally {
-    users: HashMap<String, u64>,
-    apps: HashMap<String, u64>,
-    countries: HashMap<String, u64>,
-    days: HashMap<String, [u64; 5]>,
+    users: FxMap<String, u64>,
+    apps: FxMap<String, u64>,
+    countries: FxMap<String, u64>,
+    days: FxMap<String, [u64; 5]>,
 }
 
 /// One changed sign-in, as the tally reads it (`None` where the log does not say).

@@ -1538,16 +1538,28 @@ fn write_ndjson(
     })
 }
 
-/// One decision row to write.
+/// One decision row to write: its texts stay in its batch's columns ([`RowTexts`]).
 struct OutRow {
-    id: String,
-    corr: Option<String>,
-    user: Option<String>,
-    created: String,
+    /// Row in the batch.
+    row: usize,
+    /// The row's userId code, or [`NULL`].
+    user: u32,
     cand: (Arc<Head>, Arc<str>),
     base: Option<(Arc<Head>, Arc<str>)>,
     changed: Option<bool>,
 }
+
+/// The columns of one batch that its decision rows read, shared with the writer so that no
+/// row's texts are copied on the replay's thread.
+struct RowTexts {
+    ids: Option<Texts>,
+    corr: Option<Texts>,
+    created: Option<Texts>,
+    users: Option<Dict>,
+}
+
+/// Decision rows of one batch.
+type OutRows = (Arc<RowTexts>, Vec<OutRow>);
 
 /// Rows handed to the writer at a time.
 const OUT_ROWS: usize = 1024;
@@ -1555,23 +1567,34 @@ const OUT_ROWS: usize = 1024;
 /// Writes decision rows to decisions.ndjson and decisions.parquet, on its own thread beside
 /// the replay, until the replay drops its end of `rx`.
 fn write_rows(
-    rx: &std::sync::mpsc::Receiver<Vec<OutRow>>,
+    rx: &std::sync::mpsc::Receiver<OutRows>,
     nd_path: &Path,
     mut ndjson: Option<BufWriter<File>>,
     mut parquet: Option<ParquetSink>,
 ) -> Result<(), SimulateError> {
     let mut scratch = Vec::with_capacity(1 << 10);
-    for rows in rx {
+    for (texts, rows) in rx {
         for r in rows {
+            fn text(t: &Option<Texts>, row: usize) -> Option<&str> {
+                t.as_ref().and_then(|t| t.get(row))
+            }
+            let id = text(&texts.ids, r.row).unwrap_or_default();
+            let corr = text(&texts.corr, r.row);
+            let user = texts
+                .users
+                .as_ref()
+                .filter(|_| r.user != NULL)
+                .map(|d| d.get(r.user));
+            let created = text(&texts.created, r.row).unwrap_or_default();
             let base = r.base.as_ref().map(|(h, t)| (&**h, &**t));
             if let Some(nd) = ndjson.as_mut() {
                 write_ndjson(
                     nd,
                     &mut scratch,
-                    &r.id,
-                    r.corr.as_deref(),
-                    r.user.as_deref(),
-                    &r.created,
+                    id,
+                    corr,
+                    user,
+                    created,
                     (&r.cand.0, &r.cand.1),
                     base,
                     r.changed,
@@ -1583,10 +1606,10 @@ fn write_rows(
             };
             parquet.push_row(
                 RowIds {
-                    sign_in_id: &r.id,
-                    correlation_id: r.corr.as_deref(),
-                    user_id: r.user.as_deref(),
-                    created_date_time: &r.created,
+                    sign_in_id: id,
+                    correlation_id: corr,
+                    user_id: user,
+                    created_date_time: created,
                 },
                 SideCols {
                     status: &r.cand.0.status,
@@ -1701,7 +1724,7 @@ pub fn run(files: &[TableFile], inputs: Inputs) -> Result<Summary, SimulateError
             )),
         };
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<OutRow>>(8);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<OutRows>(8);
             let writer = sinks.map(|(nd, pq)| {
                 let nd_path = &nd_path;
                 scope.spawn(move || write_rows(&rx, nd_path, nd, pq))
@@ -1748,10 +1771,9 @@ fn replay(
     env: &Env,
     ctx: &Context,
     base_ctx: &Context,
-    out: Option<&std::sync::mpsc::SyncSender<Vec<OutRow>>>,
+    out: Option<&std::sync::mpsc::SyncSender<OutRows>>,
 ) -> Result<Summary, SimulateError> {
     let nd_path: PathBuf = inputs.out.join("decisions.ndjson");
-    let mut pending: Vec<OutRow> = Vec::with_capacity(OUT_ROWS);
     let stopped = || out_err(&nd_path, "the decisions writer stopped");
     let writing = inputs.decisions != DecisionsFilter::None;
     let dedupe = !(files.len() == 1 && files[0].unique_ids());
@@ -1861,7 +1883,6 @@ fn replay(
                     _ => None,
                 };
                 let kept = |i: usize| keep.as_ref().is_none_or(|k| k[i]);
-
                 // 1. Classes, column by column.
                 let risk = match (
                     &created,
@@ -1883,7 +1904,6 @@ fn replay(
                         cl.assign(env, raw, r)
                     })
                     .collect();
-
                 // 2. Keys, row by row (in parallel chunks). Keys seen in earlier batches are
                 //    looked up in the global map (read only here); new ones get chunk-local ids
                 //    and are merged in order below.
@@ -1955,7 +1975,6 @@ fn replay(
                         }
                     }));
                 }
-
                 // 3. New keys, policy by policy.
                 let rows = Rows {
                     raws: &raws,
@@ -1968,7 +1987,6 @@ fn replay(
                 if let Baseline::Policies(_) = inputs.baseline {
                     base.add_keys(new_keys, &new_reps, &rows);
                 }
-
                 // The logged baseline per (error code, status, applied policies).
                 let base_rows: Option<Vec<u32>> = if logged {
                     let err = aux[2].assign(env, &raws[key_index(Col::ErrorCode)], None);
@@ -1998,7 +2016,6 @@ fn replay(
                 } else {
                     None
                 };
-
                 // 4. Rows.
                 let ip_classes = class_cols[ip_col].as_deref();
                 let ip_raw = &raws[ip_col];
@@ -2024,6 +2041,16 @@ fn replay(
                     (Raw::Absent, None)
                 };
                 let days = days.as_ref().or(created.as_ref());
+                let row_texts = Arc::new(RowTexts {
+                    ids: ids.clone(),
+                    corr: corr.clone(),
+                    created: created.clone(),
+                    users: match user_raw {
+                        Raw::Codes(c) => Some(c.dict.clone()),
+                        _ => None,
+                    },
+                });
+                let mut pending: Vec<OutRow> = Vec::with_capacity(OUT_ROWS);
                 for i in 0..n {
                     let k = row_key[i];
                     if k == UNSET {
@@ -2095,38 +2122,31 @@ fn replay(
                     };
                     if let Some(tx) = out {
                         pending.push(OutRow {
-                            id: ids
-                                .as_ref()
-                                .and_then(|t| t.get(i))
-                                .unwrap_or_default()
-                                .to_string(),
-                            corr: corr.as_ref().and_then(|t| t.get(i)).map(str::to_string),
-                            user: code_text(user_raw, i).map(str::to_string),
-                            created: created
-                                .as_ref()
-                                .and_then(|t| t.get(i))
-                                .unwrap_or_default()
-                                .to_string(),
+                            row: i,
+                            user: match user_raw {
+                                Raw::Codes(c) => c.codes[i],
+                                _ => NULL,
+                            },
                             cand: cand_side,
                             base: base_side,
                             changed,
                         });
                         if pending.len() == OUT_ROWS {
-                            tx.send(std::mem::take(&mut pending))
+                            tx.send((row_texts.clone(), std::mem::take(&mut pending)))
                                 .map_err(|_| stopped())?;
                         }
                     }
+                }
+                if let Some(tx) = out
+                    && !pending.is_empty()
+                {
+                    tx.send((row_texts, std::mem::take(&mut pending)))
+                        .map_err(|_| stopped())?;
                 }
                 Ok(())
             },
         )?;
     }
-    if let Some(tx) = out
-        && !pending.is_empty()
-    {
-        tx.send(pending).map_err(|_| stopped())?;
-    }
-
     let baseline = match inputs.baseline {
         Baseline::None => None,
         Baseline::Policies(_) | Baseline::Snapshots(_) => Some(base.counts(&mult)),

@@ -1,6 +1,7 @@
 //! The normalized sign-in table in Parquet: one column per [`SignIn`] field, named and typed as
-//! in `schemas/signin.schema.json`, read and written with polars. This is the only module that
-//! knows polars; everything it hands out is plain Rust data.
+//! in `schemas/signin.schema.json`, written with polars and read with polars and the `parquet`
+//! crate's page reader. This is the only module that knows polars; everything it hands out is
+//! plain Rust data.
 //!
 //! # File layout
 //!
@@ -20,10 +21,14 @@
 //! outcomes, so readers get small integer codes per row and each distinct value once.
 //!
 //! Reading hands out string columns as codes ([`Batch::codes`]) of one dictionary per column
-//! shared by every file and batch of the process. Columns are read as plain strings (the
-//! Arrow schema polars stores in the file, which would make them polars categoricals converted
-//! row by row, is ignored): a dictionary page's rows are then views of its entries, and each
-//! distinct view is looked up once per batch.
+//! shared by every file and batch of the process. String columns are read page by page with
+//! the `parquet` crate ([`dict`]): each column chunk's dictionary page is looked up once and
+//! its rows' indices become codes, and unique texts (`id`, `correlationId`,
+//! `createdDateTime`) stay in their decompressed pages. Columns [`dict`] does not take (other
+//! codecs or encodings, non-string types) and all other columns are read with polars; string
+//! columns there are read as plain strings (the Arrow schema polars stores in the file, which
+//! would make them polars categoricals converted row by row, is ignored) and each distinct
+//! view is looked up once per batch.
 //!
 //! A table written by vigil never holds a sign-in id twice (the writer keeps the first, like
 //! [`crate::signin::read_signins`]) and says so in the file's key-value metadata
@@ -44,6 +49,9 @@ use polars::prelude::{
 };
 use rayon::prelude::*;
 
+mod dict;
+
+use crate::columnar::Fx;
 use crate::error::InputError;
 use crate::model::{Degrees, LoggedPolicy, SignIn, SignInKind};
 use crate::signin::SeenIds;
@@ -747,6 +755,29 @@ pub fn is_parquet(path: &Path) -> bool {
         && &head == b"PAR1"
 }
 
+/// The threads that read batches: half the cores. The caller works on the previous batch
+/// meanwhile, with parallel steps of its own on rayon's global pool; reading there queued
+/// those steps behind whole column reads (the replay of 10M sign-ins waited 3.4 s in its
+/// first step), and reading on as many threads as cores took the cores from the caller's
+/// serial steps (0.3-0.6 s slower than one thread on two cores).
+fn reading_pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads((rayon::current_num_threads() / 2).max(1))
+            .thread_name(|i| format!("vigil-read-{i}"))
+            .build()
+            .unwrap_or_else(|_| {
+                // Without threads of its own, reading takes the global pool's.
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .use_current_thread()
+                    .build()
+                    .expect("a one-thread pool")
+            })
+    })
+}
+
 /// An opened normalized sign-in Parquet file.
 pub struct TableFile {
     path: PathBuf,
@@ -757,6 +788,8 @@ pub struct TableFile {
     present: Vec<Col>,
     rows: usize,
     unique_ids: bool,
+    /// The string columns read with their dictionaries kept (None: all through polars).
+    dict: Option<dict::DictColumns>,
 }
 
 impl TableFile {
@@ -799,13 +832,24 @@ impl TableFile {
         if let Some(kvs) = plain.key_value_metadata.as_mut() {
             kvs.retain(|kv| kv.key != ARROW_SCHEMA);
         }
+        let file = File::open(path).map_err(|e| InputError::io(path, e))?;
+        let dict = dict::DictColumns::open(&file, &present);
         Ok(TableFile {
             path: path.to_path_buf(),
             rows: metadata.num_rows,
             metadata: Arc::new(plain),
             present,
             unique_ids,
+            dict,
         })
+    }
+
+    /// The same file with every column read through polars (the path for string columns
+    /// that [`dict`] does not take), for tests that compare the two.
+    #[cfg(test)]
+    fn through_polars(mut self) -> TableFile {
+        self.dict = None;
+        self
     }
 
     /// The file.
@@ -841,19 +885,24 @@ impl TableFile {
             .copied()
             .filter(|c| self.present.contains(c))
             .collect();
+        // (first row, rows, row groups) of each batch.
         let mut ranges = Vec::new();
         let mut start = 0;
-        let mut groups = self.metadata.row_groups.iter().peekable();
-        while groups.peek().is_some() {
+        let mut groups = self.metadata.row_groups.iter().enumerate().peekable();
+        while let Some(&(first, _)) = groups.peek() {
             let mut len = 0;
+            let mut end = first;
             while len < batch_rows.max(1) {
                 match groups.next() {
-                    Some(g) => len += g.num_rows(),
+                    Some((i, g)) => {
+                        len += g.num_rows();
+                        end = i + 1;
+                    }
                     None => break,
                 }
             }
             if len > 0 {
-                ranges.push((start, len));
+                ranges.push((start, len, first..end));
                 start += len;
             }
         }
@@ -861,8 +910,8 @@ impl TableFile {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             let cols = &cols;
             scope.spawn(move || {
-                for (start, len) in ranges {
-                    let loaded = self.load(cols, start, len);
+                for (start, len, groups) in ranges {
+                    let loaded = reading_pool().install(|| self.load(cols, start, len, groups));
                     let failed = loaded.is_err();
                     if tx.send(loaded).is_err() || failed {
                         break;
@@ -877,14 +926,39 @@ impl TableFile {
         })
     }
 
-    /// Reads `len` rows from `start`, with string columns as codes.
-    fn load(&self, cols: &[Col], start: usize, len: usize) -> Result<Batch<'_>, InputError> {
-        let file = File::open(&self.path).map_err(|e| InputError::io(&self.path, e))?;
-        let mut reader = pl::ParquetReader::new(file)
-            .with_columns(Some(cols.iter().map(|c| c.name().to_string()).collect()))
-            .with_slice(Some((start, len)));
-        reader.set_metadata(self.metadata.clone());
-        let mut df = reader.finish().map_err(|e| self.error(e))?;
+    /// Reads `len` rows from `start` (row groups `groups`), with string columns as codes.
+    fn load(
+        &self,
+        cols: &[Col],
+        start: usize,
+        len: usize,
+        groups: std::ops::Range<usize>,
+    ) -> Result<Batch<'_>, InputError> {
+        let kept = |c: &&Col| self.dict.as_ref().is_some_and(|d| d.has(**c));
+        let (kept, rest): (Vec<&Col>, Vec<&Col>) = cols.iter().partition(kept);
+        // polars reads the other columns while the dictionary columns are read on every core.
+        let (df, kept) = rayon::join(
+            || -> Result<pl::DataFrame, InputError> {
+                if rest.is_empty() {
+                    return Ok(pl::DataFrame::empty());
+                }
+                let file = File::open(&self.path).map_err(|e| InputError::io(&self.path, e))?;
+                let mut reader = pl::ParquetReader::new(file)
+                    .with_columns(Some(rest.iter().map(|c| c.name().to_string()).collect()))
+                    .with_slice(Some((start, len)));
+                reader.set_metadata(self.metadata.clone());
+                reader.finish().map_err(|e| self.error(e))
+            },
+            || -> Vec<(Col, Result<Encoded, String>)> {
+                let Some(d) = &self.dict else {
+                    return Vec::new();
+                };
+                kept.par_iter()
+                    .map(|c| (**c, d.read(&self.path, **c, groups.clone(), len)))
+                    .collect()
+            },
+        );
+        let mut df = df?;
         let mut taken = Vec::new();
         for c in cols {
             if matches!(c.kind(), Kind::Category | Kind::CategoryList)
@@ -896,7 +970,7 @@ impl TableFile {
         let bad = |c: Col, e: String| {
             InputError::format(&self.path, format!("column {:?}: {e}", c.name()))
         };
-        let encoded: Vec<(Col, Result<Encoded, String>)> = taken
+        let mut encoded: Vec<(Col, Result<Encoded, String>)> = taken
             .par_iter()
             .map(|(c, s)| {
                 let e = match c.kind() {
@@ -906,8 +980,10 @@ impl TableFile {
                 (*c, e)
             })
             .collect();
+        encoded.extend(kept);
         let mut codes = HashMap::new();
         let mut lists = HashMap::new();
+        let mut texts = HashMap::new();
         for (c, e) in encoded {
             match e.map_err(|e| bad(c, e))? {
                 Encoded::Codes(x) => {
@@ -916,6 +992,9 @@ impl TableFile {
                 Encoded::List(x) => {
                     lists.insert(c, x);
                 }
+                Encoded::Texts(x) => {
+                    texts.insert(c, Arc::new(x));
+                }
             }
         }
         Ok(Batch {
@@ -923,6 +1002,7 @@ impl TableFile {
             df,
             codes,
             lists,
+            texts,
             offset: start,
             rows: len,
         })
@@ -1011,32 +1091,6 @@ fn snapshot(c: Col, s: &Strings) -> Dict {
     }
 }
 
-/// A fast hash for string views and small keys.
-#[derive(Default, Clone, Copy)]
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    fn write_u128(&mut self, i: u128) {
-        // Both halves, truncation intended.
-        #[allow(clippy::cast_possible_truncation)]
-        self.write_u64(i as u64);
-        self.write_u64((i >> 64) as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-}
-
 /// Codes of a string array's rows: equal views (a dictionary page's repeated entries, or equal
 /// short strings) are looked up once.
 fn intern_views(
@@ -1110,12 +1164,22 @@ impl ListCodes {
 }
 
 /// A plain text column of one batch.
-pub struct Texts(pl::StringChunked);
+#[derive(Clone)]
+pub struct Texts(TextsOf);
+
+#[derive(Clone)]
+enum TextsOf {
+    Polars(pl::StringChunked),
+    Pages(Arc<dict::PageTexts>),
+}
 
 impl Texts {
     /// Row i's text.
     pub fn get(&self, i: usize) -> Option<&str> {
-        self.0.get(i)
+        match &self.0 {
+            TextsOf::Polars(t) => t.get(i),
+            TextsOf::Pages(t) => t.get(i),
+        }
     }
 }
 
@@ -1127,6 +1191,8 @@ pub struct Batch<'a> {
     /// String and list-of-string columns, encoded when read.
     codes: HashMap<Col, Codes>,
     lists: HashMap<Col, ListCodes>,
+    /// Text columns read page by page.
+    texts: HashMap<Col, Arc<dict::PageTexts>>,
     offset: usize,
     rows: usize,
 }
@@ -1134,6 +1200,7 @@ pub struct Batch<'a> {
 enum Encoded {
     Codes(Codes),
     List(ListCodes),
+    Texts(dict::PageTexts),
 }
 
 /// A string column as codes of its column's dictionary (other types are read as text).
@@ -1285,15 +1352,18 @@ impl Batch<'_> {
 
     /// A plain text column.
     pub fn texts(&self, c: Col) -> Result<Texts, InputError> {
+        if let Some(t) = self.texts.get(&c) {
+            return Ok(Texts(TextsOf::Pages(t.clone())));
+        }
         let Some(s) = self.series(c) else {
-            return Ok(Texts(pl::StringChunked::full_null(
+            return Ok(Texts(TextsOf::Polars(pl::StringChunked::full_null(
                 c.name().into(),
                 self.rows,
-            )));
+            ))));
         };
         let s = s.cast(&pl::DataType::String).map_err(|e| self.bad(c, e))?;
         let ca = s.str().map_err(|e| self.bad(c, e))?.clone();
-        Ok(Texts(ca))
+        Ok(Texts(TextsOf::Polars(ca)))
     }
 
     fn bad(&self, c: Col, e: impl std::fmt::Display) -> InputError {
@@ -1307,6 +1377,7 @@ impl Batch<'_> {
             if self.series(c).is_none()
                 && !self.codes.contains_key(&c)
                 && !self.lists.contains_key(&c)
+                && !self.texts.contains_key(&c)
             {
                 continue;
             }
