@@ -627,7 +627,24 @@ fn rle_hybrid(data: &[u8], width: u32, count: usize, out: &mut Vec<u32>) -> Resu
             pos += len;
             let n = (groups * 8).min(left);
             let w = width as usize;
-            for i in 0..n {
+            // Whole groups of eight that are all wanted, up to 16 bits wide (dictionaries of
+            // up to 65,536 entries): one load per group.
+            let whole = if w <= 16 {
+                (n / 8).min(packed.len() / w.max(1))
+            } else {
+                0
+            };
+            for g in 0..whole {
+                let mut b = [0u8; 16];
+                b[..w].copy_from_slice(&packed[g * w..(g + 1) * w]);
+                let word = u128::from_le_bytes(b);
+                for j in 0..8 {
+                    // At most 16 bits of value: within a u32.
+                    #[allow(clippy::cast_possible_truncation)]
+                    out.push(((word >> (j * w)) as u64 & mask) as u32);
+                }
+            }
+            for i in whole * 8..n {
                 let bit = i * w;
                 let (byte, shift) = (bit / 8, bit % 8);
                 let word = match packed.get(byte..byte + 8) {
@@ -751,6 +768,76 @@ mod tests {
         assert!(decode(&[0x0A], 9, 5).is_err());
         assert!(decode(&[], 1, 1).is_err());
         assert!(decode(&[0xFF; 12], 1, 1).is_err());
+    }
+
+    /// The hybrid encoding of `values`, as a writer may produce it: `runs` says for each
+    /// stretch of the input whether it is written as a run (when its values are equal) or
+    /// bit-packed.
+    fn encode(values: &[u32], width: u32, runs: &[(usize, bool)]) -> Vec<u8> {
+        fn uleb(mut v: usize, out: &mut Vec<u8>) {
+            loop {
+                let b = u8::try_from(v & 0x7f).unwrap();
+                v >>= 7;
+                if v == 0 {
+                    out.push(b);
+                    return;
+                }
+                out.push(b | 0x80);
+            }
+        }
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut plan = runs.iter().cycle();
+        while at < values.len() {
+            let (len, as_run) = *plan.next().unwrap();
+            let len = len.clamp(1, values.len() - at);
+            let part = &values[at..at + len];
+            if as_run && part.iter().all(|v| *v == part[0]) {
+                uleb(len << 1, &mut out);
+                let bytes = part[0].to_le_bytes();
+                out.extend_from_slice(&bytes[..width.div_ceil(8) as usize]);
+                at += len;
+            } else {
+                // Groups of eight, the last one padded with zeros.
+                let groups = len.div_ceil(8);
+                uleb((groups << 1) | 1, &mut out);
+                let mut bits = vec![0u8; groups * width as usize];
+                for (i, v) in part.iter().enumerate() {
+                    for b in 0..width as usize {
+                        if v >> b & 1 == 1 {
+                            let bit = i * width as usize + b;
+                            bits[bit / 8] |= 1 << (bit % 8);
+                        }
+                    }
+                }
+                out.extend_from_slice(&bits);
+                at += len;
+                // A padded group holds values past `len`: only the last stretch may.
+                if at < values.len() && len % 8 != 0 {
+                    return Vec::new();
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rle_hybrid_decodes_what_a_writer_encodes(
+            width in 0u32..=32,
+            raw in proptest::collection::vec(proptest::num::u32::ANY, 0..300),
+            repeat in 1usize..40,
+            runs in proptest::collection::vec((1usize..50, proptest::bool::ANY), 1..6),
+        ) {
+            let mask = if width == 32 { u32::MAX } else { (1u32 << width) - 1 };
+            // Runs of equal values, as dictionary indices of repeated rows are.
+            let values: Vec<u32> = raw.iter().flat_map(|v| std::iter::repeat_n(*v & mask, repeat % 7 + 1)).collect();
+            // Stretches of whole groups of eight, so that only the last one is padded.
+            let runs: Vec<(usize, bool)> = runs.iter().map(|(l, r)| (l * 8, *r)).collect();
+            let data = encode(&values, width, &runs);
+            proptest::prop_assume!(!data.is_empty() || values.is_empty());
+            proptest::prop_assert_eq!(decode(&data, width, values.len()).unwrap(), values);
+        }
     }
 
     #[test]
