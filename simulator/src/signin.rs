@@ -96,7 +96,7 @@
 //! list, `None` when the field is absent (Graph v1.0 has no such field).
 
 pub(crate) mod delimited;
-mod fast;
+pub(crate) mod fast;
 pub(crate) mod input;
 pub(crate) mod json;
 mod map;
@@ -658,7 +658,11 @@ impl BufRead for FailedRead {
 }
 
 /// One NDJSON line.
-fn read_line<F: JsonFile>(f: &mut F, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
+pub(crate) fn read_line<F: JsonFile>(
+    f: &mut F,
+    bytes: &[u8],
+    line_no: usize,
+) -> Result<(), InputError> {
     f.set_line(LineSource::Fixed(line_no));
     // Without its line end, an incomplete line ends on this line, not at the next one.
     let end = bytes
