@@ -6,6 +6,12 @@
 //! records: an error names the file, the record (and line) and the field, and
 //! [`ReadOptions::skip_bad_records`] skips and counts them instead.
 //!
+//! NDJSON lines and Graph list pages (a page on a line, or a file of pages up to 64 MiB, held
+//! as bytes) are first read by a fast path (`audit/fast.rs`) that reads a Graph
+//! `directoryAudit` record straight into an [`AuditRecord`], without a JSON tree; it declines
+//! every line or page it cannot read exactly as the general reader does, which then reads it,
+//! so records, warnings and errors are the same either way.
+//!
 //! | content | `sourceVariant` |
 //! |---|---|
 //! | Graph `directoryAudit` list page(s) `{"value":[...]}` | `graph` |
@@ -40,7 +46,7 @@
 //! (in any file) is dropped and counted.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -48,10 +54,13 @@ use serde_json::{Map, Value};
 
 use crate::error::InputError;
 use crate::signin::delimited::{LaColumns, csv_cells, csv_headers, csv_io, csv_reader, la_row};
-use crate::signin::input::{Meter, Opened, Start, open, start, starts_json};
+use crate::signin::input::{Meter, Opened, Start, open, rejoin, start, starts_json};
 use crate::signin::json::{Container, Receiver, nested_records};
 use crate::signin::time::{TimeError, normalize_with};
-use crate::signin::{JsonFile, LineSource, ReadOptions, SeenIds, read_json, read_line};
+use crate::signin::{
+    FailedRead, JsonFile, LineSource, PAGES_BYTES, ReadOptions, SeenIds, read_documents, read_json,
+    read_line,
+};
 use crate::text;
 
 mod fast;
@@ -335,6 +344,11 @@ impl AuditFile<'_, '_> {
             self.line_mode = start.complete && crate::signin::input::is_one_value(&start.first);
             if self.line_mode && self.fast {
                 self.read_lines(start)
+            } else if !self.line_mode
+                && self.fast
+                && start.first.trim_ascii_start().starts_with(b"{")
+            {
+                self.read_whole_pages(start)
             } else {
                 read_json(self, start)
             }
@@ -374,18 +388,58 @@ impl AuditFile<'_, '_> {
         Ok(())
     }
 
+    /// One NDJSON line: a record, or a Graph list page, through the fast path; else by the
+    /// general path.
     fn read_one_line(&mut self, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
         let variant = self.variant(Container::Single);
-        match fast::map_line(bytes, variant, self.opts.date_order) {
-            Some(record) => {
-                *self.fast_records += 1;
-                self.index += 1;
-                self.meter.tick();
-                self.mapped(record);
+        if let Some(record) = fast::map_line(bytes, variant, self.opts.date_order) {
+            self.taken(record);
+            return Ok(());
+        }
+        match fast::map_pages(bytes, true, self.opts.date_order) {
+            Some(records) => {
+                records.into_iter().for_each(|r| self.taken(r));
                 Ok(())
             }
             None => read_line(self, bytes, line_no),
         }
+    }
+
+    /// A JSON file that is not NDJSON and starts with `{`: read whole (up to [`PAGES_BYTES`])
+    /// and, when it holds Graph list pages the fast path takes ([`fast::map_pages`]), mapped
+    /// by it; otherwise the general path reads it, from the same bytes (and a read error where
+    /// reading stopped), so that it sees exactly what it would have read itself.
+    fn read_whole_pages(&mut self, start: Start) -> Result<(), InputError> {
+        let Start {
+            blank,
+            first,
+            mut rest,
+            ..
+        } = start;
+        let mut bytes = blank;
+        bytes.extend_from_slice(&first);
+        let room = (PAGES_BYTES + 1).saturating_sub(bytes.len()) as u64;
+        let read = (&mut rest).take(room).read_to_end(&mut bytes);
+        let replay: Box<dyn BufRead> = match read {
+            Err(e) => Box::new(FailedRead(Some(e))),
+            Ok(_) if bytes.len() > PAGES_BYTES => rest,
+            Ok(_) => match fast::map_pages(&bytes, false, self.opts.date_order) {
+                Some(records) => {
+                    records.into_iter().for_each(|r| self.taken(r));
+                    return Ok(());
+                }
+                None => Box::new(io::empty()),
+            },
+        };
+        read_documents(self, rejoin(bytes, replay))
+    }
+
+    /// A record the fast path read, counted as the general path counts it.
+    fn taken(&mut self, record: AuditRecord) {
+        *self.fast_records += 1;
+        self.index += 1;
+        self.meter.tick();
+        self.mapped(record);
     }
 
     /// A Log Analytics `AuditLogs` CSV export, one record per row.

@@ -1,7 +1,8 @@
-//! The fast path for one directory audit NDJSON line: a Graph `directoryAudit` record read
-//! straight into an [`AuditRecord`] by a streaming visitor, without building the
-//! `serde_json::Value` tree the general path ([`crate::signin::json`], then
-//! [`super::map_audit`]) reads.
+//! The fast path for directory audit NDJSON lines and Graph list pages: a Graph
+//! `directoryAudit` record read straight into an [`AuditRecord`] by a streaming visitor,
+//! without building the `serde_json::Value` tree the general path ([`crate::signin::json`],
+//! then [`super::map_audit`]) reads. A page's records are found by the sign-in fast path's
+//! structural scan ([`page_elements`]), and a page is taken only when every record is.
 //!
 //! It reads the plain Graph shape only and declines (`None`) everything it cannot handle
 //! exactly as the general path does, which then reads the line again: anything but one
@@ -25,9 +26,9 @@ use super::{
     AppIdentity, AuditRecord, Detail, Initiator, ModifiedProperty, TargetResource, UserIdentity,
     is_empty_text,
 };
-use crate::signin::DateOrder;
-use crate::signin::fast::{DECLINED, KeySeed, Scan, repeats};
+use crate::signin::fast::{DECLINED, KeySeed, Scan, page_elements, repeats};
 use crate::signin::time::normalize_with;
+use crate::signin::{DateOrder, PAGES_BYTES};
 
 /// Maps one NDJSON line through the fast path (`variant` is the record's `sourceVariant`);
 /// `None` when the general path must read it.
@@ -63,6 +64,21 @@ pub(crate) fn map_line(bytes: &[u8], variant: &str, order: DateOrder) -> Option<
         additional_details: top.additional_details,
         source_variant: variant.to_string(),
     })
+}
+
+/// The records of the Graph list page(s) in `bytes` (`single`: exactly one, as on an NDJSON
+/// line), each read by [`map_line`] (`sourceVariant` `graph`), in order; `None` when the
+/// general path must read the whole of `bytes` (a record or anything around them it
+/// declines; see [`page_elements`]). Mapped on one core, like NDJSON lines (reading audits
+/// on every core was measured to cost more CPU than it saved; README, Performance).
+pub(crate) fn map_pages(bytes: &[u8], single: bool, order: DateOrder) -> Option<Vec<AuditRecord>> {
+    if bytes.len() > PAGES_BYTES || !bytes.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    page_elements(bytes, single)?
+        .iter()
+        .map(|&(a, b)| map_line(&bytes[a..b], "graph", order))
+        .collect()
 }
 
 /// The members of a record as read, before the required ones are checked.
@@ -643,8 +659,13 @@ mod tests {
     /// Writes `lines` as an NDJSON file and compares both paths on it, skipping bad records
     /// and not; returns how many records the fast path read when skipping.
     fn file_differential(dir: &Path, name: &str, lines: &[String]) -> usize {
+        content_differential(dir, name, &(lines.join("\n") + "\n"))
+    }
+
+    /// [`file_differential`] for a file of any content.
+    fn content_differential(dir: &Path, name: &str, content: &str) -> usize {
         let file = dir.join(name);
-        std::fs::write(&file, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, content).unwrap_or_else(|e| panic!("{e}"));
         let paths = [file];
         let mut taken = 0;
         for skip in [false, true] {
@@ -653,7 +674,7 @@ mod tests {
                 ..ReadOptions::default()
             };
             let (fast, general, n) = both_paths(&paths, &opts);
-            assert_eq!(fast, general, "skip {skip}:\n{}", lines.join("\n"));
+            assert_eq!(fast, general, "skip {skip}:\n{content}");
             if skip {
                 taken = n;
             }
@@ -957,7 +978,8 @@ mod tests {
         let mut all = plain.clone();
         all.extend(declined.iter().cloned());
         all.push(plain[1].replacen("Directory_", "Directory_again_", 1));
-        assert_eq!(file_differential(dir.path(), "all.ndjson", &all), 3);
+        // The three plain records, and the page on a line (a page the fast path takes whole).
+        assert_eq!(file_differential(dir.path(), "all.ndjson", &all), 4);
         // Text that is not UTF-8 and a date that contradicts the date order stop reading
         // with the general path's error, after the records before them.
         let mut bad = plain.clone();
@@ -989,6 +1011,88 @@ mod tests {
             let (fast, general, _) = both_paths(std::slice::from_ref(&file), &opts);
             assert!(fast.is_err());
             assert_eq!(fast, general);
+        }
+    }
+
+    /// Graph list page files, taken whole by the fast path or declined whole, read exactly as
+    /// the general path reads them: pages one per line, on one line, pretty-printed and back
+    /// to back, the sample tenant's export; and pages with everything the fast path declines.
+    #[test]
+    fn graph_pages_read_as_the_general_path_reads_them() {
+        let lines = typical_lines(120, 5);
+        let page = |items: &[String]| {
+            format!(
+                r#"{{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits","value":[{}],"@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/directoryAudits?$skiptoken=x\"y"}}"#,
+                items.join(",")
+            )
+        };
+        let pretty = |text: &str| {
+            let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+            serde_json::to_string_pretty(&v).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/tenant/audits.json");
+        let sample = std::fs::read_to_string(sample).unwrap_or_else(|e| panic!("{e}"));
+        let good = [
+            (
+                format!("{}\n{}\n", page(&lines[..60]), page(&lines[60..])),
+                120,
+            ),
+            (page(&lines[..40]), 40),
+            (pretty(&page(&lines[..50])), 50),
+            (
+                format!(
+                    "{}\n{}",
+                    pretty(&page(&lines[..50])),
+                    pretty(&page(&lines[49..90]))
+                ),
+                91,
+            ),
+            (
+                format!(
+                    "{{\"value\":[\n{}\n]}} {{\"Value\":[{}]}}",
+                    lines[..5].join(",\n"),
+                    lines[5]
+                ),
+                6,
+            ),
+            (format!("{}\n{}\n", lines[7], page(&lines[8..12])), 5),
+            (sample, 7),
+        ];
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for (i, (content, n)) in good.iter().enumerate() {
+            let taken = content_differential(dir.path(), &format!("good-{i}.json"), content);
+            assert_eq!(taken, *n, "{content}");
+        }
+        let rec = &lines[7];
+        let truncated = |text: String| text.chars().take(5000).collect::<String>();
+        let bad = [
+            // Repeated keys around the records and in one; a record the fast path declines, of
+            // another category, with a field error; a blob beside the page; an element that
+            // is not an object; no records.
+            format!(r#"{{"@odata.context":"a","@odata.context":"b","value":[{rec}]}}"#),
+            page(&[rec.replacen("{\"", "{\"ID\":\"x\",\"", 1)]),
+            page(&[rec.replacen(r#""result":"success""#, r#""result":1"#, 1)]),
+            format!(r#"{{"value":[{rec},{{"category":"SignInLogs","properties":{{"id":"z"}}}}]}}"#),
+            page(&[rec.replacen(r#""id":"#, r#""identifier":"#, 1)]),
+            format!(r#"{{"value":[{rec}],"records":[{rec}]}}"#),
+            format!(r#"{{"records":[{rec}]}}"#),
+            format!(r#"{{"value":[{rec},"x"]}}"#),
+            r#"{"value":[]}"#.to_string(),
+            // Invalid JSON: in an element, around the elements, a line with two pages, a
+            // truncated page (on one line and pretty-printed).
+            page(&[rec.replacen(r#""id":"#, r#""id" "#, 1)]),
+            format!(r#"{{"@odata.count":tru,"value":[{rec}]}}"#),
+            format!(
+                "{}\n{} {}\n",
+                page(&lines[..3]),
+                page(&lines[3..5]),
+                page(&lines[5..7])
+            ),
+            truncated(page(&lines[..20])),
+            truncated(pretty(&page(&lines[..20]))),
+        ];
+        for (i, content) in bad.iter().enumerate() {
+            content_differential(dir.path(), &format!("bad-{i}.json"), content);
         }
     }
 
