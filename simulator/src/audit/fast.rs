@@ -33,11 +33,10 @@ use crate::signin::{DateOrder, PAGES_BYTES};
 /// Maps one NDJSON line through the fast path (`variant` is the record's `sourceVariant`);
 /// `None` when the general path must read it.
 pub(crate) fn map_line(bytes: &[u8], variant: &str, order: DateOrder) -> Option<AuditRecord> {
-    // The general path reads the line without its line end (see `signin::read_line`).
-    let bytes = bytes.trim_ascii();
-    if bytes.first() != Some(&b'{') {
-        return None;
-    }
+    // The general path reads the line without the ASCII whitespace at its end (see
+    // `signin::read_line`); at its start serde_json skips JSON whitespace only, and anything
+    // but an object declines below.
+    let bytes = bytes.trim_ascii_end();
     // UTF-8 checked once for the whole line rather than string by string (text that is not
     // UTF-8 is the general path's error to word).
     let text = std::str::from_utf8(bytes).ok()?;
@@ -801,6 +800,16 @@ mod tests {
                 assert!(differential(line, order), "declined:\n{line}");
             }
         }
+        // Any ASCII whitespace after the record (as the general path trims it), JSON
+        // whitespace before it.
+        assert!(differential(
+            &format!("{}\u{c} \t", lines[0]),
+            DateOrder::MonthFirst
+        ));
+        assert!(differential(
+            &format!(" \t{}", lines[0]),
+            DateOrder::MonthFirst
+        ));
         // A file of them (some twice, a blank line, CRLF) reads the same, every record by the
         // fast path.
         let mut file = lines.clone();
@@ -960,6 +969,8 @@ mod tests {
             base.replacen(r#""result":"success""#, r#""result":"su\qccess""#, 1),
             base.replacen(r#""result":"success""#, r#""result":"\ud800""#, 1),
             format!(r#"{{"vendor":1e400,{inner}}}"#),
+            // ASCII whitespace that is not JSON whitespace before the record (a form feed).
+            format!("\u{c}{base}"),
         ];
         for line in &declined {
             assert_ne!(line, base);
