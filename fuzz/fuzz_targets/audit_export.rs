@@ -6,8 +6,8 @@
 //! followed by a NUL byte and a governance config in TOML. Properties: nothing panics; every
 //! record read has an id, an activity and a UTC RFC 3339 time, each id comes once, the count
 //! matches the reader's stats, a record re-serialized as the ledger stores it reads back
-//! equal, and reading by the general path alone (no NDJSON line through the fast path) gives
-//! the same records, stats, warnings and errors.
+//! equal, and reading by the general path alone (no NDJSON line or Graph page through the
+//! fast path) gives the same records, stats, warnings and errors.
 #![no_main]
 
 use std::collections::HashSet;

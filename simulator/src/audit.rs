@@ -243,8 +243,8 @@ pub fn read_audits(
     read_audits_by(paths, opts, true, progress, sink).map(|(stats, _)| stats)
 }
 
-/// [`read_audits`] by the general path alone (no NDJSON line goes through the fast path), for
-/// the differential fuzz target.
+/// [`read_audits`] by the general path alone (no NDJSON line or Graph page goes through the
+/// fast path), for the differential fuzz target.
 #[doc(hidden)]
 pub fn read_audits_general(
     paths: &[PathBuf],
@@ -255,8 +255,8 @@ pub fn read_audits_general(
     read_audits_by(paths, opts, false, progress, sink).map(|(stats, _)| stats)
 }
 
-/// [`read_audits`], with NDJSON lines tried by the fast path first when `fast`; also returns
-/// how many records the fast path read.
+/// [`read_audits`], with NDJSON lines and Graph pages tried by the fast path first when
+/// `fast`; also returns how many records the fast path read.
 fn read_audits_by(
     paths: &[PathBuf],
     opts: &ReadOptions,
@@ -305,7 +305,7 @@ struct AuditFile<'a, 'm> {
     stats: &'a mut AuditReadStats,
     meter: &'a mut Meter<'m>,
     line_mode: bool,
-    /// Whether NDJSON lines are tried by the fast path first.
+    /// Whether NDJSON lines and Graph pages are tried by the fast path first.
     fast: bool,
     /// Records the fast path read (in every file).
     fast_records: &'a mut usize,
