@@ -5,8 +5,9 @@
 //! or `.csv`) and whether a governance config follows; the rest is the export, optionally
 //! followed by a NUL byte and a governance config in TOML. Properties: nothing panics; every
 //! record read has an id, an activity and a UTC RFC 3339 time, each id comes once, the count
-//! matches the reader's stats, and a record re-serialized as the ledger stores it reads back
-//! equal.
+//! matches the reader's stats, a record re-serialized as the ledger stores it reads back
+//! equal, and reading by the general path alone (no NDJSON line or Graph page through the
+//! fast path) gives the same records, stats, warnings and errors.
 #![no_main]
 
 use std::collections::HashSet;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use vigil_simulator::audit::{AuditRecord, read_audits};
+use vigil_simulator::audit::{AuditRecord, read_audits, read_audits_general};
 use vigil_simulator::governance::Governance;
 use vigil_simulator::signin::{DateOrder, ReadOptions};
 
@@ -57,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut ids = HashSet::new();
     let mut handed = 0usize;
+    let mut records = Vec::new();
     let read = read_audits(
         std::slice::from_ref(&inputs),
         &opts,
@@ -101,12 +103,29 @@ fuzz_target!(|data: &[u8]| {
                     r.id
                 );
             }
+            records.push(r);
         },
     );
-    if let Ok(stats) = read {
+    if let Ok(stats) = &read {
         assert_eq!(
             stats.records, handed,
             "stats count every record handed over"
         );
     }
+    let mut general = Vec::new();
+    let general_read = read_audits_general(
+        std::slice::from_ref(&inputs),
+        &opts,
+        &mut |_, _| {},
+        &mut |r| general.push(r),
+    );
+    assert_eq!(
+        read.map_err(|e| e.to_string()),
+        general_read.map_err(|e| e.to_string()),
+        "the fast path and the general path read the export differently"
+    );
+    assert_eq!(
+        records, general,
+        "the fast path and the general path read different records"
+    );
 });

@@ -6,6 +6,12 @@
 //! records: an error names the file, the record (and line) and the field, and
 //! [`ReadOptions::skip_bad_records`] skips and counts them instead.
 //!
+//! NDJSON lines and Graph list pages (a page on a line, or a file of pages up to 64 MiB, held
+//! as bytes) are first read by a fast path (`audit/fast.rs`) that reads a Graph
+//! `directoryAudit` record straight into an [`AuditRecord`], without a JSON tree; it declines
+//! every line or page it cannot read exactly as the general reader does, which then reads it,
+//! so records, warnings and errors are the same either way.
+//!
 //! | content | `sourceVariant` |
 //! |---|---|
 //! | Graph `directoryAudit` list page(s) `{"value":[...]}` | `graph` |
@@ -40,6 +46,7 @@
 //! (in any file) is dropped and counted.
 
 use std::collections::BTreeMap;
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -47,12 +54,16 @@ use serde_json::{Map, Value};
 
 use crate::error::InputError;
 use crate::signin::delimited::{LaColumns, csv_cells, csv_headers, csv_io, csv_reader, la_row};
-use crate::signin::input::{Meter, Opened, open, start, starts_json};
+use crate::signin::input::{Meter, Opened, Start, open, rejoin, start, starts_json};
 use crate::signin::json::{Container, Receiver, nested_records};
 use crate::signin::time::{TimeError, normalize_with};
-use crate::signin::{JsonFile, LineSource, ReadOptions, SeenIds, read_json};
+use crate::signin::{
+    FailedRead, JsonFile, LineSource, PAGES_BYTES, ReadOptions, SeenIds, read_documents, read_json,
+    read_line,
+};
 use crate::text;
 
+mod fast;
 pub mod view;
 
 /// One directory audit record (a Graph `directoryAudit`), normalized.
@@ -229,7 +240,32 @@ pub fn read_audits(
     progress: &mut dyn FnMut(u64, u64),
     sink: &mut dyn FnMut(AuditRecord),
 ) -> Result<AuditReadStats, InputError> {
+    read_audits_by(paths, opts, true, progress, sink).map(|(stats, _)| stats)
+}
+
+/// [`read_audits`] by the general path alone (no NDJSON line or Graph page goes through the
+/// fast path), for the differential fuzz target.
+#[doc(hidden)]
+pub fn read_audits_general(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    sink: &mut dyn FnMut(AuditRecord),
+) -> Result<AuditReadStats, InputError> {
+    read_audits_by(paths, opts, false, progress, sink).map(|(stats, _)| stats)
+}
+
+/// [`read_audits`], with NDJSON lines and Graph pages tried by the fast path first when
+/// `fast`; also returns how many records the fast path read.
+fn read_audits_by(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    fast: bool,
+    progress: &mut dyn FnMut(u64, u64),
+    sink: &mut dyn FnMut(AuditRecord),
+) -> Result<(AuditReadStats, usize), InputError> {
     let (files, mut meter) = Meter::over(paths, progress)?;
+    let mut fast_records = 0;
     let mut stats = AuditReadStats::default();
     let mut seen = SeenIds::default();
     for file in &files {
@@ -241,6 +277,8 @@ pub fn read_audits(
             stats: &mut stats,
             meter: &mut meter,
             line_mode: false,
+            fast,
+            fast_records: &mut fast_records,
             line: LineSource::Fixed(0),
             index: 0,
             csv: false,
@@ -255,7 +293,7 @@ pub fn read_audits(
         meter.file_done(file);
     }
     (meter.report)(meter.total, meter.total);
-    Ok(stats)
+    Ok((stats, fast_records))
 }
 
 /// The state of reading one file.
@@ -267,6 +305,10 @@ struct AuditFile<'a, 'm> {
     stats: &'a mut AuditReadStats,
     meter: &'a mut Meter<'m>,
     line_mode: bool,
+    /// Whether NDJSON lines and Graph pages are tried by the fast path first.
+    fast: bool,
+    /// Records the fast path read (in every file).
+    fast_records: &'a mut usize,
     line: LineSource,
     /// Records met in this file so far.
     index: usize,
@@ -300,11 +342,104 @@ impl AuditFile<'_, '_> {
         self.line = LineSource::Fixed(start.line_no);
         if starts_json(&start.first) {
             self.line_mode = start.complete && crate::signin::input::is_one_value(&start.first);
-            read_json(self, start)
+            if self.line_mode && self.fast {
+                self.read_lines(start)
+            } else if !self.line_mode
+                && self.fast
+                && start.first.trim_ascii_start().starts_with(b"{")
+            {
+                self.read_whole_pages(start)
+            } else {
+                read_json(self, start)
+            }
         } else {
             self.csv = true;
             self.read_csv(start)
         }
+    }
+
+    /// An NDJSON file (line mode), as [`read_json`] reads one, but each line tried by the fast
+    /// path first ([`fast::map_line`]); a line it declines is read by the general path
+    /// ([`read_line`]) in its place.
+    fn read_lines(&mut self, start: Start) -> Result<(), InputError> {
+        let file = self.file;
+        let Start {
+            first,
+            mut line_no,
+            mut rest,
+            ..
+        } = start;
+        self.read_one_line(&first, line_no)?;
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if rest
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| InputError::io(file, e))?
+                == 0
+            {
+                break;
+            }
+            line_no += 1;
+            if !buf.iter().all(u8::is_ascii_whitespace) {
+                self.read_one_line(&buf, line_no)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One NDJSON line: a record, or a Graph list page, through the fast path; else by the
+    /// general path.
+    fn read_one_line(&mut self, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
+        let variant = self.variant(Container::Single);
+        if let Some(record) = fast::map_line(bytes, variant, self.opts.date_order) {
+            self.taken(record);
+            return Ok(());
+        }
+        match fast::map_pages(bytes, true, self.opts.date_order) {
+            Some(records) => {
+                records.into_iter().for_each(|r| self.taken(r));
+                Ok(())
+            }
+            None => read_line(self, bytes, line_no),
+        }
+    }
+
+    /// A JSON file that is not NDJSON and starts with `{`: read whole (up to [`PAGES_BYTES`])
+    /// and, when it holds Graph list pages the fast path takes ([`fast::map_pages`]), mapped
+    /// by it; otherwise the general path reads it, from the same bytes (and a read error where
+    /// reading stopped), so that it sees exactly what it would have read itself.
+    fn read_whole_pages(&mut self, start: Start) -> Result<(), InputError> {
+        let Start {
+            blank,
+            first,
+            mut rest,
+            ..
+        } = start;
+        let mut bytes = blank;
+        bytes.extend_from_slice(&first);
+        let room = (PAGES_BYTES + 1).saturating_sub(bytes.len()) as u64;
+        let read = (&mut rest).take(room).read_to_end(&mut bytes);
+        let replay: Box<dyn BufRead> = match read {
+            Err(e) => Box::new(FailedRead(Some(e))),
+            Ok(_) if bytes.len() > PAGES_BYTES => rest,
+            Ok(_) => match fast::map_pages(&bytes, false, self.opts.date_order) {
+                Some(records) => {
+                    records.into_iter().for_each(|r| self.taken(r));
+                    return Ok(());
+                }
+                None => Box::new(io::empty()),
+            },
+        };
+        read_documents(self, rejoin(bytes, replay))
+    }
+
+    /// A record the fast path read, counted as the general path counts it.
+    fn taken(&mut self, record: AuditRecord) {
+        *self.fast_records += 1;
+        self.index += 1;
+        self.meter.tick();
+        self.mapped(record);
     }
 
     /// A Log Analytics `AuditLogs` CSV export, one record per row.
@@ -407,6 +542,16 @@ impl AuditFile<'_, '_> {
         }
     }
 
+    /// A record that mapped: handed over unless its id was seen before.
+    fn mapped(&mut self, record: AuditRecord) {
+        if self.seen.insert(&record.id) {
+            self.stats.records += 1;
+            (self.sink)(record);
+        } else {
+            self.stats.duplicates += 1;
+        }
+    }
+
     fn one_record(
         &mut self,
         object: &Map<String, Value>,
@@ -418,12 +563,7 @@ impl AuditFile<'_, '_> {
         let variant = self.variant(container);
         match map_audit(object, variant, self.opts.date_order) {
             Ok(Some(record)) => {
-                if self.seen.insert(&record.id) {
-                    self.stats.records += 1;
-                    (self.sink)(record);
-                } else {
-                    self.stats.duplicates += 1;
-                }
+                self.mapped(record);
                 Ok(())
             }
             Ok(None) => {

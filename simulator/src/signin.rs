@@ -96,7 +96,7 @@
 //! list, `None` when the field is absent (Graph v1.0 has no such field).
 
 pub(crate) mod delimited;
-mod fast;
+pub(crate) mod fast;
 pub(crate) mod input;
 pub(crate) mod json;
 mod map;
@@ -470,7 +470,7 @@ const BATCH_BYTES: usize = 4 << 20;
 
 /// The largest file (or NDJSON line) of Graph list pages read whole and mapped on every core;
 /// a larger one is streamed by the general path, one record at a time.
-const PAGES_BYTES: usize = 64 << 20;
+pub(crate) const PAGES_BYTES: usize = 64 << 20;
 
 /// Graph list page(s) in `bytes` (`single`: exactly one, as on an NDJSON line), each record
 /// mapped by the fast path on every core: the sign-ins in order, or `None` when the general
@@ -639,7 +639,7 @@ fn read_whole_pages(state: &mut FileState, start: Start) -> Result<(), InputErro
 }
 
 /// A reader that failed: its error once, then the end.
-struct FailedRead(Option<io::Error>);
+pub(crate) struct FailedRead(pub(crate) Option<io::Error>);
 
 impl Read for FailedRead {
     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
@@ -658,7 +658,11 @@ impl BufRead for FailedRead {
 }
 
 /// One NDJSON line.
-fn read_line<F: JsonFile>(f: &mut F, bytes: &[u8], line_no: usize) -> Result<(), InputError> {
+pub(crate) fn read_line<F: JsonFile>(
+    f: &mut F,
+    bytes: &[u8],
+    line_no: usize,
+) -> Result<(), InputError> {
     f.set_line(LineSource::Fixed(line_no));
     // Without its line end, an incomplete line ends on this line, not at the next one.
     let end = bytes
@@ -703,7 +707,10 @@ fn read_line<F: JsonFile>(f: &mut F, bytes: &[u8], line_no: usize) -> Result<(),
 }
 
 /// One or more JSON documents back to back.
-fn read_documents<F: JsonFile>(f: &mut F, input: Box<dyn BufRead>) -> Result<(), InputError> {
+pub(crate) fn read_documents<F: JsonFile>(
+    f: &mut F,
+    input: Box<dyn BufRead>,
+) -> Result<(), InputError> {
     let newlines = Rc::new(Cell::new(0));
     f.set_line(LineSource::Counted(Rc::clone(&newlines)));
     let file = f.file().to_path_buf();

@@ -104,7 +104,7 @@ const STEP_KEYS: &[&str] = &[
 const CONTAINER_KEYS: &[&str] = &["value", "records", "tables"];
 
 /// Why the fast path declined (the message never reaches the user).
-const DECLINED: &str = "vigil: fast path declined";
+pub(crate) const DECLINED: &str = "vigil: fast path declined";
 
 /// Notes duplicate keys met by [`ValueSeed`] in the members kept whole.
 #[derive(Default)]
@@ -341,7 +341,7 @@ impl Scanner<'_> {
 }
 
 /// A key as written, borrowed from the input when it has no escapes.
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Cow<'de, str>;
@@ -369,7 +369,7 @@ impl<'de> Visitor<'de> for KeySeed {
 }
 
 /// Whether `key` repeats one of `seen` (ASCII case folded, as the general path folds keys).
-fn repeats(seen: &[Cow<str>], key: &str) -> bool {
+pub(crate) fn repeats(seen: &[Cow<str>], key: &str) -> bool {
     seen.iter().any(|k| k.eq_ignore_ascii_case(key))
 }
 
@@ -678,7 +678,7 @@ impl<'de> Visitor<'de> for TextsSeed {
 
 /// A member vigil does not read: scanned (so that a duplicate key in it is still noticed) and
 /// dropped.
-struct Scan;
+pub(crate) struct Scan;
 
 impl<'de> DeserializeSeed<'de> for Scan {
     type Value = ();
