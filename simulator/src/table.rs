@@ -755,6 +755,17 @@ pub fn is_parquet(path: &Path) -> bool {
         && &head == b"PAR1"
 }
 
+/// Runs a polars read, turning a panic inside polars (which some corrupt files cause: found by
+/// the `signin_parquet` fuzz target) into an error naming the file.
+fn guarded<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T, InputError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
+        InputError::format(
+            path,
+            "cannot read the Parquet file: its metadata or pages are corrupt",
+        )
+    })
+}
+
 /// The threads that read batches: half the cores. The caller works on the previous batch
 /// meanwhile, with parallel steps of its own on rayon's global pool; reading there queued
 /// those steps behind whole column reads (the replay of 10M sign-ins waited 3.4 s in its
@@ -800,8 +811,12 @@ impl TableFile {
             InputError::format(path, format!("cannot read the Parquet file: {e}"))
         };
         let mut reader = pl::ParquetReader::new(file);
-        let schema = reader.schema().map_err(bad)?;
-        let metadata = reader.get_metadata().map_err(bad)?.clone();
+        let (schema, metadata) = guarded(path, || {
+            let schema = reader.schema()?;
+            let metadata = reader.get_metadata()?.clone();
+            Ok((schema, metadata))
+        })
+        .and_then(|r| r.map_err(bad))?;
         let present: Vec<Col> = Col::ALL
             .iter()
             .copied()
@@ -947,7 +962,7 @@ impl TableFile {
                     .with_columns(Some(rest.iter().map(|c| c.name().to_string()).collect()))
                     .with_slice(Some((start, len)));
                 reader.set_metadata(self.metadata.clone());
-                reader.finish().map_err(|e| self.error(e))
+                guarded(&self.path, || reader.finish()).and_then(|r| r.map_err(|e| self.error(e)))
             },
             || -> Vec<(Col, Result<Encoded, String>)> {
                 let Some(d) = &self.dict else {
@@ -1214,7 +1229,7 @@ fn encode(c: Col, s: &pl::Series, rows: usize) -> Result<Codes, String> {
         &cast
     };
     let ca = s.str().map_err(|e| e.to_string())?;
-    let mut codes = Vec::with_capacity(rows);
+    let mut codes = Vec::with_capacity(rows.min(ROW_GROUP));
     let mut seen = HashMap::default();
     let mut dict = dict.lock().unwrap_or_else(PoisonError::into_inner);
     for arr in ca.downcast_iter() {
@@ -1240,9 +1255,9 @@ fn encode_list(c: Col, s: &pl::Series, rows: usize) -> Result<ListCodes, String>
     let list = s.list().map_err(|e| e.to_string())?;
     let inner = list.get_inner();
     let inner = inner.str().map_err(|e| e.to_string())?;
-    let mut offsets = Vec::with_capacity(rows + 1);
+    let mut offsets = Vec::with_capacity(rows.min(ROW_GROUP) + 1);
     let mut codes = Vec::new();
-    let mut valid = Vec::with_capacity(rows);
+    let mut valid = Vec::with_capacity(rows.min(ROW_GROUP));
     let mut seen = HashMap::default();
     let mut values = Vec::new();
     let mut dict = dict.lock().unwrap_or_else(PoisonError::into_inner);

@@ -59,6 +59,12 @@ fn dictionary() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
+/// Capacity to reserve for `rows` rows counted in a file's footer: no more than a row group
+/// vigil writes, so that a corrupt count cannot size a buffer.
+fn capacity(rows: usize) -> usize {
+    rows.min(super::ROW_GROUP)
+}
+
 /// Whether this build of `parquet` decompresses `c`.
 fn readable(c: Compression) -> bool {
     matches!(
@@ -73,6 +79,25 @@ impl DictColumns {
     pub(super) fn open(file: &File, present: &[Col]) -> Option<DictColumns> {
         let options = || ArrowReaderOptions::new().with_skip_arrow_metadata(true);
         let plain = ArrowReaderMetadata::load(file, options()).ok()?;
+        // Column chunks must lie in the file (the page reader assumes it).
+        let size = file.metadata().ok()?.len();
+        let inside = |start: i64, len: i64| {
+            u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(a, b)| a.checked_add(b))
+                .is_some_and(|end| end <= size)
+        };
+        for group in plain.metadata().row_groups() {
+            for chunk in group.columns() {
+                let start = chunk
+                    .dictionary_page_offset()
+                    .unwrap_or(chunk.data_page_offset());
+                if !inside(start, chunk.compressed_size()) || chunk.data_page_offset() < 0 {
+                    return None;
+                }
+            }
+        }
         let descr = plain.parquet_schema();
         let schema = plain.schema();
         // Root fields whose every chunk uses a codec this build reads.
@@ -174,7 +199,7 @@ impl DictColumns {
                     let mut sink = TextSink {
                         texts: PageTexts {
                             pages: Vec::new(),
-                            rows: Vec::with_capacity(rows),
+                            rows: Vec::with_capacity(capacity(rows)),
                         },
                         entries: Vec::new(),
                         values: Vec::new(),
@@ -185,7 +210,7 @@ impl DictColumns {
                     let strings = strings(c);
                     let mut sink = CodeSink {
                         strings: strings.clone(),
-                        codes: Vec::with_capacity(rows),
+                        codes: Vec::with_capacity(capacity(rows)),
                         map: Vec::new(),
                         values: Vec::new(),
                     };
@@ -210,15 +235,15 @@ impl DictColumns {
             )
             .with_projection(ProjectionMask::roots(self.meta.parquet_schema(), [root]))
             .with_row_groups(vec![g])
-            .with_batch_size(usize::try_from(group_rows).unwrap_or(1).max(1))
+            .with_batch_size(capacity(usize::try_from(group_rows).unwrap_or(1)).max(1))
             .build()
             .map_err(|e| e.to_string())?;
             batches.push(reader);
         }
         let mut maps = Maps::new(c);
-        let mut codes = Vec::with_capacity(rows);
+        let mut codes = Vec::with_capacity(capacity(rows));
         let mut list: Option<(Vec<usize>, Vec<bool>)> =
-            (c.kind() == Kind::CategoryList).then(|| (vec![0], Vec::with_capacity(rows)));
+            (c.kind() == Kind::CategoryList).then(|| (vec![0], Vec::with_capacity(capacity(rows))));
         let mut items = Vec::new();
         let mut read = 0;
         for batch in batches.into_iter().flatten() {
@@ -448,6 +473,7 @@ impl DictColumns {
                     .map_err(|e| e.to_string())?;
             let mut read = 0;
             for page in pages {
+                let left = group_rows - read;
                 // (the page's buffer, where its definition levels start, their length when
                 // the header gives it, rows in the page, value encoding)
                 let (buf, at, def_len, levels, encoding) = match page.map_err(|e| e.to_string())? {
@@ -486,6 +512,13 @@ impl DictColumns {
                         encoding,
                     ),
                 };
+                // A column without repetition has one level per row: a page claiming more rows
+                // than its row group has left is corrupt (and must not size any buffer).
+                if levels > left {
+                    return Err(format!(
+                        "a page of row group {g} holds {levels} rows where {left} are left"
+                    ));
+                }
                 // Definition levels: whether each row has a value.
                 let mut at = at;
                 defs.clear();
@@ -621,11 +654,13 @@ fn rle_hybrid(data: &[u8], width: u32, count: usize, out: &mut Vec<u32>) -> Resu
         } else {
             // Bit-packed groups of eight values.
             let groups = usize::try_from(header >> 1).map_err(|e| e.to_string())?;
-            let len = groups * width as usize;
+            let len = groups
+                .checked_mul(width as usize)
+                .ok_or("RLE run header too large")?;
             // A writer may leave out the bytes of a last group's unused values.
             let packed = data.get(pos..(pos + len).min(data.len())).unwrap_or(&[]);
             pos += len;
-            let n = (groups * 8).min(left);
+            let n = groups.checked_mul(8).map_or(left, |g| g.min(left));
             let w = width as usize;
             // Whole groups of eight that are all wanted, up to 16 bits wide (dictionaries of
             // up to 65,536 entries): one load per group.
@@ -768,6 +803,10 @@ mod tests {
         assert!(decode(&[0x0A], 9, 5).is_err());
         assert!(decode(&[], 1, 1).is_err());
         assert!(decode(&[0xFF; 12], 1, 1).is_err());
+        // A bit-packed header whose group count overflows when multiplied by the width (found
+        // by the signin_parquet fuzz target): an error, not an overflow.
+        let huge = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F];
+        assert!(decode(&huge, 6, 5).is_err());
     }
 
     /// The hybrid encoding of `values`, as a writer may produce it: `runs` says for each
