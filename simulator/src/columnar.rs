@@ -1833,9 +1833,17 @@ fn replay(
     let ip_col = key_index(Col::IpAddress);
     let net_col = key_index(Col::NetworkNames);
 
+    // Columns whose value no policy reads, only its presence.
+    let presence: Vec<Col> = KEYS
+        .iter()
+        .zip(env.canon)
+        .filter(|(_, c)| *c == Canon::Presence)
+        .map(|(k, _)| *k)
+        .collect();
     for file in files {
-        file.batches(
+        file.batches_with_presence(
             &cols,
+            &presence,
             BATCH_ROWS,
             &mut |batch: &Batch| -> Result<(), SimulateError> {
                 let n = batch.len();

@@ -895,6 +895,20 @@ impl TableFile {
         batch_rows: usize,
         f: &mut dyn FnMut(&Batch) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.batches_with_presence(cols, &[], batch_rows, f)
+    }
+
+    /// [`TableFile::batches`], where the string columns in `presence` (among `cols`) may be
+    /// read only for whether each row has a value: their codes are then 0 (the one entry of a
+    /// dictionary holding the empty text) or [`NULL`]. For columns whose value nothing reads
+    /// (a device id where only a registered device matters): their dictionaries are not read.
+    pub fn batches_with_presence<E: From<InputError>>(
+        &self,
+        cols: &[Col],
+        presence: &[Col],
+        batch_rows: usize,
+        f: &mut dyn FnMut(&Batch) -> Result<(), E>,
+    ) -> Result<(), E> {
         let cols: Vec<Col> = cols
             .iter()
             .copied()
@@ -926,7 +940,8 @@ impl TableFile {
             let cols = &cols;
             scope.spawn(move || {
                 for (start, len, groups) in ranges {
-                    let loaded = reading_pool().install(|| self.load(cols, start, len, groups));
+                    let loaded =
+                        reading_pool().install(|| self.load(cols, presence, start, len, groups));
                     let failed = loaded.is_err();
                     if tx.send(loaded).is_err() || failed {
                         break;
@@ -945,6 +960,7 @@ impl TableFile {
     fn load(
         &self,
         cols: &[Col],
+        presence: &[Col],
         start: usize,
         len: usize,
         groups: std::ops::Range<usize>,
@@ -969,7 +985,10 @@ impl TableFile {
                     return Vec::new();
                 };
                 kept.par_iter()
-                    .map(|c| (**c, d.read(&self.path, **c, groups.clone(), len)))
+                    .map(|c| {
+                        let only = presence.contains(*c);
+                        (**c, d.read(&self.path, **c, groups.clone(), len, only))
+                    })
                     .collect()
             },
         );
@@ -1050,6 +1069,8 @@ pub fn read_parquet(path: &Path) -> Result<Vec<SignIn>, InputError> {
 pub struct Dict {
     column: Col,
     texts: Arc<Vec<Arc<str>>>,
+    /// Codes say only whether a row has a value ([`TableFile::batches_with_presence`]).
+    presence: bool,
 }
 
 impl Dict {
@@ -1067,7 +1088,17 @@ impl Dict {
     }
     /// Whether two dictionaries hand out the same codes (snapshots of one column's).
     pub fn same(&self, other: &Dict) -> bool {
-        self.column == other.column
+        self.column == other.column && self.presence == other.presence
+    }
+
+    /// The dictionary of a column read for presence only: one entry, the empty text.
+    fn presence(column: Col) -> Dict {
+        static EMPTY: OnceLock<Arc<Vec<Arc<str>>>> = OnceLock::new();
+        Dict {
+            column,
+            texts: EMPTY.get_or_init(|| Arc::new(vec![Arc::from("")])).clone(),
+            presence: true,
+        }
     }
 }
 
@@ -1103,6 +1134,7 @@ fn snapshot(c: Col, s: &Strings) -> Dict {
     Dict {
         column: c,
         texts: s.texts.clone(),
+        presence: false,
     }
 }
 

@@ -37,7 +37,7 @@ use parquet::basic::{Compression, Encoding, Type as PhysicalType};
 use parquet::column::page::Page;
 use parquet::file::serialized_reader::SerializedPageReader;
 
-use super::{Codes, Col, Encoded, Kind, ListCodes, NULL, snapshot, strings};
+use super::{Codes, Col, Dict, Encoded, Kind, ListCodes, NULL, snapshot, strings};
 
 /// The columns of one file read with their dictionaries, and the reader metadata asking for
 /// dictionary arrays.
@@ -190,6 +190,7 @@ impl DictColumns {
         c: Col,
         groups: Range<usize>,
         rows: usize,
+        presence: bool,
     ) -> Result<Encoded, String> {
         let file = File::open(path).map_err(|e| e.to_string())?;
         let root = match self.roots.get(&c) {
@@ -206,6 +207,15 @@ impl DictColumns {
                     };
                     self.walk(file, *leaf, *max_def, groups, &mut sink)?;
                     Ok(Encoded::Texts(sink.texts))
+                } else if presence && c.kind() == Kind::Category {
+                    let mut sink = PresenceSink {
+                        codes: Vec::with_capacity(capacity(rows)),
+                    };
+                    self.walk(file, *leaf, *max_def, groups, &mut sink)?;
+                    Ok(Encoded::Codes(Codes {
+                        codes: sink.codes,
+                        dict: Dict::presence(c),
+                    }))
                 } else {
                     let strings = strings(c);
                     let mut sink = CodeSink {
@@ -379,6 +389,27 @@ impl PageSink for CodeSink {
             }
         }
         spread(defs, &self.values, NULL, &mut self.codes)
+    }
+}
+
+/// Reads only whether each row of a string column has a value: code 0, or [`NULL`]. The
+/// dictionary page is skipped (its texts are neither interned nor checked).
+struct PresenceSink {
+    codes: Vec<u32>,
+}
+
+impl PageSink for PresenceSink {
+    fn dictionary(&mut self, _buf: &Bytes, _entries: usize) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn data(&mut self, defs: &[u32], present: usize, values: Values) -> Result<(), String> {
+        match values {
+            Values::Indices(ix) => spread_with(defs, ix, NULL, &mut self.codes, |_| 0),
+            Values::Plain(_) => {
+                spread_with(defs, &vec![(); present], NULL, &mut self.codes, |()| 0)
+            }
+        }
     }
 }
 
@@ -1034,6 +1065,20 @@ mod tests {
         assert_eq!(here[4].created_date_time, "2026-11-01T08:00:00Z");
         let applied = here[3].applied_policies.as_ref().unwrap();
         assert_eq!(applied[0].id, "p3");
+        // Read for presence only, a column's codes say which rows have a value, and page by
+        // page they are nothing more (its dictionary is not read).
+        let mut present = Vec::new();
+        let mut only_presence = true;
+        file.batches_with_presence(&[Col::UserId], &[Col::UserId], 7_000, &mut |b| {
+            let c = b.codes(Col::UserId)?;
+            present.extend(c.codes.iter().map(|x| *x != NULL));
+            only_presence &= c.codes.iter().all(|x| *x == 0 || *x == NULL) && c.dict.len() == 1;
+            Ok::<(), crate::error::InputError>(())
+        })
+        .unwrap();
+        let expected: Vec<bool> = here.iter().map(|s| s.user_id.is_some()).collect();
+        assert_eq!(present, expected);
+        assert_eq!(only_presence, pages.contains(&Col::UserId));
     }
 
     fn table() -> (tempfile::TempDir, PathBuf) {
