@@ -40,13 +40,24 @@ pub fn utc_day(created: &str) -> &str {
     if shaped { &created[..10] } else { "unknown" }
 }
 
-fn bump(m: &mut FxMap<String, u64>, k: &str) {
+fn bump(m: &mut FxMap<String, u64>, k: &str, by: u64) {
     match m.get_mut(k) {
-        Some(n) => *n += 1,
+        Some(n) => *n += by,
         None => {
-            m.insert(k.to_string(), 1);
+            m.insert(k.to_string(), by);
         }
     }
+}
+
+/// What a changed sign-in is counted by, besides its day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dim {
+    /// [`Changed::user`].
+    User,
+    /// [`Changed::app`].
+    App,
+    /// [`Changed::country`].
+    Country,
 }
 
 /// The `n` largest counts, ties by name.
@@ -95,11 +106,27 @@ pub struct Changes {
 impl ChangeTally {
     /// Counts one changed sign-in.
     pub fn add(&mut self, c: &Changed) {
-        bump(&mut self.users, c.user.unwrap_or("(unknown)"));
-        bump(&mut self.apps, c.app.unwrap_or("(unknown)"));
-        bump(&mut self.countries, c.country.unwrap_or("(unknown)"));
-        let day = utc_day(c.created);
-        let slot = status_slot(c.candidate);
+        self.count(Dim::User, c.user, 1);
+        self.count(Dim::App, c.app, 1);
+        self.count(Dim::Country, c.country, 1);
+        self.count_day(c.created, c.candidate);
+    }
+
+    /// Counts `n` changed sign-ins of one user, application or country (`None` where the log
+    /// does not say), for callers that count by something cheaper than text first.
+    pub fn count(&mut self, dim: Dim, key: Option<&str>, n: u64) {
+        let m = match dim {
+            Dim::User => &mut self.users,
+            Dim::App => &mut self.apps,
+            Dim::Country => &mut self.countries,
+        };
+        bump(m, key.unwrap_or("(unknown)"), n);
+    }
+
+    /// Counts one changed sign-in on its UTC day, by the candidate's status.
+    pub fn count_day(&mut self, created: &str, candidate: &str) {
+        let day = utc_day(created);
+        let slot = status_slot(candidate);
         match self.days.get_mut(day) {
             Some(d) => d[slot] += 1,
             None => {

@@ -47,8 +47,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::breakdown::{ChangeTally, Changed, ImpactClass, ImpactTally, PolicyImpact, STATUSES};
-use crate::decisions::{ParquetSink, RowIds, SideCols};
+use crate::breakdown::{ChangeTally, Dim, ImpactClass, ImpactTally, PolicyImpact, STATUSES};
+use crate::decisions::{ParquetSink, PolicyText, RowIds, SideCols};
 use crate::eval::{self, Context, PolicyResult};
 use crate::model::{
     ClientAppType, Directory, DirectoryUser, NamedLocation, NamedLocationKind, Policy, SignIn, Tri,
@@ -1124,9 +1124,10 @@ struct PolicySet<'a> {
     /// A policy's result on rows whose IP address a location matched, whose reasons show the
     /// address: (policy, result, address code) → JSON.
     ip_frags: FxMap<(u32, u32, u32), Arc<str>>,
-    /// The `policies` JSON of a side on rows with an address code as above: (side, address
-    /// code) → JSON, so that such rows share one text (emptied past [`IP_SIDES_BYTES`]).
-    ip_sides: FxMap<(u32, u32), Arc<str>>,
+    /// The `policies` JSON of a side on rows with an address code as above, as its policies'
+    /// parts: (side, address code) → parts, so that such rows share one value (emptied past
+    /// [`IP_SIDES_BYTES`]).
+    ip_sides: FxMap<(u32, u32), Arc<[Arc<str>]>>,
     ip_sides_bytes: usize,
 }
 
@@ -1346,27 +1347,24 @@ impl<'a> PolicySet<'a> {
         ip: Option<u32>,
         rows: &Rows,
         row: usize,
-    ) -> (Arc<Head>, Arc<str>) {
+    ) -> (Arc<Head>, PolicyText) {
         let side = self.key_side[k as usize];
         let head = self.head(side);
         if let Some(code) = ip.filter(|_| self.reads_ip.iter().any(|r| *r)) {
             if let Some(t) = self.ip_sides.get(&(side, code)) {
-                return (head, t.clone());
+                return (head, PolicyText::Parts(t.clone()));
             }
-            let mut out = String::from("[");
+            let mut parts: Vec<Arc<str>> = Vec::with_capacity(self.policies.len());
             let mut signin: Option<SignIn> = None;
             for p in 0..self.policies.len() {
-                if p > 0 {
-                    out.push(',');
-                }
                 let id = self.side_results[side as usize][p];
                 if !self.reads_ip[p] {
-                    out.push_str(&self.frag(p, id));
+                    parts.push(self.frag(p, id));
                     continue;
                 }
                 let key = (u32::try_from(p).unwrap_or(UNSET), id, code);
                 if let Some(f) = self.ip_frags.get(&key) {
-                    out.push_str(f);
+                    parts.push(f.clone());
                     continue;
                 }
                 let s = signin.get_or_insert_with(|| rows.signin(row));
@@ -1374,18 +1372,17 @@ impl<'a> PolicySet<'a> {
                     &self.policies[p],
                     &eval::evaluate_policy(&self.policies[p], s, self.ctx),
                 );
-                out.push_str(&f);
+                parts.push(f.clone());
                 self.ip_frags.insert(key, f);
             }
-            out.push(']');
-            let out: Arc<str> = out.into();
+            let parts: Arc<[Arc<str>]> = parts.into();
             if self.ip_sides_bytes > IP_SIDES_BYTES {
                 self.ip_sides.clear();
                 self.ip_sides_bytes = 0;
             }
-            self.ip_sides_bytes += out.len();
-            self.ip_sides.insert((side, code), out.clone());
-            return (head, out);
+            self.ip_sides_bytes += std::mem::size_of_val::<[Arc<str>]>(&parts) + 64;
+            self.ip_sides.insert((side, code), parts.clone());
+            return (head, PolicyText::Parts(parts));
         }
         let s = side as usize;
         if self.side_policies.len() <= s {
@@ -1393,7 +1390,7 @@ impl<'a> PolicySet<'a> {
                 .resize(self.side_results.len().max(s + 1), None);
         }
         if let Some(t) = &self.side_policies[s] {
-            return (head, t.clone());
+            return (head, PolicyText::Text(t.clone()));
         }
         let mut text = String::from("[");
         for p in 0..self.policies.len() {
@@ -1406,7 +1403,7 @@ impl<'a> PolicySet<'a> {
         text.push(']');
         let text: Arc<str> = text.into();
         self.side_policies[s] = Some(text.clone());
-        (head, text)
+        (head, PolicyText::Text(text))
     }
 
     /// Sign-ins per side, and per policy per result id, from per-key multiplicities.
@@ -1501,8 +1498,8 @@ fn write_ndjson(
     corr: Option<&str>,
     user: Option<&str>,
     created: &str,
-    cand: (&Head, &str),
-    base: Option<(&Head, &str)>,
+    cand: (&Head, &PolicyText),
+    base: Option<(&Head, &PolicyText)>,
     changed: Option<bool>,
 ) -> std::io::Result<()> {
     let s = |buf: &mut Vec<u8>, v: Option<&str>| {
@@ -1521,12 +1518,12 @@ fn write_ndjson(
     scratch.extend_from_slice(b",\"candidate\":");
     scratch.extend_from_slice(cand.0.json.as_bytes());
     w.write_all(scratch)?;
-    w.write_all(cand.1.as_bytes())?;
+    cand.1.write_to(w)?;
     match base {
         Some((head, policies)) => {
             w.write_all(b"},\"baseline\":")?;
             w.write_all(head.json.as_bytes())?;
-            w.write_all(policies.as_bytes())?;
+            policies.write_to(w)?;
             w.write_all(b"}")?;
         }
         None => w.write_all(b"},\"baseline\":null")?,
@@ -1544,8 +1541,8 @@ struct OutRow {
     row: usize,
     /// The row's userId code, or [`NULL`].
     user: u32,
-    cand: (Arc<Head>, Arc<str>),
-    base: Option<(Arc<Head>, Arc<str>)>,
+    cand: (Arc<Head>, PolicyText),
+    base: Option<(Arc<Head>, PolicyText)>,
     changed: Option<bool>,
 }
 
@@ -1586,7 +1583,7 @@ fn write_rows(
                 .filter(|_| r.user != NULL)
                 .map(|d| d.get(r.user));
             let created = text(&texts.created, r.row).unwrap_or_default();
-            let base = r.base.as_ref().map(|(h, t)| (&**h, &**t));
+            let base = r.base.as_ref().map(|(h, t)| (&**h, t));
             if let Some(nd) = ndjson.as_mut() {
                 write_ndjson(
                     nd,
@@ -1631,10 +1628,59 @@ fn write_rows(
     parquet.map_or(Ok(()), ParquetSink::finish)
 }
 
-fn code_text<'a>(raw: &'a Raw, i: usize) -> Option<&'a str> {
-    match raw {
-        Raw::Codes(c) if c.codes[i] != NULL => Some(c.dict.get(c.codes[i])),
-        _ => None,
+/// The changed sign-ins' users, applications and countries counted by dictionary code (the
+/// first of the listed columns that has a value: UPN, user id, service principal name; app name,
+/// app id; country), and turned into texts for [`ChangeTally`] at the end.
+#[derive(Default)]
+struct CodeTally {
+    /// (dimension, source column, code) → sign-ins; source [`NO_SOURCE`]: no column has a value.
+    counts: FxMap<(u8, u8, u32), u64>,
+    /// Per dimension and source column: its dictionary (the latest snapshot, which holds every
+    /// code handed out before it).
+    dicts: [[Option<Dict>; 3]; 3],
+}
+
+const NO_SOURCE: u8 = u8::MAX;
+
+impl CodeTally {
+    /// Takes the dictionaries of a batch's source columns (`dims`: per dimension, its columns).
+    fn batch(&mut self, dims: [&[&Raw]; 3]) {
+        for (d, sources) in dims.iter().enumerate() {
+            for (j, raw) in sources.iter().enumerate() {
+                if let Raw::Codes(c) = raw {
+                    self.dicts[d][j] = Some(c.dict.clone());
+                }
+            }
+        }
+    }
+
+    /// Counts row `i` of the batch.
+    fn add(&mut self, dims: [&[&Raw]; 3], i: usize) {
+        for (d, sources) in dims.iter().enumerate() {
+            let found = sources.iter().enumerate().find_map(|(j, raw)| match raw {
+                Raw::Codes(c) if c.codes[i] != NULL => Some((j, c.codes[i])),
+                _ => None,
+            });
+            #[allow(clippy::cast_possible_truncation)]
+            let key = match found {
+                Some((j, code)) => (d as u8, j as u8, code),
+                None => (d as u8, NO_SOURCE, 0),
+            };
+            *self.counts.entry(key).or_default() += 1;
+        }
+    }
+
+    fn finish(self, tally: &mut ChangeTally) {
+        for ((d, j, code), n) in self.counts {
+            let text = self
+                .dicts
+                .get(d as usize)
+                .and_then(|ds| ds.get(j as usize))
+                .and_then(Option::as_ref)
+                .map(|dict| dict.get(code));
+            let dim = [Dim::User, Dim::App, Dim::Country][d as usize];
+            tally.count(dim, text, n);
+        }
     }
 }
 
@@ -1830,6 +1876,7 @@ fn replay(
     let mut transitions = [[0u64; 5]; 5];
     let mut changed_total = 0u64;
     let mut changes = ChangeTally::default();
+    let mut by_code = CodeTally::default();
     let ip_col = key_index(Col::IpAddress);
     let net_col = key_index(Col::NetworkNames);
 
@@ -2058,6 +2105,12 @@ fn replay(
                         _ => None,
                     },
                 });
+                let sources: [&[&Raw]; 3] = [
+                    &[upn_raw, user_raw, &sp_name],
+                    &[&app_name, app_raw],
+                    &[&country],
+                ];
+                by_code.batch(sources);
                 let mut pending: Vec<OutRow> = Vec::with_capacity(OUT_ROWS);
                 for i in 0..n {
                     let k = row_key[i];
@@ -2084,15 +2137,11 @@ fn replay(
                     let changed = bs.map(|b| b != cs);
                     if changed == Some(true) {
                         changed_total += 1;
-                        changes.add(&Changed {
-                            user: code_text(upn_raw, i)
-                                .or_else(|| code_text(user_raw, i))
-                                .or_else(|| code_text(&sp_name, i)),
-                            app: code_text(&app_name, i).or_else(|| code_text(app_raw, i)),
-                            country: code_text(&country, i),
-                            created: days.and_then(|t| t.get(i)).unwrap_or_default(),
-                            candidate: STATUSES[cs as usize],
-                        });
+                        by_code.add(sources, i);
+                        changes.count_day(
+                            days.and_then(|t| t.get(i)).unwrap_or_default(),
+                            STATUSES[cs as usize],
+                        );
                     }
                     let write = match inputs.decisions {
                         DecisionsFilter::All => true,
@@ -2122,7 +2171,7 @@ fn replay(
                         Baseline::Logged => {
                             let b = base_rows.as_ref().map_or(0, |r| r[i]) as usize;
                             let t = &logged_sides.sides[b];
-                            Some((t.head.clone(), t.policies.clone()))
+                            Some((t.head.clone(), PolicyText::Text(t.policies.clone())))
                         }
                         Baseline::Policies(_) | Baseline::Snapshots(_) => {
                             Some(base.side_text(k, ip, &rows, i))
@@ -2184,6 +2233,7 @@ fn replay(
             }
         }
     }
+    by_code.finish(&mut changes);
     let changes = changes.finish();
     Ok(Summary {
         sign_ins,

@@ -67,7 +67,78 @@ pub struct SideCols<'a> {
     pub controls: &'a [String],
     /// The JSON of the side's `policies`. Rows that hand in the same `Arc` share one value in
     /// the batch given to the Parquet writer.
-    pub policies: &'a Arc<str>,
+    pub policies: &'a PolicyText,
+}
+
+/// A side's `policies` JSON: whole, or as the JSON of each policy's result (joined with commas
+/// in brackets when written), which many rows can share without the joined text being made
+/// for each of them.
+#[derive(Clone)]
+pub enum PolicyText {
+    /// The whole array.
+    Text(Arc<str>),
+    /// The array's elements.
+    Parts(Arc<[Arc<str>]>),
+}
+
+impl PolicyText {
+    /// The address of the shared value (equal for clones).
+    fn addr(&self) -> usize {
+        match self {
+            PolicyText::Text(t) => t.as_ptr() as usize,
+            PolicyText::Parts(p) => p.as_ptr() as usize,
+        }
+    }
+
+    /// The whole array.
+    pub fn text(&self) -> Arc<str> {
+        match self {
+            PolicyText::Text(t) => t.clone(),
+            PolicyText::Parts(p) => {
+                let mut s = String::with_capacity(2 + p.iter().map(|x| x.len() + 1).sum::<usize>());
+                s.push('[');
+                for (i, x) in p.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    s.push_str(x);
+                }
+                s.push(']');
+                s.into()
+            }
+        }
+    }
+
+    /// Writes the whole array.
+    pub fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        match self {
+            PolicyText::Text(t) => w.write_all(t.as_bytes()),
+            PolicyText::Parts(p) => {
+                w.write_all(b"[")?;
+                for (i, x) in p.iter().enumerate() {
+                    if i > 0 {
+                        w.write_all(b",")?;
+                    }
+                    w.write_all(x.as_bytes())?;
+                }
+                w.write_all(b"]")
+            }
+        }
+    }
+
+    /// Bytes the value itself holds (a part list holds only pointers to shared texts).
+    fn held(&self) -> usize {
+        match self {
+            PolicyText::Text(t) => t.len(),
+            PolicyText::Parts(p) => std::mem::size_of_val::<[Arc<str>]>(p),
+        }
+    }
+}
+
+impl From<Arc<str>> for PolicyText {
+    fn from(t: Arc<str>) -> PolicyText {
+        PolicyText::Text(t)
+    }
 }
 
 /// Streams decision rows into a Parquet file.
@@ -114,8 +185,9 @@ struct Texts {
     values: Vec<Arc<str>>,
     by_addr: FxMap<usize, u32>,
     by_text: FxMap<Arc<str>, u32>,
-    /// `Arc`s whose text was already in `values`, held for their address.
-    held: Vec<Arc<str>>,
+    /// Values handed in whose address `values` does not hold (a text already there, or a
+    /// part list), held for their address.
+    held: Vec<PolicyText>,
     /// Bytes of `values`.
     bytes: usize,
     /// Bytes of `held`.
@@ -123,23 +195,26 @@ struct Texts {
 }
 
 impl Texts {
-    fn append(&mut self, text: Option<&Arc<str>>) {
+    fn append(&mut self, text: Option<&PolicyText>) {
         let Some(text) = text else {
             self.keys.push(None);
             return;
         };
-        let addr = text.as_ptr() as usize;
+        let addr = text.addr();
         let key = match self.by_addr.get(&addr) {
             Some(key) => *key,
             None => {
                 let next = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
-                let key = *self.by_text.entry(text.clone()).or_insert(next);
+                let whole = text.text();
+                let key = *self.by_text.entry(whole.clone()).or_insert(next);
+                let holds_addr = matches!(text, PolicyText::Text(_)) && key == next;
                 if key == next {
-                    self.values.push(text.clone());
-                    self.bytes += text.len();
-                } else {
+                    self.bytes += whole.len();
+                    self.values.push(whole);
+                }
+                if !holds_addr {
+                    self.held_bytes += text.held();
                     self.held.push(text.clone());
-                    self.held_bytes += text.len();
                 }
                 self.by_addr.insert(addr, key);
                 key
@@ -250,8 +325,11 @@ impl ParquetSink {
                 .unwrap_or_default()
                 .into()
         };
-        let cand = json(&r.candidate);
-        let base = r.baseline.as_deref().map(|b| (b, json(b)));
+        let cand = PolicyText::Text(json(&r.candidate));
+        let base = r
+            .baseline
+            .as_deref()
+            .map(|b| (b, PolicyText::Text(json(b))));
         self.push_row(
             RowIds {
                 sign_in_id: r.sign_in_id,
@@ -655,21 +733,27 @@ mod tests {
         writer.close().unwrap();
     }
 
-    /// Equal texts in different `Arc`s share one dictionary value; an `Arc` seen again keeps its
-    /// value.
+    /// Equal texts in different `Arc`s, whole or in parts, share one dictionary value; an `Arc`
+    /// seen again keeps its value.
     #[test]
     fn equal_texts_share_a_dictionary_value() {
-        let a: Arc<str> = Arc::from("[1]");
-        let b: Arc<str> = Arc::from("[1]");
-        let c: Arc<str> = Arc::from("[2]");
+        let a = PolicyText::Text(Arc::from("[1]"));
+        let b = PolicyText::Text(Arc::from("[1]"));
+        let c = PolicyText::Text(Arc::from("[2]"));
+        let d = PolicyText::Parts(Arc::from(vec![Arc::<str>::from("1")]));
+        let e = PolicyText::Parts(Arc::from(vec![Arc::<str>::from("3"), Arc::from("4")]));
         let mut t = Texts::default();
-        for x in [&a, &b, &c, &a, &b] {
+        for x in [&a, &b, &c, &a, &b, &d, &e, &d, &e] {
             t.append(Some(x));
         }
         t.append(None);
-        assert_eq!(t.keys, [Some(0), Some(0), Some(1), Some(0), Some(0), None]);
-        assert_eq!(t.values.len(), 2);
-        assert_eq!((t.bytes, t.held_bytes), (6, 3));
+        let (k0, k1, k2) = (Some(0), Some(1), Some(2));
+        assert_eq!(t.keys, [k0, k0, k1, k0, k0, k0, k2, k0, k2, None]);
+        assert_eq!(&*t.values[2], "[3,4]");
+        assert_eq!(t.values.len(), 3);
+        // Held: b's text, and the part lists' pointers (d: one part, e: two).
+        let part = std::mem::size_of::<Arc<str>>();
+        assert_eq!((t.bytes, t.held_bytes), (11, 3 + 3 * part));
     }
 
     /// decisions.parquet, with its `policies` chunks encoded by vigil, reads back exactly as the
@@ -750,13 +834,16 @@ mod tests {
                     SideCols {
                         status: &c.0,
                         controls: &c.1,
-                        policies: &c.2,
+                        policies: &PolicyText::Text(c.2.clone()),
                     },
-                    b.as_ref().map(|b| SideCols {
-                        status: &b.0,
-                        controls: &b.1,
-                        policies: &b.2,
-                    }),
+                    b.as_ref()
+                        .map(|b| (b, PolicyText::Text(b.2.clone())))
+                        .as_ref()
+                        .map(|(b, policies)| SideCols {
+                            status: &b.0,
+                            controls: &b.1,
+                            policies,
+                        }),
                     *changed,
                 )
                 .unwrap();
@@ -783,6 +870,16 @@ mod tests {
         for i in 0..300 {
             // Same length every time, so the allocator can hand out a freed address again.
             let own: Arc<str> = Arc::from(format!("[{{\"row\":{i:05}}}]"));
+            // Every fifth row hands in its own text as parts (a new list each time).
+            let parts = PolicyText::Parts(Arc::from(vec![
+                Arc::<str>::from(format!("{{\"row\":{i:05}}}")),
+                Arc::<str>::from("{\"shared\":true}"),
+            ]));
+            let own = match i % 5 {
+                0 => parts,
+                _ => PolicyText::Text(own),
+            };
+            let shared = PolicyText::Text(shared.clone());
             let (cand, base) = if i % 3 == 0 {
                 (&shared, None)
             } else {
@@ -808,8 +905,8 @@ mod tests {
                 base.map(|_| true),
             )
             .unwrap();
-            want_cand.push(Some(cand.to_string()));
-            want_base.push(base.map(|b| b.to_string()));
+            want_cand.push(Some(cand.text().to_string()));
+            want_base.push(base.map(|b| b.text().to_string()));
             drop(own);
         }
         sink.finish().unwrap();
