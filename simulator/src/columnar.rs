@@ -1555,22 +1555,77 @@ struct RowTexts {
     users: Option<Dict>,
 }
 
-/// Decision rows of one batch.
-type OutRows = (Arc<RowTexts>, Vec<OutRow>);
+/// Decision rows of one batch, and whether they are its last.
+type OutRows = (Arc<RowTexts>, Vec<OutRow>, bool);
 
 /// Rows handed to the writer at a time.
 const OUT_ROWS: usize = 1024;
+
+/// The replay's end of the writer's channel. Rows go over in messages of [`OUT_ROWS`]; at most
+/// [`WRITER_BATCHES`] batches' rows are unwritten at a time (their messages hold the batches'
+/// text columns); the writer says when it has written a batch's last message.
+struct Outbox {
+    tx: std::sync::mpsc::SyncSender<OutRows>,
+    written: std::sync::mpsc::Receiver<()>,
+    /// Batches with rows sent and not yet written.
+    unwritten: usize,
+    /// Rows of the current batch waiting to be sent.
+    pending: Vec<OutRow>,
+    /// Whether the current batch has sent a message.
+    started: bool,
+}
+
+impl Outbox {
+    fn push(&mut self, texts: &Arc<RowTexts>, row: OutRow) -> Result<(), ()> {
+        self.pending.push(row);
+        if self.pending.len() == OUT_ROWS {
+            self.send(texts, false)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the current batch.
+    fn end_batch(&mut self, texts: &Arc<RowTexts>) -> Result<(), ()> {
+        if self.started || !self.pending.is_empty() {
+            self.send(texts, true)?;
+        }
+        self.started = false;
+        Ok(())
+    }
+
+    fn send(&mut self, texts: &Arc<RowTexts>, last: bool) -> Result<(), ()> {
+        if !self.started {
+            while let Ok(()) = self.written.try_recv() {
+                self.unwritten -= 1;
+            }
+            while self.unwritten >= WRITER_BATCHES {
+                self.written.recv().map_err(|_| ())?;
+                self.unwritten -= 1;
+            }
+            self.unwritten += 1;
+            self.started = true;
+        }
+        let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(OUT_ROWS));
+        self.tx.send((texts.clone(), rows, last)).map_err(|_| ())
+    }
+}
+
+/// Batches whose decision rows may wait for the writer: enough that the writer, which at times
+/// takes a second to encode a row group of decisions.parquet, does not hold up the replay (and
+/// with it the reading) meanwhile; few enough to bound the memory their text columns hold.
+const WRITER_BATCHES: usize = 12;
 
 /// Writes decision rows to decisions.ndjson and decisions.parquet, on its own thread beside
 /// the replay, until the replay drops its end of `rx`.
 fn write_rows(
     rx: &std::sync::mpsc::Receiver<OutRows>,
+    written: &std::sync::mpsc::Sender<()>,
     nd_path: &Path,
     mut ndjson: Option<BufWriter<File>>,
     mut parquet: Option<ParquetSink>,
 ) -> Result<(), SimulateError> {
     let mut scratch = Vec::with_capacity(1 << 10);
-    for (texts, rows) in rx {
+    for (texts, rows, last) in rx {
         for r in rows {
             fn text(t: &Option<Texts>, row: usize) -> Option<&str> {
                 t.as_ref().and_then(|t| t.get(row))
@@ -1620,6 +1675,10 @@ fn write_rows(
                 }),
                 r.changed,
             )?;
+        }
+        // The replay may go on with another batch (it waits for none if this end is gone).
+        if last {
+            let _ = written.send(());
         }
     }
     if let Some(nd) = ndjson.as_mut() {
@@ -1770,20 +1829,22 @@ pub fn run(files: &[TableFile], inputs: Inputs) -> Result<Summary, SimulateError
             )),
         };
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<OutRows>(8);
+            // Messages in the channel: a few batches' worth of rows.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<OutRows>(128);
+            let (written_tx, written) = std::sync::mpsc::channel::<()>();
             let writer = sinks.map(|(nd, pq)| {
                 let nd_path = &nd_path;
-                scope.spawn(move || write_rows(&rx, nd_path, nd, pq))
+                scope.spawn(move || write_rows(&rx, &written_tx, nd_path, nd, pq))
             });
-            let summary = replay(
-                files,
-                &inputs,
-                &env,
-                &ctx,
-                &base_ctx,
-                writer.is_some().then_some(&tx),
-            );
-            drop(tx);
+            let outbox = writer.is_some().then(|| Outbox {
+                tx,
+                written,
+                unwritten: 0,
+                pending: Vec::with_capacity(OUT_ROWS),
+                started: false,
+            });
+            // The replay drops the outbox when it ends, which ends the writer.
+            let summary = replay(files, &inputs, &env, &ctx, &base_ctx, outbox);
             let written = match writer {
                 Some(w) => w
                     .join()
@@ -1817,7 +1878,7 @@ fn replay(
     env: &Env,
     ctx: &Context,
     base_ctx: &Context,
-    out: Option<&std::sync::mpsc::SyncSender<OutRows>>,
+    mut out: Option<Outbox>,
 ) -> Result<Summary, SimulateError> {
     let nd_path: PathBuf = inputs.out.join("decisions.ndjson");
     let stopped = || out_err(&nd_path, "the decisions writer stopped");
@@ -2111,7 +2172,6 @@ fn replay(
                     &[&country],
                 ];
                 by_code.batch(sources);
-                let mut pending: Vec<OutRow> = Vec::with_capacity(OUT_ROWS);
                 for i in 0..n {
                     let k = row_key[i];
                     if k == UNSET {
@@ -2177,28 +2237,25 @@ fn replay(
                             Some(base.side_text(k, ip, &rows, i))
                         }
                     };
-                    if let Some(tx) = out {
-                        pending.push(OutRow {
-                            row: i,
-                            user: match user_raw {
-                                Raw::Codes(c) => c.codes[i],
-                                _ => NULL,
+                    if let Some(out) = out.as_mut() {
+                        out.push(
+                            &row_texts,
+                            OutRow {
+                                row: i,
+                                user: match user_raw {
+                                    Raw::Codes(c) => c.codes[i],
+                                    _ => NULL,
+                                },
+                                cand: cand_side,
+                                base: base_side,
+                                changed,
                             },
-                            cand: cand_side,
-                            base: base_side,
-                            changed,
-                        });
-                        if pending.len() == OUT_ROWS {
-                            tx.send((row_texts.clone(), std::mem::take(&mut pending)))
-                                .map_err(|_| stopped())?;
-                        }
+                        )
+                        .map_err(|()| stopped())?;
                     }
                 }
-                if let Some(tx) = out
-                    && !pending.is_empty()
-                {
-                    tx.send((row_texts, std::mem::take(&mut pending)))
-                        .map_err(|_| stopped())?;
+                if let Some(out) = out.as_mut() {
+                    out.end_batch(&row_texts).map_err(|()| stopped())?;
                 }
                 Ok(())
             },
