@@ -1,4 +1,5 @@
 //! The normalized sign-in table reader: `table::TableFile::open`, `read_rows` and `batches`
+//! (with columns read for presence only too)
 //! on corrupted Parquet files, as `vigil simulate` reads them. String columns go through
 //! vigil's own page decoder (`simulator/src/table/dict.rs`: dictionary pages, RLE/bit-packed
 //! indices and definition levels, PLAIN pages, data pages v1 and v2), list columns through the
@@ -33,10 +34,8 @@ use vigil_simulator::table::{self, Batch, Col, Kind, NULL, TableFile, TableWrite
 fn folder() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!(
-            "vigil-fuzz-signin-parquet-{}",
-            std::process::id()
-        ));
+        let d =
+            std::env::temp_dir().join(format!("vigil-fuzz-signin-parquet-{}", std::process::id()));
         std::fs::create_dir_all(&d).expect("temporary folder");
         d
     })
@@ -78,7 +77,11 @@ fn signins() -> Vec<SignIn> {
             0 => None,
             1 => Some(vec![]),
             2 => Some(vec![format!("{prefix}-{}", i % 3)]),
-            _ => Some((0..i % 4 + 2).map(|k| format!("{prefix}-{}", (i + k) % 9)).collect()),
+            _ => Some(
+                (0..i % 4 + 2)
+                    .map(|k| format!("{prefix}-{}", (i + k) % 9))
+                    .collect(),
+            ),
         }
     };
     (0..100usize)
@@ -166,7 +169,10 @@ fn arrow_table(signins: &[SignIn], props: WriterProperties) -> Seed {
     }
     let batch = RecordBatch::try_from_iter([
         ("id", text(&|s| Some(s.id.clone()))),
-        ("createdDateTime", text(&|s| Some(s.created_date_time.clone()))),
+        (
+            "createdDateTime",
+            text(&|s| Some(s.created_date_time.clone())),
+        ),
         ("correlationId", text(&|s| s.correlation_id.clone())),
         ("userId", text(&|s| s.user_id.clone())),
         ("appId", text(&|s| s.app_id.clone())),
@@ -197,8 +203,8 @@ fn arrow_table(signins: &[SignIn], props: WriterProperties) -> Seed {
         ),
     ])
     .expect("a seed batch");
-    let mut w = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props))
-        .expect("an Arrow writer");
+    let mut w =
+        ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).expect("an Arrow writer");
     w.write(&batch).expect("write the seed batch");
     let bytes = w.into_inner().expect("finish the seed table");
     let rows = signins
@@ -339,16 +345,24 @@ fuzz_target!(|data: &[u8]| {
     let mut rows = Vec::new();
     match file.read_rows(&mut |s| rows.push(s)) {
         Ok(()) => {
-            assert_eq!(rows.len(), file.rows(), "rows read and rows in the metadata");
+            assert_eq!(
+                rows.len(),
+                file.rows(),
+                "rows read and rows in the metadata"
+            );
             if bytes == seed.bytes {
-                assert!(rows == seed.rows, "the unedited table reads back as written");
+                assert!(
+                    rows == seed.rows,
+                    "the unedited table reads back as written"
+                );
             }
         }
         Err(e) => named(&e, &path),
     }
-    let subsets: [(&[Col], usize); 3] = [
-        (&[Col::Id, Col::UserId, Col::NetworkNames], 1),
-        (Col::ALL, table::ROW_GROUP),
+    // (columns, columns read for presence only, rows per batch)
+    let subsets: [(&[Col], &[Col], usize); 4] = [
+        (&[Col::Id, Col::UserId, Col::NetworkNames], &[], 1),
+        (Col::ALL, &[], table::ROW_GROUP),
         (
             &[
                 Col::CorrelationId,
@@ -358,18 +372,35 @@ fuzz_target!(|data: &[u8]| {
                 Col::Latitude,
                 Col::MfaSatisfied,
             ],
+            &[],
             1,
         ),
+        (
+            &[Col::DeviceId, Col::DeviceDisplayName, Col::UserId],
+            &[Col::DeviceId, Col::DeviceDisplayName],
+            7,
+        ),
     ];
-    for (cols, batch_rows) in subsets {
+    for (cols, presence, batch_rows) in subsets {
         let mut next = 0;
-        let read = file.batches(cols, batch_rows, &mut |b: &Batch| {
+        let mut present = Vec::new();
+        let read = file.batches_with_presence(cols, presence, batch_rows, &mut |b: &Batch| {
             assert_eq!(b.offset(), next, "batches in file order");
             next += b.len();
+            if presence.contains(&Col::DeviceId) {
+                let c = b.codes(Col::DeviceId)?;
+                present.extend(c.codes.iter().map(|x| *x != NULL));
+            }
             check_batch(b, cols)
         });
         match read {
-            Ok(()) => assert_eq!(next, file.rows(), "rows in batches and in the metadata"),
+            Ok(()) => {
+                assert_eq!(next, file.rows(), "rows in batches and in the metadata");
+                if bytes == seed.bytes && presence.contains(&Col::DeviceId) {
+                    let want: Vec<bool> = seed.rows.iter().map(|s| s.device_id.is_some()).collect();
+                    assert!(present == want, "presence read as written");
+                }
+            }
             Err(e) => named(&e, &path),
         }
     }

@@ -544,26 +544,49 @@ impl Builder {
 /// bounded whatever the input.
 const APPLIED_CODES: usize = 4096;
 
+/// A policy list and its code.
+type ListCode = (Vec<LoggedPolicy>, u32);
+
 /// The `appliedPolicies` code of each policy list met lately. Sign-ins repeat a few outcome
 /// lists (the same policies for the same users and apps), and a list is about 2 KB of JSON, so
 /// a list met before is looked up as it is rather than serialized and its text looked up in
 /// the column's categories. A list and its JSON text determine each other, so the code is the
 /// one the text gets.
+///
+/// Lists are found by a hash of their policies' ids and results only (what tells outcome lists
+/// apart; hashing every name and control of a 14-policy list cost more than the lookup), and
+/// compared whole.
 #[derive(Default)]
 struct AppliedCodes {
-    codes: HashMap<Vec<LoggedPolicy>, u32, BuildHasherDefault<Fx>>,
+    codes: HashMap<u64, Vec<ListCode>, BuildHasherDefault<Fx>>,
+    /// Lists in `codes`.
+    len: usize,
     /// The JSON text of a list met for the first time.
     text: Vec<u8>,
 }
 
 impl AppliedCodes {
+    fn fingerprint(list: &[LoggedPolicy]) -> u64 {
+        use std::hash::Hasher;
+        let mut h = Fx::default();
+        h.write_usize(list.len());
+        for p in list {
+            h.write(p.id.as_bytes());
+            h.write(p.result.as_bytes());
+        }
+        h.finish()
+    }
+
     fn code(
         &mut self,
         list: &[LoggedPolicy],
         mapping: &CategoricalMapping,
     ) -> pl::PolarsResult<u32> {
-        if let Some(&code) = self.codes.get(list) {
-            return Ok(code);
+        let fingerprint = Self::fingerprint(list);
+        if let Some(found) = self.codes.get(&fingerprint)
+            && let Some((_, code)) = found.iter().find(|(l, _)| l.as_slice() == list)
+        {
+            return Ok(*code);
         }
         // Serialized into bytes, checked as UTF-8 once: serde_json writes many small pieces,
         // and a check per piece costs more than the text.
@@ -573,10 +596,15 @@ impl AppliedCodes {
         let text = std::str::from_utf8(&self.text)
             .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
         let code = mapping.insert_cat(text)?;
-        if self.codes.len() == APPLIED_CODES {
+        if self.len == APPLIED_CODES {
             self.codes.clear();
+            self.len = 0;
         }
-        self.codes.insert(list.to_vec(), code);
+        self.codes
+            .entry(fingerprint)
+            .or_default()
+            .push((list.to_vec(), code));
+        self.len += 1;
         Ok(code)
     }
 }

@@ -149,13 +149,9 @@ pub(crate) fn start(mut input: Box<dyn BufRead>, file: &Path) -> Result<Option<S
     let mut blank = Vec::new();
     let mut line_no = 0;
     loop {
-        let mut line = Vec::new();
-        let limit = u64::try_from(FIRST_LINE_LIMIT).unwrap_or(u64::MAX);
-        let n = (&mut input)
-            .take(limit)
-            .read_until(b'\n', &mut line)
-            .map_err(io_err)?;
-        if n == 0 {
+        let (line, rest) = read_line(input, FIRST_LINE_LIMIT).map_err(io_err)?;
+        input = rest;
+        if line.is_empty() {
             return Ok(None);
         }
         line_no += 1;
@@ -171,6 +167,32 @@ pub(crate) fn start(mut input: Box<dyn BufRead>, file: &Path) -> Result<Option<S
             line_no,
             rest: input,
         }));
+    }
+}
+
+/// Reads a line (through its `\n`, or up to `limit` bytes, or to the end) and returns it with
+/// the rest of the input. Like `read_until`; but a line longer than 64 KiB (a page of Graph
+/// JSON is one line of megabytes) is read on in one `read_to_end`, straight into the line,
+/// not copied out of the reader's buffer 64 KiB at a time, and the bytes read past its end go
+/// back in front of the rest.
+fn read_line(mut input: Box<dyn BufRead>, limit: usize) -> io::Result<(Vec<u8>, Box<dyn BufRead>)> {
+    const STRETCH: usize = 64 << 10;
+    let mut line: Vec<u8> = Vec::new();
+    let first = STRETCH.min(limit);
+    let n = (&mut input)
+        .take(u64::try_from(first).unwrap_or(u64::MAX))
+        .read_until(b'\n', &mut line)?;
+    if n < first || line.ends_with(b"\n") {
+        return Ok((line, input));
+    }
+    let more = u64::try_from(limit - line.len()).unwrap_or(u64::MAX);
+    (&mut input).take(more).read_to_end(&mut line)?;
+    match memchr::memchr(b'\n', &line[first..]) {
+        Some(at) => {
+            let rest = line.split_off(first + at + 1);
+            Ok((line, rejoin(rest, input)))
+        }
+        None => Ok((line, input)),
     }
 }
 
@@ -209,6 +231,41 @@ pub(crate) fn is_one_value(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines of every length read as `read_until` reads them, and the rest of the input after
+    /// each is untouched: short lines, lines longer than the first stretch (with and without a
+    /// next line), the limit, and a last line without its newline.
+    #[test]
+    fn read_line_reads_as_read_until() {
+        let long = |n: usize, fill: u8| vec![fill; n];
+        let mut cases: Vec<(Vec<u8>, usize)> = Vec::new();
+        for n in [0, 1, 100, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 300_000] {
+            let mut one = long(n, b'a');
+            one.push(b'\n');
+            one.extend_from_slice(b"next line\nlast");
+            cases.push((one.clone(), 1 << 20));
+            cases.push((one, 200_000));
+            cases.push((long(n, b'b'), 1 << 20));
+        }
+        for (bytes, limit) in cases {
+            let mut want_line = Vec::new();
+            let mut cursor = Cursor::new(bytes.clone());
+            (&mut cursor)
+                .take(limit as u64)
+                .read_until(b'\n', &mut want_line)
+                .unwrap();
+            let mut want_rest = Vec::new();
+            cursor.read_to_end(&mut want_rest).unwrap();
+            // A small buffer, so that reads cross its refills as a file's do.
+            let input: Box<dyn BufRead> =
+                Box::new(BufReader::with_capacity(4096, Cursor::new(bytes)));
+            let (line, mut rest) = read_line(input, limit).unwrap();
+            let mut got_rest = Vec::new();
+            rest.read_to_end(&mut got_rest).unwrap();
+            assert_eq!(line.len(), want_line.len(), "limit {limit}");
+            assert!(line == want_line && got_rest == want_rest, "limit {limit}");
+        }
+    }
 
     #[test]
     fn one_value_per_line_means_ndjson() {
