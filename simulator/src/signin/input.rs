@@ -185,6 +185,9 @@ fn read_line(mut input: Box<dyn BufRead>, limit: usize) -> io::Result<(Vec<u8>, 
     if n < first || line.ends_with(b"\n") {
         return Ok((line, input));
     }
+    // Room for a page of a few megabytes at once (a line that long is one), rather than
+    // doubling from 64 KiB and copying at every step; pages not touched cost nothing.
+    line.reserve((8 << 20).min(limit - line.len()));
     let more = u64::try_from(limit - line.len()).unwrap_or(u64::MAX);
     (&mut input).take(more).read_to_end(&mut line)?;
     match memchr::memchr(b'\n', &line[first..]) {
