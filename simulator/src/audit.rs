@@ -46,7 +46,7 @@
 //! (in any file) is dropped and counted.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -58,8 +58,7 @@ use crate::signin::input::{Meter, Opened, Start, open, rejoin, start, starts_jso
 use crate::signin::json::{Container, Receiver, nested_records};
 use crate::signin::time::{TimeError, normalize_with};
 use crate::signin::{
-    FailedRead, JsonFile, LineSource, PAGES_BYTES, ReadOptions, SeenIds, read_documents, read_json,
-    read_line,
+    JsonFile, LineSource, ReadOptions, SeenIds, read_documents, read_json, read_line, read_whole,
 };
 use crate::text;
 
@@ -405,33 +404,22 @@ impl AuditFile<'_, '_> {
         }
     }
 
-    /// A JSON file that is not NDJSON and starts with `{`: read whole (up to [`PAGES_BYTES`])
-    /// and, when it holds Graph list pages the fast path takes ([`fast::map_pages`]), mapped
-    /// by it; otherwise the general path reads it, from the same bytes (and a read error where
+    /// A JSON file that is not NDJSON and starts with `{`: read whole ([`read_whole`]) and,
+    /// when it holds Graph list pages the fast path takes ([`fast::map_pages`]), mapped by it;
+    /// otherwise the general path reads it, from the same bytes (and a read error where
     /// reading stopped), so that it sees exactly what it would have read itself.
     fn read_whole_pages(&mut self, start: Start) -> Result<(), InputError> {
-        let Start {
-            blank,
-            first,
-            mut rest,
-            ..
-        } = start;
-        let mut bytes = blank;
-        bytes.extend_from_slice(&first);
-        let room = (PAGES_BYTES + 1).saturating_sub(bytes.len()) as u64;
-        let read = (&mut rest).take(room).read_to_end(&mut bytes);
-        let replay: Box<dyn BufRead> = match read {
-            Err(e) => Box::new(FailedRead(Some(e))),
-            Ok(_) if bytes.len() > PAGES_BYTES => rest,
-            Ok(_) => match fast::map_pages(&bytes, false, self.opts.date_order) {
+        let replay = match read_whole(start) {
+            Ok(bytes) => match fast::map_pages(&bytes, false, self.opts.date_order) {
                 Some(records) => {
                     records.into_iter().for_each(|r| self.taken(r));
                     return Ok(());
                 }
-                None => Box::new(io::empty()),
+                None => rejoin(bytes, Box::new(io::empty())),
             },
+            Err(replay) => replay,
         };
-        read_documents(self, rejoin(bytes, replay))
+        read_documents(self, replay)
     }
 
     /// A record the fast path read, counted as the general path counts it.

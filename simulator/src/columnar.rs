@@ -1392,16 +1392,10 @@ impl<'a> PolicySet<'a> {
         if let Some(t) = &self.side_policies[s] {
             return (head, PolicyText::Text(t.clone()));
         }
-        let mut text = String::from("[");
-        for p in 0..self.policies.len() {
-            if p > 0 {
-                text.push(',');
-            }
-            let id = self.side_results[s][p];
-            text.push_str(&self.frag(p, id));
-        }
-        text.push(']');
-        let text: Arc<str> = text.into();
+        let parts: Vec<Arc<str>> = (0..self.policies.len())
+            .map(|p| self.frag(p, self.side_results[s][p]))
+            .collect();
+        let text = PolicyText::Parts(parts.into()).text();
         self.side_policies[s] = Some(text.clone());
         (head, PolicyText::Text(text))
     }

@@ -614,6 +614,23 @@ fn read_lines(
 /// otherwise the general path reads it, from the same bytes (and a read error where reading
 /// stopped), so that it sees exactly what it would have read itself.
 fn read_whole_pages(state: &mut FileState, start: Start) -> Result<(), InputError> {
+    let replay = match read_whole(start) {
+        Ok(bytes) => match map_pages(&bytes, false, state.opts.date_order) {
+            Some(records) => {
+                records.into_iter().for_each(|m| state.taken(m));
+                return Ok(());
+            }
+            None => rejoin(bytes, Box::new(io::empty())),
+        },
+        Err(replay) => replay,
+    };
+    read_documents(state, replay)
+}
+
+/// A file read whole from its start: `Ok` with its bytes when it holds at most
+/// [`PAGES_BYTES`], else `Err` with what the general path reads instead: the bytes read, then
+/// the rest of the file, or the read error where reading stopped.
+pub(crate) fn read_whole(start: Start) -> Result<Vec<u8>, Box<dyn BufRead>> {
     let Start {
         blank,
         first,
@@ -623,19 +640,12 @@ fn read_whole_pages(state: &mut FileState, start: Start) -> Result<(), InputErro
     let mut bytes = blank;
     bytes.extend_from_slice(&first);
     let room = (PAGES_BYTES + 1).saturating_sub(bytes.len()) as u64;
-    let read = (&mut rest).take(room).read_to_end(&mut bytes);
-    let replay: Box<dyn BufRead> = match read {
+    let replay: Box<dyn BufRead> = match (&mut rest).take(room).read_to_end(&mut bytes) {
         Err(e) => Box::new(FailedRead(Some(e))),
         Ok(_) if bytes.len() > PAGES_BYTES => rest,
-        Ok(_) => match map_pages(&bytes, false, state.opts.date_order) {
-            Some(records) => {
-                records.into_iter().for_each(|m| state.taken(m));
-                return Ok(());
-            }
-            None => Box::new(io::empty()),
-        },
+        Ok(_) => return Ok(bytes),
     };
-    read_documents(state, rejoin(bytes, replay))
+    Err(rejoin(bytes, replay))
 }
 
 /// A reader that failed: its error once, then the end.
