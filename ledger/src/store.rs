@@ -396,10 +396,71 @@ CREATE TRIGGER payloads_delete_only_redacted BEFORE DELETE ON payloads
 
 /// An open ledger database.
 pub struct Ledger {
+    /// Declared first, so that it stops (and lets go of the database) before `conn` closes.
+    checkpointer: Option<Checkpointer>,
     conn: Connection,
     path: PathBuf,
     origin: String,
     registry: Option<(Option<u64>, Registry)>,
+}
+
+/// Appends at least this many entries in one transaction wake the [`Checkpointer`].
+const BULK_ENTRIES: usize = 1024;
+
+/// Copies committed WAL frames into the database file on its own thread and connection, while
+/// the appending thread builds, signs and commits the next batch.
+///
+/// A bulk append (`record` of an export) otherwise pays for the copy on its own thread: at
+/// every automatic checkpoint, and for the whole run at close, when the last connection
+/// checkpoints. A passive checkpoint never blocks the writer or waits for a lock; one that
+/// finds the database busy is skipped, and the next wake (or the checkpoint at close) copies
+/// what it left. Durability does not depend on it: every commit is already in the fsynced WAL.
+struct Checkpointer {
+    wake: std::sync::mpsc::SyncSender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Checkpointer {
+        // One pending wake is enough: a checkpoint copies everything committed before it.
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("vigil-checkpoint".into())
+            .spawn(move || {
+                let Ok(conn) = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                ) else {
+                    return;
+                };
+                // As durable as the appending connection: the WAL is synced before its frames
+                // are copied, the database after.
+                if conn.pragma_update(None, "synchronous", "FULL").is_err() {
+                    return;
+                }
+                for () in woken {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok();
+        Checkpointer { wake, thread }
+    }
+
+    fn wake(&self) {
+        let _ = self.wake.try_send(());
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop after the checkpoint in progress.
+        let (closed, _) = std::sync::mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.wake, closed));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Perfect-subtree hashes read from the database (level 0 = entry hashes).
@@ -540,6 +601,7 @@ impl Ledger {
             tx.commit().map_err(db_err)?;
         }
         let mut ledger = Ledger {
+            checkpointer: None,
             conn,
             path: path.to_path_buf(),
             origin: origin.clone(),
@@ -617,6 +679,7 @@ impl Ledger {
             reason: "ledger has no origin".into(),
         })?;
         Ok(Ledger {
+            checkpointer: None,
             conn,
             path: path.to_path_buf(),
             origin,
@@ -855,7 +918,7 @@ impl Ledger {
         // Work that does not depend on the position happens before taking the write lock, on
         // every core.
         let prepared = prepare_groups(groups)?;
-        self.append_prepared(prepared, genesis, redaction_of, once)
+        self.append_prepared(prepared, genesis, redaction_of, once, &mut || {})
     }
 
     /// [`Ledger::append_once_groups`] for groups prepared beforehand ([`prepare_groups`]), so
@@ -865,11 +928,24 @@ impl Ledger {
         &mut self,
         groups: Vec<PreparedGroup<'_>>,
     ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
+        self.append_once_prepared_then(groups, &mut || {})
+    }
+
+    /// [`Ledger::append_once_prepared`], calling `before_commit` once every entry is signed and
+    /// stored, just before the transaction commits. The commit (writing the batch to the WAL
+    /// and syncing it) runs on this thread alone; a caller that reads and prepares its next
+    /// batches on other threads can use the call to start that work, so that it fills the
+    /// cores the signing no longer uses.
+    pub fn append_once_prepared_then(
+        &mut self,
+        groups: Vec<PreparedGroup<'_>>,
+        before_commit: &mut dyn FnMut(),
+    ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
         if nothing_or_checked(groups.iter().map(|g| (g.items.len(), &g.links)))? {
             return Ok(groups.iter().map(|_| vec![]).collect());
         }
         refuse_ledger_only(groups.iter().flat_map(|g| &g.items).map(|e| e.kind))?;
-        self.append_prepared(groups, false, None, true)
+        self.append_prepared(groups, false, None, true, before_commit)
     }
 
     /// Appends prepared groups (links checked) in one durable transaction.
@@ -879,6 +955,7 @@ impl Ledger {
         genesis: bool,
         redaction_of: Option<u64>,
         once: bool,
+        before_commit: &mut dyn FnMut(),
     ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
         let total: usize = groups.iter().map(|g| g.items.len()).sum();
         let signers: Vec<&SignerKey> = groups.iter().map(|g| g.signer).collect();
@@ -1196,7 +1273,13 @@ impl Ledger {
             tx.execute("DELETE FROM payloads WHERE seq = ?1", [to_i64(target)])
                 .map_err(db_err)?;
         }
+        before_commit();
         tx.commit().map_err(db_err)?;
+        if total >= BULK_ENTRIES {
+            self.checkpointer
+                .get_or_insert_with(|| Checkpointer::start(&path))
+                .wake();
+        }
         Ok(placed
             .into_iter()
             .map(|group| {

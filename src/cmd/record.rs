@@ -108,10 +108,17 @@ impl<S, E: std::error::Error + Send + Sync + 'static> Batches<S, E> {
     }
 }
 
+/// Records one prepared batch, calling the hook it is given just before the commit.
+pub(crate) type RecordBatch<'a, P> = dyn FnMut(P, &mut dyn FnMut()) -> Result<()> + 'a;
+
 /// Reads records on their own thread (`read` hands each to its sink), prepares them `batch`
 /// records at a time on another (`prepare` gets a batch and the 1-based number of its first
 /// record; it does the work that needs no ledger, on every core) and has `record` sign and
-/// commit each prepared batch, in order, while the next ones are read and prepared. A failed
+/// commit each prepared batch, in order, while the next ones are read and prepared. `record`
+/// calls the hook it is given just before it commits: that takes the next prepared batch off
+/// the queue if it is ready, so the reader and preparer start on the batches after it and use
+/// the cores while the commit runs on this thread alone (otherwise they would wait for a free
+/// place in the queue until the next batch starts, and compete with its signing). A failed
 /// read sends nothing more: only whole batches before the bad record are recorded; a batch
 /// whose preparation failed hands its error to `record` in its turn, after the batches before
 /// it are committed.
@@ -120,7 +127,7 @@ pub(crate) fn in_batches<T, P, S, E>(
     what: &str,
     read: impl FnOnce(&mut dyn FnMut(T)) -> Result<S, E> + Send,
     prepare: impl Fn(&[T], u64) -> P + Send,
-    record: &mut dyn FnMut(P) -> Result<()>,
+    record: &mut RecordBatch<'_, P>,
 ) -> Batches<S, E>
 where
     T: Send,
@@ -177,12 +184,20 @@ where
         });
         let bar = counter(what);
         let mut failure = None;
-        for (prepared, n) in prx.iter() {
-            if let Err(e) = record(prepared) {
+        let mut next = prx.recv().ok();
+        while let Some((prepared, n)) = next.take() {
+            let mut early = None;
+            let mut before_commit = || {
+                if early.is_none() {
+                    early = prx.try_recv().ok();
+                }
+            };
+            if let Err(e) = record(prepared, &mut before_commit) {
                 failure = Some(e);
                 break;
             }
             bar.inc(n);
+            next = early.or_else(|| prx.recv().ok());
         }
         drop(prx);
         bar.finish_and_clear();
@@ -315,10 +330,10 @@ fn record_signins(
         // Payloads, subjects and links are built and prepared (canonical JSON, salts,
         // commitments) on every core while the batches before are signed and stored.
         |chunk: &[SignIn], first| prepare_batch(chunk, first, &keys, scores_ref),
-        &mut |batch: Result<Batch<'_>>| {
+        &mut |batch: Result<Batch<'_>>, before_commit| {
             let batch = batch?;
             scored.extend(batch.scored);
-            record_batch(ledger, batch.groups, &mut counts)
+            record_batch(ledger, batch.groups, &mut counts, before_commit)
         },
     );
     let done = summary(&counts);
@@ -646,9 +661,10 @@ fn record_batch(
     ledger: &mut Ledger,
     groups: Vec<PreparedGroup<'_>>,
     counts: &mut Counts,
+    before_commit: &mut dyn FnMut(),
 ) -> Result<()> {
     let scored_group = groups.len() == 3;
-    let at = ledger.append_once_prepared(groups)?;
+    let at = ledger.append_once_prepared_then(groups, before_commit)?;
     let mut at = at.iter();
     let mut next = |new: &mut u64, skipped: &mut u64| {
         if let Some(group) = at.next() {
@@ -692,8 +708,14 @@ mod tests {
                     Ok::<u64, std::io::Error>(n)
                 },
                 |chunk: &[u64], first| (first, chunk.to_vec()),
-                &mut |b| {
+                // The hook on every other batch, twice: it takes at most one batch early,
+                // and batches taken early still come in order.
+                &mut |b, before_commit| {
                     got.push(b);
+                    if got.len().is_multiple_of(2) {
+                        before_commit();
+                        before_commit();
+                    }
                     Ok(())
                 },
             );

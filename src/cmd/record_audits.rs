@@ -232,7 +232,9 @@ pub fn record(
         // Payloads, subjects and links are built and prepared (canonical JSON, salts,
         // commitments) on every core while the batches before are signed and stored.
         |chunk: &[AuditRecord], first| prepare_batch(chunk, first, key, named, links),
-        &mut |batch: Result<Batch<'_>>| record_batch(ledger, batch?, &mut counts),
+        &mut |batch: Result<Batch<'_>>, before_commit| {
+            record_batch(ledger, batch?, &mut counts, before_commit)
+        },
     );
     let done = summary(&counts);
     let stats = run.finish(&done)?;
@@ -308,8 +310,13 @@ fn prepare_batch<'k>(
     Ok(Batch { groups, linked })
 }
 
-fn record_batch(ledger: &mut Ledger, batch: Batch<'_>, counts: &mut AuditCounts) -> Result<()> {
-    let at = ledger.append_once_prepared(batch.groups)?;
+fn record_batch(
+    ledger: &mut Ledger,
+    batch: Batch<'_>,
+    counts: &mut AuditCounts,
+    before_commit: &mut dyn FnMut(),
+) -> Result<()> {
+    let at = ledger.append_once_prepared_then(batch.groups, before_commit)?;
     let at = at.into_iter().next().unwrap_or_default();
     for (r, (inference, approval)) in at.iter().zip(batch.linked) {
         if r.new {
