@@ -496,10 +496,6 @@ impl NodeSource for DbNodes<'_> {
 /// starts soon after a batch does and the last inserts after it ends are few.
 const SIGN_CHUNK: usize = 256;
 
-/// An entry ready to insert: its group (signer), seq, leaf hash, canonical envelope, kind,
-/// salt, canonical payload.
-type Row = (usize, u64, Hash, Vec<u8>, Kind, [u8; 32], Vec<u8>);
-
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -550,6 +546,306 @@ fn salts(n: usize) -> Result<Vec<[u8; 32]>, LedgerError> {
             s
         })
         .collect())
+}
+
+/// A chunk of entries to sign: each entry's key and canonical envelope.
+type Chunk<'k> = Vec<(&'k SignerKey, Vec<u8>)>;
+
+/// Where the next entry goes: its seq, the hash of the entry before it and that entry's time
+/// (the next entries' time is never earlier).
+#[derive(Clone)]
+struct Tip {
+    seq: u64,
+    prev: Hash,
+    ts: Option<jiff::Timestamp>,
+}
+
+/// A write transaction begun and committed by hand (so that one can begin right after the
+/// one before commits, with the connection still borrowed), rolled back if dropped open.
+struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    fn begin(conn: &'c Connection) -> rusqlite::Result<Tx<'c>> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Tx { conn, open: true })
+    }
+
+    fn commit(&mut self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// A batch built: its entries' envelopes hashed, placed and handed to be signed.
+struct Built<'k> {
+    /// Tags the batch's chunks coming back from the signing thread.
+    generation: u64,
+    groups: Vec<PreparedGroup<'k>>,
+    key_ids: Vec<[u8; 4]>,
+    first_seq: u64,
+    /// Entry hashes of the new entries, in order (seq `first_seq + index`).
+    hashes: Vec<Hash>,
+    /// (group, item) of each new entry, in order.
+    new: Vec<(usize, usize)>,
+    /// Per group, per item: `Ok((index into hashes, appended by this item))` when it is in
+    /// this batch, `Err(entry)` when it was already recorded (append_once only).
+    placed: Vec<Vec<Result<(usize, bool), Appended>>>,
+    /// append_once: the subject ids of the new entries, with their index in `hashes`.
+    ids: std::collections::HashMap<(Kind, String), usize>,
+    /// New entries stored so far.
+    inserted: usize,
+}
+
+impl Built<'_> {
+    /// Puts the batch's subject ids in the index (in the batch's own transaction).
+    fn insert_index(&self, statements: &mut index::Statements<'_>) -> rusqlite::Result<()> {
+        let mut ids: Vec<(&(Kind, String), &usize)> = self.ids.iter().collect();
+        ids.sort_unstable_by_key(|(_, i)| **i);
+        for ((kind, id), &i) in ids {
+            statements.insert(*kind, id, self.first_seq + i as u64)?;
+        }
+        Ok(())
+    }
+
+    /// Where each item went.
+    fn recorded(&self) -> Vec<Vec<Recorded>> {
+        self.placed
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|p| match *p {
+                        Ok((i, new)) => Recorded {
+                            entry: Appended {
+                                seq: self.first_seq + i as u64,
+                                hash: self.hashes[i],
+                            },
+                            new,
+                        },
+                        Err(entry) => Recorded { entry, new: false },
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Why a batch could not be built.
+enum BuildError {
+    Db(rusqlite::Error),
+    Ledger(LedgerError),
+}
+
+impl From<rusqlite::Error> for BuildError {
+    fn from(e: rusqlite::Error) -> Self {
+        BuildError::Db(e)
+    }
+}
+
+/// Builds a batch after `tip` (and advances it): resolves links, finds the entries already
+/// recorded (append_once: `statements`), checks keys and refs, writes and hashes each new
+/// envelope and sends them to `to_sign` a chunk at a time. `before` is the batch built before
+/// this one when that batch is not committed yet: its entries count as recorded, and an index
+/// entry that does not match its envelope gives the groups back (`Err`) rather than rebuilding
+/// the index under that batch.
+#[allow(clippy::too_many_arguments)]
+fn build_batch<'k>(
+    conn: &Connection,
+    groups: Vec<PreparedGroup<'k>>,
+    tip: &mut Tip,
+    registry: &mut Option<Registry>,
+    mut statements: Option<&mut index::Statements<'_>>,
+    before: Option<&Built<'k>>,
+    generation: u64,
+    to_sign: &std::sync::mpsc::Sender<(u64, Chunk<'k>)>,
+) -> Result<Result<Built<'k>, Vec<PreparedGroup<'k>>>, BuildError> {
+    let now = jiff::Timestamp::now();
+    let ts = match tip.ts {
+        Some(p) if p > now => p,
+        _ => now,
+    };
+    let ts_text = entry::format_ts(ts);
+    let first_seq = tip.seq;
+    let total: usize = groups.iter().map(|g| g.items.len()).sum();
+    let mut hashes: Vec<Hash> = Vec::with_capacity(total);
+    let mut new = Vec::with_capacity(total);
+    let mut placed: Vec<Vec<Result<(usize, bool), Appended>>> = groups
+        .iter()
+        .map(|g| Vec::with_capacity(g.items.len()))
+        .collect();
+    let mut ids =
+        std::collections::HashMap::with_capacity(if statements.is_some() { total } else { 0 });
+    let key_ids = groups.iter().map(|g| g.signer.key_id()).collect();
+    let mut chunk: Chunk<'k> = Vec::with_capacity(SIGN_CHUNK);
+    let (mut seq, mut prev) = (tip.seq, tip.prev);
+    let mut declined = false;
+    'groups: for (g, group) in groups.iter().enumerate() {
+        let signer = group.signer;
+        for (i, item) in group.items.iter().enumerate() {
+            let kind = item.kind;
+            let mut refs = item.refs.clone();
+            if let Some(links) = group.links.get(i) {
+                for l in links {
+                    refs.push(match placed[l.group][l.item] {
+                        Ok((k, _)) => Ref {
+                            seq: first_seq + k as u64,
+                            hash: hashes[k],
+                        },
+                        Err(existing) => Ref {
+                            seq: existing.seq,
+                            hash: existing.hash,
+                        },
+                    });
+                }
+            }
+            if let Some(statements) = statements.as_deref_mut() {
+                let member = index::id_member(kind);
+                let id = index::subject_id(kind, &item.subject).ok_or_else(|| {
+                    BuildError::Ledger(LedgerError::Invalid(format!(
+                        "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
+                    )))
+                })?;
+                let key = (kind, id);
+                if let Some(&k) = ids.get(&key) {
+                    placed[g].push(Ok((k, false)));
+                    continue;
+                }
+                if let Some(b) = before
+                    && let Some(&k) = b.ids.get(&key)
+                {
+                    placed[g].push(Err(Appended {
+                        seq: b.first_seq + k as u64,
+                        hash: b.hashes[k],
+                    }));
+                    continue;
+                }
+                match existing_entry(conn, statements, kind, &key.1, before.is_none())? {
+                    Lookup::Found(existing) => {
+                        placed[g].push(Err(existing));
+                        continue;
+                    }
+                    Lookup::Unconfirmed => {
+                        declined = true;
+                        break 'groups;
+                    }
+                    Lookup::Absent => {}
+                }
+                ids.insert(key, hashes.len());
+            }
+            if let Some(reg) = registry.as_mut() {
+                reg.signer_for(signer.name(), kind, signer.key_id())
+                    .map_err(|e| {
+                        BuildError::Ledger(LedgerError::Invalid(format!(
+                            "signing key {}: {e}",
+                            signer.name()
+                        )))
+                    })?;
+                if let Some(value) = &item.key_op {
+                    let op: KeyOp = serde_json::from_value(value.clone()).map_err(|e| {
+                        BuildError::Ledger(LedgerError::Invalid(format!("key entry payload: {e}")))
+                    })?;
+                    reg.apply(seq, &op)
+                        .map_err(|e| BuildError::Ledger(LedgerError::Invalid(e)))?;
+                }
+            }
+            for r in &refs {
+                let actual = if r.seq >= seq {
+                    return Err(BuildError::Ledger(LedgerError::Invalid(format!(
+                        "ref to seq {} does not point to an earlier entry (this entry will be seq {seq})",
+                        r.seq
+                    ))));
+                } else if r.seq >= first_seq {
+                    Some(hashes[usize::try_from(r.seq - first_seq).unwrap_or(usize::MAX)])
+                } else if let Some(b) = before
+                    && r.seq >= b.first_seq
+                {
+                    usize::try_from(r.seq - b.first_seq)
+                        .ok()
+                        .and_then(|k| b.hashes.get(k).copied())
+                } else {
+                    let h: Option<Vec<u8>> = conn
+                        .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")?
+                        .query_row([to_i64(r.seq)], |row| row.get(0))
+                        .optional()?;
+                    h.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
+                };
+                if actual != Some(r.hash) {
+                    return Err(BuildError::Ledger(LedgerError::Invalid(format!(
+                        "ref to seq {} with hash {} does not match the ledger ({})",
+                        r.seq,
+                        hex::encode(r.hash),
+                        actual.map_or_else(|| "no such entry".to_string(), hex::encode)
+                    ))));
+                }
+            }
+            let canonical = entry::canonical_envelope(&entry::EnvelopeRef {
+                v: entry::FORMAT_VERSION,
+                seq,
+                ts: &ts_text,
+                kind,
+                actor: signer.name(),
+                subject: &item.subject,
+                refs: &refs,
+                payload_commitment: &item.commitment,
+                prev: &prev,
+            });
+            let hash = merkle::leaf_hash(&canonical);
+            placed[g].push(Ok((hashes.len(), true)));
+            hashes.push(hash);
+            new.push((g, i));
+            chunk.push((signer, canonical));
+            if chunk.len() == SIGN_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(SIGN_CHUNK));
+                // A send fails only if the signing thread is gone; the inserting side then
+                // reports it.
+                let _ = to_sign.send((generation, full));
+            }
+            prev = hash;
+            seq += 1;
+        }
+    }
+    if declined {
+        return Ok(Err(groups));
+    }
+    if !chunk.is_empty() {
+        let _ = to_sign.send((generation, chunk));
+    }
+    *tip = Tip {
+        seq,
+        prev,
+        ts: Some(ts),
+    };
+    Ok(Ok(Built {
+        generation,
+        groups,
+        key_ids,
+        first_seq,
+        hashes,
+        new,
+        placed,
+        ids,
+        inserted: 0,
+    }))
+}
+
+/// What the subject index says about an id.
+enum Lookup {
+    Absent,
+    Found(Appended),
+    /// The index names an entry that does not match (not rebuilt: `may_rebuild` was false).
+    Unconfirmed,
 }
 
 impl Ledger {
@@ -918,7 +1214,7 @@ impl Ledger {
         // Work that does not depend on the position happens before taking the write lock, on
         // every core.
         let prepared = prepare_groups(groups)?;
-        self.append_prepared(prepared, genesis, redaction_of, once, &mut || {})
+        self.append_prepared(prepared, genesis, redaction_of, once)
     }
 
     /// [`Ledger::append_once_groups`] for groups prepared beforehand ([`prepare_groups`]), so
@@ -928,24 +1224,42 @@ impl Ledger {
         &mut self,
         groups: Vec<PreparedGroup<'_>>,
     ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
-        self.append_once_prepared_then(groups, &mut || {})
-    }
-
-    /// [`Ledger::append_once_prepared`], calling `before_commit` once every entry is signed and
-    /// stored, just before the transaction commits. The commit (writing the batch to the WAL
-    /// and syncing it) runs on this thread alone; a caller that reads and prepares its next
-    /// batches on other threads can use the call to start that work, so that it fills the
-    /// cores the signing no longer uses.
-    pub fn append_once_prepared_then(
-        &mut self,
-        groups: Vec<PreparedGroup<'_>>,
-        before_commit: &mut dyn FnMut(),
-    ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
         if nothing_or_checked(groups.iter().map(|g| (g.items.len(), &g.links)))? {
             return Ok(groups.iter().map(|_| vec![]).collect());
         }
         refuse_ledger_only(groups.iter().flat_map(|g| &g.items).map(|e| e.kind))?;
-        self.append_prepared(groups, false, None, true, before_commit)
+        self.append_prepared(groups, false, None, true)
+    }
+
+    /// [`Ledger::append_once_prepared`] for a stream of batches: appends each batch `next`
+    /// gives (until it gives `None`) in its own durable transaction, in order, and hands each
+    /// batch's entries to `committed` once that transaction has committed. Each batch is built
+    /// and signed while the one before it commits, so a producer that prepares its batches
+    /// ahead keeps every core signing. A batch that fails the checks of
+    /// [`Ledger::append_once_prepared`] ends the stream with its error, after the batches
+    /// before it are committed.
+    pub fn append_once_stream<'k>(
+        &mut self,
+        next: &mut dyn FnMut() -> Option<Vec<PreparedGroup<'k>>>,
+        committed: &mut dyn FnMut(Vec<Vec<Recorded>>),
+    ) -> Result<(), LedgerError> {
+        let mut invalid = None;
+        let mut checked = || {
+            let groups = next()?;
+            let check = nothing_or_checked(groups.iter().map(|g| (g.items.len(), &g.links)))
+                .and_then(|_| {
+                    refuse_ledger_only(groups.iter().flat_map(|g| &g.items).map(|e| e.kind))
+                });
+            match check {
+                Ok(()) => Some(groups),
+                Err(e) => {
+                    invalid = Some(e);
+                    None
+                }
+            }
+        };
+        self.append_batches(&mut checked, false, None, true, committed)?;
+        invalid.map_or(Ok(()), Err)
     }
 
     /// Appends prepared groups (links checked) in one durable transaction.
@@ -955,349 +1269,354 @@ impl Ledger {
         genesis: bool,
         redaction_of: Option<u64>,
         once: bool,
-        before_commit: &mut dyn FnMut(),
     ) -> Result<Vec<Vec<Recorded>>, LedgerError> {
-        let total: usize = groups.iter().map(|g| g.items.len()).sum();
-        let signers: Vec<&SignerKey> = groups.iter().map(|g| g.signer).collect();
-        let mut links_of: Vec<Vec<Vec<ItemRef>>> = Vec::with_capacity(groups.len());
-        let mut prepared: Vec<(usize, PreparedEntry)> = Vec::with_capacity(total);
-        for (g, group) in groups.into_iter().enumerate() {
-            links_of.push(group.links);
-            prepared.extend(group.items.into_iter().map(|item| (g, item)));
-        }
+        let mut first = Some(groups);
+        let mut out = Vec::new();
+        self.append_batches(
+            &mut || first.take(),
+            genesis,
+            redaction_of,
+            once,
+            &mut |r| out = r,
+        )?;
+        Ok(out)
+    }
+
+    /// Appends the batches `next` gives (links checked), each in one durable transaction, in
+    /// order, and hands each batch's entries to `committed` once it is committed.
+    ///
+    /// Entries are built in order (each hashes its predecessor) and handed to a signing thread a
+    /// chunk at a time, which signs on every core; the building thread inserts the chunks signed
+    /// so far. Once a batch is built, the next one is built too, in the same transaction (its
+    /// subjects are looked up in the index, which by then holds the batch before it), so that
+    /// it is signed while the batch before is stored and committed: the commit no longer leaves
+    /// the signing cores idle. Its own transaction then starts by checking that the ledger
+    /// still ends where the batch was built to follow; if another writer appended in between,
+    /// the batch is built again from the new end, and its first signatures are thrown away.
+    fn append_batches<'k>(
+        &mut self,
+        next: &mut dyn FnMut() -> Option<Vec<PreparedGroup<'k>>>,
+        genesis: bool,
+        redaction_of: Option<u64>,
+        once: bool,
+        committed: &mut dyn FnMut(Vec<Vec<Recorded>>),
+    ) -> Result<(), LedgerError> {
+        let Some(first) = next() else {
+            return Ok(());
+        };
         let mut registry = if genesis {
             None
         } else {
             Some(self.registry()?.clone())
         };
+        let mut registry_at: Option<Option<u64>> = self.registry.as_ref().map(|(at, _)| *at);
         let path = self.path.clone();
         let db_err = |source| LedgerError::Db {
             path: path.clone(),
             source,
         };
+        let state_err = |reason: String| LedgerError::State {
+            path: path.clone(),
+            reason,
+        };
         let origin = self.origin.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        if once {
-            index::ensure(&tx).map_err(db_err)?;
-            index::catch_up(&tx).map_err(db_err)?;
-        }
-        // Another process may have appended since the registry was cached.
-        if let Some(reg) = registry.as_mut() {
-            let last_key: Option<i64> = tx
-                .query_row("SELECT max(seq) FROM entries WHERE kind = 'key'", [], |r| {
-                    r.get(0)
-                })
-                .map_err(db_err)?;
-            let cached_ok = matches!(&self.registry, Some((at, _)) if *at == last_key.map(to_u64));
-            if !cached_ok {
-                *reg = load_registry(&tx).map_err(|e| LedgerError::State {
-                    path: path.clone(),
-                    reason: e,
-                })?;
+        let conn = &self.conn;
+        let checkpointer = &mut self.checkpointer;
+
+        // What the batch goes after: the ledger's last entry when its transaction began, or
+        // the batch built before it.
+        let tip_of = |registry: &mut Option<Registry>,
+                      registry_at: &mut Option<Option<u64>>|
+         -> Result<Tip, LedgerError> {
+            if once {
+                index::ensure(conn).map_err(db_err)?;
+                index::catch_up(conn).map_err(db_err)?;
             }
-        }
-        let tip: Option<(i64, Vec<u8>, Vec<u8>)> = tx
-            .query_row(
-                "SELECT seq, hash, envelope FROM entries ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let (mut seq, mut prev, prev_ts) = match &tip {
-            None => (0u64, [0u8; 32], None),
-            Some((s, h, env)) => {
-                let h: Hash = h.as_slice().try_into().map_err(|_| LedgerError::State {
-                    path: path.clone(),
-                    reason: format!("entry {s}: stored hash is not 32 bytes"),
-                })?;
-                let env = Envelope::parse_lenient(env).map_err(|e| LedgerError::State {
-                    path: path.clone(),
-                    reason: format!("entry {s}: {e}"),
-                })?;
-                (
-                    to_u64(*s) + 1,
-                    h,
-                    Some(entry::parse_ts(&env.ts).map_err(|e| LedgerError::State {
-                        path: path.clone(),
-                        reason: format!("entry {s}: {e}"),
-                    })?),
+            // Another process may have appended since the registry was read.
+            if let Some(reg) = registry.as_mut() {
+                let last_key: Option<i64> = conn
+                    .query_row("SELECT max(seq) FROM entries WHERE kind = 'key'", [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(db_err)?;
+                let last_key = last_key.map(to_u64);
+                if *registry_at != Some(last_key) {
+                    *reg = load_registry(conn).map_err(state_err)?;
+                    *registry_at = Some(last_key);
+                }
+            }
+            let tip: Option<(i64, Vec<u8>, Vec<u8>)> = conn
+                .query_row(
+                    "SELECT seq, hash, envelope FROM entries ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
-            }
-        };
-        if genesis != (seq == 0) {
-            return Err(LedgerError::Invalid(
-                "entry 0 must be the ledger's init entry".into(),
-            ));
-        }
-        let mut frontier =
-            Frontier::load(&DbNodes { conn: &tx }, seq).map_err(|e| LedgerError::State {
-                path: path.clone(),
-                reason: format!("stored Merkle nodes: {e}"),
-            })?;
-        let now = jiff::Timestamp::now();
-        let ts = match prev_ts {
-            Some(p) if p > now => p,
-            _ => now,
-        };
-        let ts = entry::format_ts(ts);
-        let first_seq = seq;
-        let mut batch_hashes: Vec<Hash> = Vec::with_capacity(prepared.len());
-        // Per group, per item: `Ok((index into batch_hashes, appended by this item))` when it is
-        // in this batch, `Err(entry)` when it was already on the ledger (append_once only).
-        let mut placed: Vec<Vec<Result<(usize, bool), Appended>>> =
-            signers.iter().map(|_| Vec::new()).collect();
-        // append_once: the subject ids appended in this batch (their index rows go in as they
-        // are placed, and again at the end if the index was rebuilt meanwhile, which drops the
-        // rows of entries not inserted yet).
-        let mut batch_ids: std::collections::HashMap<(Kind, String), usize> =
-            std::collections::HashMap::with_capacity(if once { prepared.len() } else { 0 });
-        let mut rebuilt = false;
-        // Entries are built in order (each hashes its predecessor) and handed to the signing
-        // thread a chunk at a time, which signs on every core; between chunks the building
-        // thread inserts the chunks signed so far, so SQLite's work overlaps the signing.
-        std::thread::scope(|scope| -> Result<(), LedgerError> {
-            use rayon::prelude::*;
-            let (to_sign, signing) = std::sync::mpsc::channel::<Vec<Row>>();
-            let (to_insert, signed) = std::sync::mpsc::channel::<(Vec<Row>, Vec<[u8; 64]>)>();
-            let origin = &origin;
-            let signers = &signers;
-            scope.spawn(move || {
-                for chunk in signing {
-                    let sigs = chunk
-                        .par_iter()
-                        .map(|(g, _, _, canonical, ..)| {
-                            signers[*g].sign(&Envelope::signed_message(origin, canonical))
-                        })
-                        .collect();
-                    if to_insert.send((chunk, sigs)).is_err() {
-                        // The inserting side stopped on an error; nothing more to sign.
-                        return;
+                .optional()
+                .map_err(db_err)?;
+            Ok(match &tip {
+                None => Tip {
+                    seq: 0,
+                    prev: [0u8; 32],
+                    ts: None,
+                },
+                Some((s, h, env)) => {
+                    let prev: Hash = h.as_slice().try_into().map_err(|_| {
+                        state_err(format!("entry {s}: stored hash is not 32 bytes"))
+                    })?;
+                    let env = Envelope::parse_lenient(env)
+                        .map_err(|e| state_err(format!("entry {s}: {e}")))?;
+                    Tip {
+                        seq: to_u64(*s) + 1,
+                        prev,
+                        ts: Some(
+                            entry::parse_ts(&env.ts)
+                                .map_err(|e| state_err(format!("entry {s}: {e}")))?,
+                        ),
                     }
                 }
-            });
-            let mut ins_entry = tx
+            })
+        };
+        let load_frontier = |seq: u64| {
+            Frontier::load(&DbNodes { conn }, seq)
+                .map_err(|e| state_err(format!("stored Merkle nodes: {e}")))
+        };
+
+        // Signing threads, one per core, each taking the next chunk as soon as it is done with
+        // one (so no core waits for another to finish its part of a chunk), numbering the
+        // chunks as they take them; the results are put back in order below.
+        let (to_sign, signing) = std::sync::mpsc::channel::<(u64, Chunk<'k>)>();
+        let signing = std::sync::Mutex::new((signing, 0u64));
+        std::thread::scope(|scope| -> Result<(), LedgerError> {
+            // Dropped when this returns, which ends the signing threads.
+            let to_sign = to_sign;
+            let (to_insert, signed) =
+                std::sync::mpsc::channel::<(u64, u64, Chunk<'k>, Vec<[u8; 64]>)>();
+            let origin = &origin;
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            for _ in 0..threads {
+                let signing = &signing;
+                let to_insert = to_insert.clone();
+                scope.spawn(move || {
+                    loop {
+                        let (number, generation, chunk) = {
+                            let Ok(mut queue) = signing.lock() else {
+                                return;
+                            };
+                            let Ok((generation, chunk)) = queue.0.recv() else {
+                                return;
+                            };
+                            queue.1 += 1;
+                            (queue.1 - 1, generation, chunk)
+                        };
+                        let sigs = chunk
+                            .iter()
+                            .map(|(signer, canonical)| {
+                                signer.sign(&Envelope::signed_message(origin, canonical))
+                            })
+                            .collect();
+                        if to_insert.send((number, generation, chunk, sigs)).is_err() {
+                            // The inserting side stopped on an error; nothing more to sign.
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(to_insert);
+            // Signed chunks in the order they were sent.
+            let mut early = std::collections::BTreeMap::new();
+            let mut next_number = 0u64;
+            let mut next_signed = || loop {
+                if let Some(done) = early.remove(&next_number) {
+                    next_number += 1;
+                    return Some(done);
+                }
+                let (number, generation, chunk, sigs) = signed.recv().ok()?;
+                early.insert(number, (generation, chunk, sigs));
+            };
+            let mut ins_entry = conn
                 .prepare_cached("INSERT INTO entries(seq, hash, envelope, kind, key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(db_err)?;
-            let mut ins_payload = tx
+            let mut ins_payload = conn
                 .prepare_cached("INSERT INTO payloads(seq, salt, payload) VALUES (?1, ?2, ?3)")
                 .map_err(db_err)?;
-            let mut ins_node = tx
+            let mut ins_node = conn
                 .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
                 .map_err(db_err)?;
-            let key_ids: Vec<[u8; 4]> = signers.iter().map(|s| s.key_id()).collect();
-            let mut inserted = 0;
-            let mut insert = |rows: Vec<Row>, sigs: Vec<[u8; 64]>| -> Result<(), LedgerError> {
-                for ((g, s, hash, canonical, kind, salt, payload), sig) in rows.iter().zip(&sigs) {
-                    ins_entry
-                        .execute(params![
-                            to_i64(*s),
-                            &hash[..],
-                            canonical,
-                            kind.as_str(),
-                            &key_ids[*g][..],
-                            &sig[..]
-                        ])
-                        .map_err(db_err)?;
-                    ins_payload
-                        .execute(params![to_i64(*s), &salt[..], payload])
-                        .map_err(db_err)?;
-                    for (level, idx, node) in frontier.push(*hash) {
-                        ins_node
-                            .execute(params![level, to_i64(idx), &node[..]])
-                            .map_err(db_err)?;
-                    }
-                }
-                inserted += rows.len().min(sigs.len());
-                Ok(())
+
+            let mut tx = Tx::begin(conn).map_err(db_err)?;
+            let mut tip = tip_of(&mut registry, &mut registry_at)?;
+            if genesis != (tip.seq == 0) {
+                return Err(LedgerError::Invalid(
+                    "entry 0 must be the ledger's init entry".into(),
+                ));
+            }
+            let mut frontier = load_frontier(tip.seq)?;
+            // After `ensure`: the index tables exist.
+            let mut statements = if once {
+                Some(index::Statements::new(conn).map_err(db_err)?)
+            } else {
+                None
             };
-            let mut chunk: Vec<Row> = Vec::with_capacity(SIGN_CHUNK);
-            let mut index_statements: Option<index::Statements<'_>> = None;
-            for (g, item) in prepared {
-                let PreparedEntry {
-                    kind,
-                    subject,
-                    mut refs,
-                    key_op,
-                    salt,
-                    payload,
-                    commitment,
-                } = item;
-                let signer = signers[g];
-                let item = placed[g].len();
-                if let Some(links) = links_of[g].get(item) {
-                    for l in links {
-                        refs.push(match placed[l.group][l.item] {
-                            Ok((i, _)) => Ref {
-                                seq: first_seq + i as u64,
-                                hash: batch_hashes[i],
-                            },
-                            Err(existing) => Ref {
-                                seq: existing.seq,
-                                hash: existing.hash,
-                            },
-                        });
+            let mut generation = 0u64;
+            let to_ledger = |e| match e {
+                BuildError::Db(source) => db_err(source),
+                BuildError::Ledger(e) => e,
+            };
+            let mut cur = match build_batch(
+                conn,
+                first,
+                &mut tip,
+                &mut registry,
+                statements.as_mut(),
+                None,
+                generation,
+                &to_sign,
+            )
+            .map_err(to_ledger)?
+            {
+                Ok(b) => b,
+                Err(_) => return Err(state_err("the subject index did not settle".into())),
+            };
+            loop {
+                if let Some(st) = statements.as_mut() {
+                    cur.insert_index(st).map_err(db_err)?;
+                }
+                // The next batch, built in this transaction while this one is signed.
+                let ahead = match (redaction_of, genesis) {
+                    (None, false) => next(),
+                    _ => None,
+                };
+                let ahead = match ahead {
+                    None => None,
+                    Some(groups) => {
+                        generation += 1;
+                        let mut after = tip.clone();
+                        let built = build_batch(
+                            conn,
+                            groups,
+                            &mut after,
+                            &mut registry,
+                            statements.as_mut(),
+                            Some(&cur),
+                            generation,
+                            &to_sign,
+                        )
+                        .map_err(to_ledger)?;
+                        Some((built, after))
+                    }
+                };
+                // This batch's rows, as they are signed (the chunks of the batch built ahead
+                // come after them; those of a batch thrown away are skipped).
+                while cur.inserted < cur.new.len() {
+                    let Some((g, rows, sigs)) = next_signed() else {
+                        return Err(LedgerError::Invalid(
+                            "the signing thread stopped before the batch was signed".into(),
+                        ));
+                    };
+                    if g != cur.generation {
+                        continue;
+                    }
+                    for ((_, canonical), sig) in rows.iter().zip(&sigs) {
+                        let k = cur.inserted;
+                        let (gi, ii) = cur.new[k];
+                        let item = &cur.groups[gi].items[ii];
+                        let seq = cur.first_seq + k as u64;
+                        let hash = cur.hashes[k];
+                        ins_entry
+                            .execute(params![
+                                to_i64(seq),
+                                &hash[..],
+                                canonical,
+                                item.kind.as_str(),
+                                &cur.key_ids[gi][..],
+                                &sig[..]
+                            ])
+                            .map_err(db_err)?;
+                        ins_payload
+                            .execute(params![to_i64(seq), &item.salt[..], &item.payload])
+                            .map_err(db_err)?;
+                        for (level, idx, node) in frontier.push(hash) {
+                            ins_node
+                                .execute(params![level, to_i64(idx), &node[..]])
+                                .map_err(db_err)?;
+                        }
+                        cur.inserted += 1;
                     }
                 }
                 if once {
-                    let member = index::id_member(kind);
-                    let id = index::subject_id(kind, &subject).ok_or_else(|| {
-                        LedgerError::Invalid(format!(
-                            "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
-                        ))
-                    })?;
-                    // One owned id per entry: the map keeps it when the entry is new.
-                    let vacant = match batch_ids.entry((kind, id)) {
-                        std::collections::hash_map::Entry::Occupied(o) => {
-                            placed[g].push(Ok((*o.get(), false)));
-                            continue;
-                        }
-                        std::collections::hash_map::Entry::Vacant(v) => v,
-                    };
-                    let id = &vacant.key().1;
-                    let statements = match &mut index_statements {
-                        Some(s) => s,
-                        None => {
-                            index_statements.insert(index::Statements::new(&tx).map_err(db_err)?)
-                        }
-                    };
-                    if let Some(existing) =
-                        existing_entry(&tx, statements, kind, id, &mut rebuilt).map_err(db_err)?
-                    {
-                        placed[g].push(Err(existing));
-                        continue;
-                    }
-                    // Later items about this id resolve through `batch_ids` before the index
-                    // is consulted, so the row can go in now, while the signing thread works.
-                    statements.insert(kind, id, seq).map_err(db_err)?;
-                    vacant.insert(batch_hashes.len());
+                    index::set_next_seq(conn, cur.first_seq + cur.new.len() as u64)
+                        .map_err(db_err)?;
                 }
-                if let Some(reg) = registry.as_mut() {
-                    reg.signer_for(signer.name(), kind, signer.key_id())
-                        .map_err(|e| {
-                            LedgerError::Invalid(format!("signing key {}: {e}", signer.name()))
-                        })?;
-                    if let Some(value) = key_op {
-                        let op: KeyOp = serde_json::from_value(value)
-                            .map_err(|e| LedgerError::Invalid(format!("key entry payload: {e}")))?;
-                        reg.apply(seq, &op).map_err(LedgerError::Invalid)?;
-                    }
+                // A redaction entry and the payload removal commit together: after a crash
+                // either both happened or neither did.
+                if let Some(target) = redaction_of {
+                    conn.execute(
+                        "INSERT INTO redacted(seq, by_seq) VALUES (?1, ?2)",
+                        params![to_i64(target), to_i64(cur.first_seq)],
+                    )
+                    .map_err(db_err)?;
+                    conn.execute("DELETE FROM payloads WHERE seq = ?1", [to_i64(target)])
+                        .map_err(db_err)?;
                 }
-                for r in &refs {
-                    let actual = if r.seq >= seq {
-                        return Err(LedgerError::Invalid(format!(
-                            "ref to seq {} does not point to an earlier entry (this entry will be seq {seq})",
-                            r.seq
-                        )));
-                    } else if r.seq >= first_seq {
-                        Some(batch_hashes[usize::try_from(r.seq - first_seq).unwrap_or(usize::MAX)])
-                    } else {
-                        let h: Option<Vec<u8>> = tx
-                            .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")
-                            .and_then(|mut s| {
-                                s.query_row([to_i64(r.seq)], |row| row.get(0)).optional()
-                            })
-                            .map_err(db_err)?;
-                        h.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
-                    };
-                    if actual != Some(r.hash) {
-                        return Err(LedgerError::Invalid(format!(
-                            "ref to seq {} with hash {} does not match the ledger ({})",
-                            r.seq,
-                            hex::encode(r.hash),
-                            actual.map_or_else(|| "no such entry".to_string(), hex::encode)
-                        )));
-                    }
+                tx.commit().map_err(db_err)?;
+                if cur.new.len() >= BULK_ENTRIES {
+                    checkpointer
+                        .get_or_insert_with(|| Checkpointer::start(&path))
+                        .wake();
                 }
-                let canonical = entry::canonical_envelope(&entry::EnvelopeRef {
-                    v: entry::FORMAT_VERSION,
-                    seq,
-                    ts: &ts,
-                    kind,
-                    actor: signer.name(),
-                    subject: &subject,
-                    refs: &refs,
-                    payload_commitment: &commitment,
-                    prev: &prev,
+                let end = (cur.first_seq + cur.new.len() as u64, tip.prev);
+                committed(cur.recorded());
+                let Some((ahead, after)) = ahead else {
+                    return Ok(());
+                };
+                tx = Tx::begin(conn).map_err(db_err)?;
+                let now: Option<(i64, Vec<u8>)> = conn
+                    .query_row(
+                        "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(db_err)?;
+                let unchanged = now.is_some_and(|(s, h)| {
+                    to_u64(s) + 1 == end.0 && h.as_slice() == end.1.as_slice()
                 });
-                let hash = merkle::leaf_hash(&canonical);
-                placed[g].push(Ok((batch_hashes.len(), true)));
-                batch_hashes.push(hash);
-                chunk.push((g, seq, hash, canonical, kind, salt, payload));
-                if chunk.len() == SIGN_CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(SIGN_CHUNK));
-                    // A send fails only if the signing thread is gone; the check after the
-                    // last receive then reports it.
-                    let _ = to_sign.send(full);
-                    while let Ok((rows, sigs)) = signed.try_recv() {
-                        insert(rows, sigs)?;
+                cur = match ahead {
+                    Ok(built) if unchanged => {
+                        tip = after;
+                        built
                     }
-                }
-                prev = hash;
-                seq += 1;
+                    // Another writer appended since (or the index needs rebuilding): build the
+                    // batch again after what the ledger holds now.
+                    ahead => {
+                        let groups = match ahead {
+                            Ok(built) => built.groups,
+                            Err(groups) => groups,
+                        };
+                        tip = tip_of(&mut registry, &mut registry_at)?;
+                        frontier = load_frontier(tip.seq)?;
+                        generation += 1;
+                        match build_batch(
+                            conn,
+                            groups,
+                            &mut tip,
+                            &mut registry,
+                            statements.as_mut(),
+                            None,
+                            generation,
+                            &to_sign,
+                        )
+                        .map_err(to_ledger)?
+                        {
+                            Ok(b) => b,
+                            Err(_) => {
+                                return Err(state_err("the subject index did not settle".into()));
+                            }
+                        }
+                    }
+                };
             }
-            if !chunk.is_empty() {
-                let _ = to_sign.send(chunk);
-            }
-            drop(to_sign);
-            for (rows, sigs) in signed {
-                insert(rows, sigs)?;
-            }
-            if inserted != batch_hashes.len() {
-                return Err(LedgerError::Invalid(
-                    "the signing thread stopped before the batch was signed".into(),
-                ));
-            }
-            Ok(())
-        })?;
-        if once {
-            if rebuilt {
-                for ((kind, id), &i) in &batch_ids {
-                    index::insert(&tx, *kind, id, first_seq + i as u64).map_err(db_err)?;
-                }
-            }
-            index::set_next_seq(&tx, seq).map_err(db_err)?;
-        }
-        // A redaction entry and the payload removal commit together: after a crash either
-        // both happened or neither did.
-        if let Some(target) = redaction_of {
-            let by = first_seq;
-            tx.execute(
-                "INSERT INTO redacted(seq, by_seq) VALUES (?1, ?2)",
-                params![to_i64(target), to_i64(by)],
-            )
-            .map_err(db_err)?;
-            tx.execute("DELETE FROM payloads WHERE seq = ?1", [to_i64(target)])
-                .map_err(db_err)?;
-        }
-        before_commit();
-        tx.commit().map_err(db_err)?;
-        if total >= BULK_ENTRIES {
-            self.checkpointer
-                .get_or_insert_with(|| Checkpointer::start(&path))
-                .wake();
-        }
-        Ok(placed
-            .into_iter()
-            .map(|group| {
-                group
-                    .into_iter()
-                    .map(|p| match p {
-                        Ok((i, new)) => Recorded {
-                            entry: Appended {
-                                seq: first_seq + i as u64,
-                                hash: batch_hashes[i],
-                            },
-                            new,
-                        },
-                        Err(entry) => Recorded { entry, new: false },
-                    })
-                    .collect()
-            })
-            .collect())
+        })
     }
 
     fn append_key_op(
@@ -1804,21 +2123,23 @@ fn existing_entry(
     statements: &mut index::Statements<'_>,
     kind: Kind,
     id: &str,
-    rebuilt: &mut bool,
-) -> rusqlite::Result<Option<Appended>> {
+    may_rebuild: bool,
+) -> rusqlite::Result<Lookup> {
     for attempt in 0..2 {
         let Some(seq) = statements.first(kind, id)? else {
-            return Ok(None);
+            return Ok(Lookup::Absent);
         };
         if let Some(hash) = index::confirm(conn, kind, id, seq)? {
-            return Ok(Some(Appended { seq, hash }));
+            return Ok(Lookup::Found(Appended { seq, hash }));
+        }
+        if !may_rebuild {
+            return Ok(Lookup::Unconfirmed);
         }
         if attempt == 0 {
             index::rebuild(conn)?;
-            *rebuilt = true;
         }
     }
-    Ok(None)
+    Ok(Lookup::Absent)
 }
 
 /// Rebuilds the registry from the stored `key` entries (trusting storage; `verify` checks it).

@@ -108,26 +108,23 @@ impl<S, E: std::error::Error + Send + Sync + 'static> Batches<S, E> {
     }
 }
 
-/// Records one prepared batch, calling the hook it is given just before the commit.
-pub(crate) type RecordBatch<'a, P> = dyn FnMut(P, &mut dyn FnMut()) -> Result<()> + 'a;
+/// Records prepared batches: takes each batch from the function it is given (`None` when there
+/// are no more), in order, and commits it.
+pub(crate) type RecordBatches<'a, P> = dyn FnMut(&mut dyn FnMut() -> Option<P>) -> Result<()> + 'a;
 
 /// Reads records on their own thread (`read` hands each to its sink), prepares them `batch`
 /// records at a time on another (`prepare` gets a batch and the 1-based number of its first
-/// record; it does the work that needs no ledger, on every core) and has `record` sign and
-/// commit each prepared batch, in order, while the next ones are read and prepared. `record`
-/// calls the hook it is given just before it commits: that takes the next prepared batch off
-/// the queue if it is ready, so the reader and preparer start on the batches after it and use
-/// the cores while the commit runs on this thread alone (otherwise they would wait for a free
-/// place in the queue until the next batch starts, and compete with its signing). A failed
-/// read sends nothing more: only whole batches before the bad record are recorded; a batch
-/// whose preparation failed hands its error to `record` in its turn, after the batches before
-/// it are committed.
+/// record; it does the work that needs no ledger, on every core) and has `record` take the
+/// prepared batches in order, then sign and commit each, while the next ones are read and
+/// prepared. A failed read sends nothing more: only whole batches before the bad record are
+/// recorded; a batch whose preparation failed hands its error to `record` in its turn, after
+/// the batches before it (which `record` commits before it stops).
 pub(crate) fn in_batches<T, P, S, E>(
     batch: usize,
     what: &str,
     read: impl FnOnce(&mut dyn FnMut(T)) -> Result<S, E> + Send,
     prepare: impl Fn(&[T], u64) -> P + Send,
-    record: &mut RecordBatch<'_, P>,
+    record: &mut RecordBatches<'_, P>,
 ) -> Batches<S, E>
 where
     T: Send,
@@ -183,22 +180,13 @@ where
             }
         });
         let bar = counter(what);
-        let mut failure = None;
-        let mut next = prx.recv().ok();
-        while let Some((prepared, n)) = next.take() {
-            let mut early = None;
-            let mut before_commit = || {
-                if early.is_none() {
-                    early = prx.try_recv().ok();
-                }
-            };
-            if let Err(e) = record(prepared, &mut before_commit) {
-                failure = Some(e);
-                break;
-            }
+        // Counted as taken: each batch is committed before the next but one is taken.
+        let mut take = || {
+            let (prepared, n) = prx.recv().ok()?;
             bar.inc(n);
-            next = early.or_else(|| prx.recv().ok());
-        }
+            Some(prepared)
+        };
+        let failure = record(&mut take).err();
         drop(prx);
         bar.finish_and_clear();
         let prepared = preparer.join();
@@ -330,11 +318,7 @@ fn record_signins(
         // Payloads, subjects and links are built and prepared (canonical JSON, salts,
         // commitments) on every core while the batches before are signed and stored.
         |chunk: &[SignIn], first| prepare_batch(chunk, first, &keys, scores_ref),
-        &mut |batch: Result<Batch<'_>>, before_commit| {
-            let batch = batch?;
-            scored.extend(batch.scored);
-            record_batch(ledger, batch.groups, &mut counts, before_commit)
-        },
+        &mut |take| record_stream(ledger, take, &mut scored, &mut counts),
     );
     let done = summary(&counts);
     let stats = run.finish(&done)?;
@@ -655,16 +639,33 @@ fn prepare_batch<'k>(
     })
 }
 
-/// Records one prepared batch of sign-ins in one durable transaction: signals, then
-/// inferences, then actions, each once.
-fn record_batch(
+/// Records the prepared batches `take` gives, each in one durable transaction; stops at the
+/// first batch that failed to prepare, with its error, once the batches before it are in.
+fn record_stream<'k>(
     ledger: &mut Ledger,
-    groups: Vec<PreparedGroup<'_>>,
+    take: &mut dyn FnMut() -> Option<Result<Batch<'k>>>,
+    scored: &mut std::collections::HashSet<String>,
     counts: &mut Counts,
-    before_commit: &mut dyn FnMut(),
 ) -> Result<()> {
-    let scored_group = groups.len() == 3;
-    let at = ledger.append_once_prepared_then(groups, before_commit)?;
+    let mut failure = None;
+    let mut next = || match take()? {
+        Ok(batch) => {
+            scored.extend(batch.scored);
+            Some(batch.groups)
+        }
+        Err(e) => {
+            failure = Some(e);
+            None
+        }
+    };
+    ledger.append_once_stream(&mut next, &mut |at| tally_batch(&at, counts))?;
+    failure.map_or(Ok(()), Err)
+}
+
+/// Counts one committed batch of sign-ins: its signals, then its inferences (when the batch
+/// has them: three groups), then its actions.
+fn tally_batch(at: &[Vec<vigil_ledger::Recorded>], counts: &mut Counts) {
+    let scored_group = at.len() == 3;
     let mut at = at.iter();
     let mut next = |new: &mut u64, skipped: &mut u64| {
         if let Some(group) = at.next() {
@@ -676,7 +677,6 @@ fn record_batch(
         next(&mut counts.inferences, &mut counts.skipped);
     }
     next(&mut counts.actions, &mut counts.skipped);
-    Ok(())
 }
 
 fn tally(at: &[vigil_ledger::Recorded], new: &mut u64, skipped: &mut u64) {
@@ -708,13 +708,9 @@ mod tests {
                     Ok::<u64, std::io::Error>(n)
                 },
                 |chunk: &[u64], first| (first, chunk.to_vec()),
-                // The hook on every other batch, twice: it takes at most one batch early,
-                // and batches taken early still come in order.
-                &mut |b, before_commit| {
-                    got.push(b);
-                    if got.len().is_multiple_of(2) {
-                        before_commit();
-                        before_commit();
+                &mut |take| {
+                    while let Some(b) = take() {
+                        got.push(b);
                     }
                     Ok(())
                 },

@@ -232,9 +232,7 @@ pub fn record(
         // Payloads, subjects and links are built and prepared (canonical JSON, salts,
         // commitments) on every core while the batches before are signed and stored.
         |chunk: &[AuditRecord], first| prepare_batch(chunk, first, key, named, links),
-        &mut |batch: Result<Batch<'_>>, before_commit| {
-            record_batch(ledger, batch?, &mut counts, before_commit)
-        },
+        &mut |take| record_stream(ledger, take, &mut counts),
     );
     let done = summary(&counts);
     let stats = run.finish(&done)?;
@@ -310,15 +308,42 @@ fn prepare_batch<'k>(
     Ok(Batch { groups, linked })
 }
 
-fn record_batch(
+/// Records the prepared batches `take` gives, each in one durable transaction; stops at the
+/// first batch that failed to prepare, with its error, once the batches before it are in.
+fn record_stream<'k>(
     ledger: &mut Ledger,
-    batch: Batch<'_>,
+    take: &mut dyn FnMut() -> Option<Result<Batch<'k>>>,
     counts: &mut AuditCounts,
-    before_commit: &mut dyn FnMut(),
 ) -> Result<()> {
-    let at = ledger.append_once_prepared_then(batch.groups, before_commit)?;
-    let at = at.into_iter().next().unwrap_or_default();
-    for (r, (inference, approval)) in at.iter().zip(batch.linked) {
+    let mut failure = None;
+    // Per batch taken and not committed yet: whether each record has its inference and its
+    // approval linked.
+    let linked = std::cell::RefCell::new(std::collections::VecDeque::new());
+    let mut next = || match take()? {
+        Ok(batch) => {
+            linked.borrow_mut().push_back(batch.linked);
+            Some(batch.groups)
+        }
+        Err(e) => {
+            failure = Some(e);
+            None
+        }
+    };
+    ledger.append_once_stream(&mut next, &mut |at| {
+        let batch_linked = linked.borrow_mut().pop_front().unwrap_or_default();
+        tally_batch(&at, batch_linked, counts);
+    })?;
+    failure.map_or(Ok(()), Err)
+}
+
+/// Counts one committed batch of directory changes.
+fn tally_batch(
+    at: &[Vec<vigil_ledger::Recorded>],
+    linked: Vec<(bool, bool)>,
+    counts: &mut AuditCounts,
+) {
+    let at = at.first().map_or(&[][..], Vec::as_slice);
+    for (r, (inference, approval)) in at.iter().zip(linked) {
         if r.new {
             counts.changes += 1;
             counts.with_inference += u64::from(inference);
@@ -327,7 +352,6 @@ fn record_batch(
             counts.skipped += 1;
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
