@@ -550,7 +550,7 @@ fn main() {
         );
         let rate0 = n_record as f64 / ledger_side.as_secs_f64();
         t.row(
-            "ledger side only: Ledger::append_once_groups, 3 entries per sign-in, batches of 4096",
+            "ledger side only: Ledger::append_once_stream, 3 entries per sign-in, batches of 4096",
             format!("{} sign-ins/s", per_s(rate0)),
             format!(
                 "{} entries/s = {:.0}% of raw {threads}-core signing",
@@ -839,9 +839,10 @@ fn coverage_pass(l: &Ledger) -> (u64, u64, usize, Duration) {
     (cov.entries, cov.changes, cov.gaps.len(), took)
 }
 
-/// What `vigil ledger record` asks of the ledger for `n` sign-ins, in process: per batch of
-/// 4096, one `append_once_groups` of the signals, the inferences linked to them and the actions
-/// linked to both (payloads built beforehand, links and subjects inside the timing).
+/// What `vigil ledger record` asks of the ledger for `n` sign-ins, in process: one
+/// `append_once_stream` of batches of 4096, each the signals, the inferences linked to them and
+/// the actions linked to both (entries built beforehand; preparing them, links and subjects
+/// inside the timing).
 fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) -> Duration {
     use vigil_ledger::{Group, ItemRef};
     let ingest = SignerKey::generate("ingest", ALG_ED25519).unwrap();
@@ -855,7 +856,7 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
     .unwrap();
     l.add_key(ledger_key, &engine.verifier(), vec![Kind::Inference])
         .unwrap();
-    let mut total = Duration::ZERO;
+    let mut batches = Vec::new();
     let mut done = 0u64;
     while done < n {
         let m = (n - done).min(4096);
@@ -910,7 +911,13 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
                 (signal, std::mem::take(&mut inference.payload), action)
             })
             .collect();
-        let start = Instant::now();
+        batches.push(batch);
+        done += m;
+    }
+    let start = Instant::now();
+    let mut batches = batches.into_iter();
+    let mut next = || {
+        let batch = batches.next()?;
         let mut signals = Vec::with_capacity(batch.len());
         let mut inferences = Vec::with_capacity(batch.len());
         let mut actions = Vec::with_capacity(batch.len());
@@ -950,11 +957,10 @@ fn record_in_process(dir: &Path, n: u64, rng: &mut Rng, ledger_key: &SignerKey) 
                 items: actions,
             },
         ];
-        l.append_once_groups(groups).unwrap();
-        total += start.elapsed();
-        done += m;
-    }
-    total
+        Some(vigil_ledger::prepare_groups(groups).unwrap())
+    };
+    l.append_once_stream(&mut next, &mut |_| {}).unwrap();
+    start.elapsed()
 }
 
 /// Runs the `vigil` binary in `dir` (quiet) and checks it succeeded.

@@ -152,6 +152,87 @@ fn name_cmp(names: &str, a: &Member, b: &Member) -> std::cmp::Ordering {
     x.encode_utf16().cmp(y.encode_utf16())
 }
 
+/// Orders of member lists sorted lately on this thread, by the members' names (all of them
+/// concatenated, and each one's length): the objects of one type (a struct's fields, written
+/// with their nulls) repeat the same names record after record, and sorting them again each
+/// time was a visible share of writing a payload.
+struct Orders {
+    entries: Vec<(String, Vec<usize>, Vec<usize>)>,
+    next: usize,
+}
+
+/// Orders kept per thread.
+const ORDERS_KEPT: usize = 16;
+/// Objects with more members, or longer names in all, are sorted every time.
+const ORDERS_MEMBERS_MAX: usize = 256;
+const ORDERS_NAMES_MAX: usize = 8192;
+
+thread_local! {
+    static ORDERS: std::cell::RefCell<Orders> = const {
+        std::cell::RefCell::new(Orders {
+            entries: Vec::new(),
+            next: 0,
+        })
+    };
+}
+
+/// Puts into `order` the indexes of `members` in canonical order (stable: members of equal
+/// names stay in the order written). `names` holds their names, concatenated from `names_from`.
+fn sorted_order(names: &str, members: &[Member], names_from: usize, order: &mut Vec<usize>) {
+    let len = |m: &Member| m.name.end - m.name.start;
+    let found = ORDERS.with_borrow(|orders| {
+        orders
+            .entries
+            .iter()
+            .find(|(n, lens, _)| {
+                n == names
+                    && lens.len() == members.len()
+                    && lens.iter().zip(members).all(|(&l, m)| l == len(m))
+            })
+            .map(|(_, _, o)| {
+                order.clear();
+                order.extend_from_slice(o);
+            })
+            .is_some()
+    });
+    if found {
+        return;
+    }
+    order.clear();
+    order.extend(0..members.len());
+    // The members' name ranges index the whole names buffer, which starts `names_from` before
+    // `names`.
+    let cmp = |a: &Member, b: &Member| {
+        let (x, y) = (
+            &names[a.name.start - names_from..a.name.end - names_from],
+            &names[b.name.start - names_from..b.name.end - names_from],
+        );
+        if a.ascii && b.ascii {
+            return x.cmp(y);
+        }
+        x.encode_utf16().cmp(y.encode_utf16())
+    };
+    order.sort_by(|&a, &b| cmp(&members[a], &members[b]));
+    // Only the small objects that repeat are worth keeping (and cheap to keep).
+    if members.len() > ORDERS_MEMBERS_MAX || names.len() > ORDERS_NAMES_MAX {
+        return;
+    }
+    ORDERS.with_borrow_mut(|orders| {
+        let entry = (
+            names.to_string(),
+            members.iter().map(len).collect(),
+            order.clone(),
+        );
+        if orders.entries.len() < ORDERS_KEPT {
+            orders.entries.push(entry);
+        } else {
+            let at = orders.next;
+            orders.entries[at] = entry;
+            orders.next = (at + 1) % ORDERS_KEPT;
+        }
+    });
+}
+
 impl Writer<'_> {
     fn number(&mut self, v: f64) {
         if v.is_finite() {
@@ -219,11 +300,12 @@ impl Writer<'_> {
                 .windows(2)
                 .all(|w| name_cmp(names, &w[0], &w[1]).is_lt());
         if !sorted {
-            self.order.clear();
-            self.order.extend(0..members.len());
-            // Stable: members of equal names stay in the order written.
-            self.order
-                .sort_by(|&a, &b| name_cmp(names, &members[a], &members[b]));
+            sorted_order(
+                &names[o.names_from..],
+                members,
+                o.names_from,
+                &mut self.order,
+            );
             self.scratch.clear();
             self.scratch.extend_from_slice(&self.out[o.start..]);
             self.out.truncate(o.start);
@@ -762,6 +844,36 @@ mod tests {
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    /// An object's members, written in the order given.
+    struct Pairs(Vec<(&'static str, u32)>);
+
+    impl Serialize for Pairs {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
+    }
+
+    /// Member orders are reused by the names written, never by their text alone: `a`, `b`,
+    /// `ab` and `ab`, `a`, `b` spell the same text and sort differently. Written one after the
+    /// other (and again), on top and nested, each comes out in its own canonical order.
+    #[test]
+    fn orders_are_reused_only_for_the_same_names() {
+        let x = Pairs(vec![("a", 1), ("b", 2), ("ab", 3)]);
+        let y = Pairs(vec![("ab", 4), ("a", 5), ("b", 6)]);
+        for _ in 0..3 {
+            assert_eq!(fast(&x, false, &[]), br#"{"a":1,"ab":3,"b":2}"#);
+            assert_eq!(fast(&y, false, &[]), br#"{"a":5,"ab":4,"b":6}"#);
+            let nested = vec![
+                Pairs(vec![("ab", 7), ("a", 8), ("b", 9)]),
+                Pairs(vec![("a", 1), ("b", 2), ("ab", 3)]),
+            ];
+            assert_eq!(
+                fast(&nested, false, &[]),
+                br#"[{"a":8,"ab":7,"b":9},{"a":1,"ab":3,"b":2}]"#
+            );
+        }
     }
 
     proptest! {

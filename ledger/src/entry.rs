@@ -426,11 +426,18 @@ impl Envelope {
     pub fn signed_message(origin: &str, canonical: &[u8]) -> Vec<u8> {
         let mut m =
             Vec::with_capacity(ENTRY_SIGNATURE_CONTEXT.len() + origin.len() + 1 + canonical.len());
-        m.extend_from_slice(ENTRY_SIGNATURE_CONTEXT);
-        m.extend_from_slice(origin.as_bytes());
-        m.push(0);
-        m.extend_from_slice(canonical);
+        Self::signed_message_into(origin, canonical, &mut m);
         m
+    }
+
+    /// [`Envelope::signed_message`] written into `out` (cleared first), so that a signer can
+    /// reuse one buffer for many entries.
+    pub fn signed_message_into(origin: &str, canonical: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(ENTRY_SIGNATURE_CONTEXT);
+        out.extend_from_slice(origin.as_bytes());
+        out.push(0);
+        out.extend_from_slice(canonical);
     }
 }
 

@@ -1397,6 +1397,7 @@ impl Ledger {
                 let signing = &signing;
                 let to_insert = to_insert.clone();
                 scope.spawn(move || {
+                    let mut message = Vec::new();
                     loop {
                         let (number, generation, chunk) = {
                             let Ok(mut queue) = signing.lock() else {
@@ -1411,7 +1412,8 @@ impl Ledger {
                         let sigs = chunk
                             .iter()
                             .map(|(signer, canonical)| {
-                                signer.sign(&Envelope::signed_message(origin, canonical))
+                                Envelope::signed_message_into(origin, canonical, &mut message);
+                                signer.sign(&message)
                             })
                             .collect();
                         if to_insert.send((number, generation, chunk, sigs)).is_err() {
