@@ -6,8 +6,8 @@
 //! prepared (subjects checked, payloads in canonical JSON, salted commitments) on every core
 //! while the batches before it are signed and stored; then per batch one durable transaction
 //! holds its signals, then its inferences, then its actions, through
-//! [`Ledger::append_once_prepared`], so recording an export again (or after a failed run) adds
-//! only what is missing.
+//! [`Ledger::append_once_stream`] (which signs each batch while the one before commits), so
+//! recording an export again (or after a failed run) adds only what is missing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
