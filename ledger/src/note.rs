@@ -297,7 +297,7 @@ pub fn validate_key_name(name: &str) -> Result<(), NoteError> {
     }
 }
 
-/// Key id = SHA-256(name || 0x0A || alg || public key)[:4].
+/// Key id = SHA-256(name || 0x0A || alg || public key)\[:4\].
 pub fn key_id(name: &str, alg: u8, public: &[u8; 32]) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
@@ -445,7 +445,7 @@ fn decode_public(name: &str, bytes: &[u8; 32]) -> Result<VerifyingKey, NoteError
 pub struct VerifierKey {
     /// The key name signature lines carry.
     pub name: String,
-    /// SHA-256(name || 0x0A || alg || public)[:4].
+    /// SHA-256(name || 0x0A || alg || public)\[:4\].
     pub key_id: [u8; 4],
     /// Signature type byte: [`ALG_ED25519`] or [`ALG_COSIGNATURE_V1`].
     pub alg: u8,
