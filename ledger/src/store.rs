@@ -840,6 +840,27 @@ fn build_batch<'k>(
     }))
 }
 
+/// [`build_batch`] for a batch in its own transaction (nothing built before it is pending),
+/// where an index entry that does not match rebuilds the index, so the batch is always built.
+fn build_own<'k>(
+    conn: &Connection,
+    groups: Vec<PreparedGroup<'k>>,
+    tip: &mut Tip,
+    registry: &mut Option<Registry>,
+    statements: Option<&mut index::Statements<'_>>,
+    generation: u64,
+    to_sign: &std::sync::mpsc::Sender<(u64, Chunk<'k>)>,
+) -> Result<Built<'k>, BuildError> {
+    build_batch(
+        conn, groups, tip, registry, statements, None, generation, to_sign,
+    )?
+    .map_err(|_| {
+        BuildError::Ledger(LedgerError::Invalid(
+            "the subject index did not settle after it was rebuilt".into(),
+        ))
+    })
+}
+
 /// What the subject index says about an id.
 enum Lookup {
     Absent,
@@ -1464,21 +1485,16 @@ impl Ledger {
                 BuildError::Db(source) => db_err(source),
                 BuildError::Ledger(e) => e,
             };
-            let mut cur = match build_batch(
+            let mut cur = build_own(
                 conn,
                 first,
                 &mut tip,
                 &mut registry,
                 statements.as_mut(),
-                None,
                 generation,
                 &to_sign,
             )
-            .map_err(to_ledger)?
-            {
-                Ok(b) => b,
-                Err(_) => return Err(state_err("the subject index did not settle".into())),
-            };
+            .map_err(to_ledger)?;
             loop {
                 if let Some(st) = statements.as_mut() {
                     cur.insert_index(st).map_err(db_err)?;
@@ -1598,23 +1614,16 @@ impl Ledger {
                         tip = tip_of(&mut registry, &mut registry_at)?;
                         frontier = load_frontier(tip.seq)?;
                         generation += 1;
-                        match build_batch(
+                        build_own(
                             conn,
                             groups,
                             &mut tip,
                             &mut registry,
                             statements.as_mut(),
-                            None,
                             generation,
                             &to_sign,
                         )
                         .map_err(to_ledger)?
-                        {
-                            Ok(b) => b,
-                            Err(_) => {
-                                return Err(state_err("the subject index did not settle".into()));
-                            }
-                        }
                     }
                 };
             }
