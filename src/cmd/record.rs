@@ -67,8 +67,7 @@ pub struct RecordArgs {
     #[arg(long)]
     pub action_key: PathBuf,
     /// Sign-ins (or directory changes) per durable batch: each batch commits its signals,
-    /// inferences and actions in one transaction. The first batches are smaller (from an
-    /// eighth of this size, doubling), so that signing starts soon after reading does.
+    /// inferences and actions in one transaction.
     #[arg(long, default_value_t = 4096)]
     pub batch: usize,
     /// Skip (and count) malformed sign-in records instead of stopping.
@@ -149,18 +148,14 @@ where
             };
             let mut chunk = fresh();
             let mut stopped = false;
-            // The first batches are smaller (an eighth of `batch`, then twice as large each
-            // time up to `batch`), so that signing starts soon after reading does.
-            let mut size = (batch / 8).max(1);
             let stats = read(&mut |s| {
                 if stopped {
                     return;
                 }
                 chunk.push(s);
-                if chunk.len() >= size {
+                if chunk.len() == batch {
                     let full = std::mem::replace(&mut chunk, fresh());
                     stopped = tx.send(full).is_err();
-                    size = (size * 2).min(batch);
                 }
             });
             if stats.is_ok() && !chunk.is_empty() && !stopped {
