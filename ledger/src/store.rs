@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 use crate::canon::CanonicalPayload;
 use crate::entry::{self, Envelope, Kind, Ref};
@@ -425,7 +427,8 @@ const BULK_ENTRIES: usize = 1024;
 /// finds the database busy is skipped, and the next wake (or the checkpoint at close) copies
 /// what it left. Durability does not depend on it: every commit is already in the fsynced WAL.
 struct Checkpointer {
-    wake: std::sync::mpsc::SyncSender<()>,
+    /// Dropped to stop the thread.
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -453,19 +456,23 @@ impl Checkpointer {
                 }
             })
             .ok();
-        Checkpointer { wake, thread }
+        Checkpointer {
+            wake: Some(wake),
+            thread,
+        }
     }
 
     fn wake(&self) {
-        let _ = self.wake.try_send(());
+        if let Some(w) = &self.wake {
+            let _ = w.try_send(());
+        }
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         // Closing the channel ends the thread's loop after the checkpoint in progress.
-        let (closed, _) = std::sync::mpsc::sync_channel(1);
-        drop(std::mem::replace(&mut self.wake, closed));
+        self.wake = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -574,37 +581,9 @@ struct Tip {
     ts: Option<jiff::Timestamp>,
 }
 
-/// A write transaction begun and committed by hand (so that one can begin right after the
-/// one before commits, with the connection still borrowed), rolled back if dropped open.
-struct Tx<'c> {
-    conn: &'c Connection,
-    open: bool,
-}
-
-impl<'c> Tx<'c> {
-    fn begin(conn: &'c Connection) -> rusqlite::Result<Tx<'c>> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Tx { conn, open: true })
-    }
-
-    fn commit(&mut self) -> rusqlite::Result<()> {
-        self.conn.execute_batch("COMMIT")?;
-        self.open = false;
-        Ok(())
-    }
-}
-
-impl Drop for Tx<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-}
-
 /// A batch built: its entries' envelopes hashed, placed and handed to be signed.
 struct Built<'k> {
-    /// Tags the batch's chunks coming back from the signing thread.
+    /// Tags the batch's chunks coming back from the signing threads.
     generation: u64,
     groups: Vec<PreparedGroup<'k>>,
     key_ids: Vec<[u8; 4]>,
@@ -625,9 +604,7 @@ struct Built<'k> {
 impl Built<'_> {
     /// Puts the batch's subject ids in the index (in the batch's own transaction).
     fn insert_index(&self, statements: &mut index::Statements<'_>) -> rusqlite::Result<()> {
-        let mut ids: Vec<(&(Kind, String), &usize)> = self.ids.iter().collect();
-        ids.sort_unstable_by_key(|(_, i)| **i);
-        for ((kind, id), &i) in ids {
+        for ((kind, id), &i) in &self.ids {
             statements.insert(*kind, id, self.first_seq + i as u64)?;
         }
         Ok(())
@@ -656,18 +633,6 @@ impl Built<'_> {
     }
 }
 
-/// Why a batch could not be built.
-enum BuildError {
-    Db(rusqlite::Error),
-    Ledger(LedgerError),
-}
-
-impl From<rusqlite::Error> for BuildError {
-    fn from(e: rusqlite::Error) -> Self {
-        BuildError::Db(e)
-    }
-}
-
 /// Builds a batch after `tip` (and advances it): resolves links, finds the entries already
 /// recorded (append_once: `statements`), checks keys and refs, writes and hashes each new
 /// envelope and sends them to `to_sign` a chunk at a time. `before` is the batch built before
@@ -684,7 +649,8 @@ fn build_batch<'k>(
     before: Option<&Built<'k>>,
     generation: u64,
     to_sign: &std::sync::mpsc::Sender<(u64, Chunk<'k>)>,
-) -> Result<Result<Built<'k>, Vec<PreparedGroup<'k>>>, BuildError> {
+    db_err: &dyn Fn(rusqlite::Error) -> LedgerError,
+) -> Result<Result<Built<'k>, Vec<PreparedGroup<'k>>>, LedgerError> {
     let now = jiff::Timestamp::now();
     let ts = match tip.ts {
         Some(p) if p > now => p,
@@ -727,9 +693,9 @@ fn build_batch<'k>(
             if let Some(statements) = statements.as_deref_mut() {
                 let member = index::id_member(kind);
                 let id = index::subject_id(kind, &item.subject).ok_or_else(|| {
-                    BuildError::Ledger(LedgerError::Invalid(format!(
+                    LedgerError::Invalid(format!(
                         "a `{kind}` entry recorded once per subject needs a subject member `{member}`"
-                    )))
+                    ))
                 })?;
                 let key = (kind, id);
                 if let Some(&k) = ids.get(&key) {
@@ -745,7 +711,9 @@ fn build_batch<'k>(
                     }));
                     continue;
                 }
-                match existing_entry(conn, statements, kind, &key.1, before.is_none())? {
+                match existing_entry(conn, statements, kind, &key.1, before.is_none())
+                    .map_err(db_err)?
+                {
                     Lookup::Found(existing) => {
                         placed[g].push(Err(existing));
                         continue;
@@ -761,25 +729,20 @@ fn build_batch<'k>(
             if let Some(reg) = registry.as_mut() {
                 reg.signer_for(signer.name(), kind, signer.key_id())
                     .map_err(|e| {
-                        BuildError::Ledger(LedgerError::Invalid(format!(
-                            "signing key {}: {e}",
-                            signer.name()
-                        )))
+                        LedgerError::Invalid(format!("signing key {}: {e}", signer.name()))
                     })?;
                 if let Some(value) = &item.key_op {
-                    let op: KeyOp = serde_json::from_value(value.clone()).map_err(|e| {
-                        BuildError::Ledger(LedgerError::Invalid(format!("key entry payload: {e}")))
-                    })?;
-                    reg.apply(seq, &op)
-                        .map_err(|e| BuildError::Ledger(LedgerError::Invalid(e)))?;
+                    let op: KeyOp = serde_json::from_value(value.clone())
+                        .map_err(|e| LedgerError::Invalid(format!("key entry payload: {e}")))?;
+                    reg.apply(seq, &op).map_err(LedgerError::Invalid)?;
                 }
             }
             for r in &refs {
                 let actual = if r.seq >= seq {
-                    return Err(BuildError::Ledger(LedgerError::Invalid(format!(
+                    return Err(LedgerError::Invalid(format!(
                         "ref to seq {} does not point to an earlier entry (this entry will be seq {seq})",
                         r.seq
-                    ))));
+                    )));
                 } else if r.seq >= first_seq {
                     Some(hashes[usize::try_from(r.seq - first_seq).unwrap_or(usize::MAX)])
                 } else if let Some(b) = before
@@ -790,18 +753,18 @@ fn build_batch<'k>(
                         .and_then(|k| b.hashes.get(k).copied())
                 } else {
                     let h: Option<Vec<u8>> = conn
-                        .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")?
-                        .query_row([to_i64(r.seq)], |row| row.get(0))
-                        .optional()?;
+                        .prepare_cached("SELECT hash FROM entries WHERE seq = ?1")
+                        .and_then(|mut s| s.query_row([to_i64(r.seq)], |row| row.get(0)).optional())
+                        .map_err(db_err)?;
                     h.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
                 };
                 if actual != Some(r.hash) {
-                    return Err(BuildError::Ledger(LedgerError::Invalid(format!(
+                    return Err(LedgerError::Invalid(format!(
                         "ref to seq {} with hash {} does not match the ledger ({})",
                         r.seq,
                         hex::encode(r.hash),
                         actual.map_or_else(|| "no such entry".to_string(), hex::encode)
-                    ))));
+                    )));
                 }
             }
             let canonical = entry::canonical_envelope(&entry::EnvelopeRef {
@@ -822,7 +785,7 @@ fn build_batch<'k>(
             chunk.push((signer, canonical));
             if chunk.len() == SIGN_CHUNK {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(SIGN_CHUNK));
-                // A send fails only if the signing thread is gone; the inserting side then
+                // A send fails only if the signing threads are gone; the inserting side then
                 // reports it.
                 let _ = to_sign.send((generation, full));
             }
@@ -856,6 +819,7 @@ fn build_batch<'k>(
 
 /// [`build_batch`] for a batch in its own transaction (nothing built before it is pending),
 /// where an index entry that does not match rebuilds the index, so the batch is always built.
+#[allow(clippy::too_many_arguments)]
 fn build_own<'k>(
     conn: &Connection,
     groups: Vec<PreparedGroup<'k>>,
@@ -864,14 +828,13 @@ fn build_own<'k>(
     statements: Option<&mut index::Statements<'_>>,
     generation: u64,
     to_sign: &std::sync::mpsc::Sender<(u64, Chunk<'k>)>,
-) -> Result<Built<'k>, BuildError> {
+    db_err: &dyn Fn(rusqlite::Error) -> LedgerError,
+) -> Result<Built<'k>, LedgerError> {
     build_batch(
-        conn, groups, tip, registry, statements, None, generation, to_sign,
+        conn, groups, tip, registry, statements, None, generation, to_sign, db_err,
     )?
     .map_err(|_| {
-        BuildError::Ledger(LedgerError::Invalid(
-            "the subject index did not settle after it was rebuilt".into(),
-        ))
+        LedgerError::Invalid("the subject index did not settle after it was rebuilt".into())
     })
 }
 
@@ -1483,7 +1446,8 @@ impl Ledger {
                 .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
                 .map_err(db_err)?;
 
-            let mut tx = Tx::begin(conn).map_err(db_err)?;
+            let mut tx =
+                Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(db_err)?;
             let mut tip = tip_of(&mut registry, &mut registry_at)?;
             if genesis != (tip.seq == 0) {
                 return Err(LedgerError::Invalid(
@@ -1498,10 +1462,6 @@ impl Ledger {
                 None
             };
             let mut generation = 0u64;
-            let to_ledger = |e| match e {
-                BuildError::Db(source) => db_err(source),
-                BuildError::Ledger(e) => e,
-            };
             let mut cur = build_own(
                 conn,
                 first,
@@ -1510,8 +1470,8 @@ impl Ledger {
                 statements.as_mut(),
                 generation,
                 &to_sign,
-            )
-            .map_err(to_ledger)?;
+                &db_err,
+            )?;
             loop {
                 if let Some(st) = statements.as_mut() {
                     cur.insert_index(st).map_err(db_err)?;
@@ -1535,8 +1495,8 @@ impl Ledger {
                             Some(&cur),
                             generation,
                             &to_sign,
-                        )
-                        .map_err(to_ledger)?;
+                            &db_err,
+                        )?;
                         Some((built, after))
                     }
                 };
@@ -1604,7 +1564,8 @@ impl Ledger {
                 let Some((ahead, after)) = ahead else {
                     return Ok(());
                 };
-                tx = Tx::begin(conn).map_err(db_err)?;
+                tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+                    .map_err(db_err)?;
                 let now: Option<(i64, Vec<u8>)> = conn
                     .query_row(
                         "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1",
@@ -1639,8 +1600,8 @@ impl Ledger {
                             statements.as_mut(),
                             generation,
                             &to_sign,
-                        )
-                        .map_err(to_ledger)?
+                            &db_err,
+                        )?
                     }
                 };
             }
