@@ -180,10 +180,32 @@ pub fn read_signins_with_progress(
         )?);
     }
 
+    // Files are read in a pipeline: while one file's sign-ins are handed over, the next
+    // [`FILES_AHEAD`] files are already open, their first lines read, and a Graph list page on
+    // such a line is being mapped on every core. Each file's outcome (its sign-ins, warnings or
+    // error) still comes in file order, only after every file before it.
+    let todo: Vec<&PathBuf> = files
+        .iter()
+        .zip(&is_side)
+        .filter(|(_, side)| !**side)
+        .map(|(file, _)| file)
+        .collect();
+    let fast = !general_only();
+    let order = opts.date_order;
     let mut seen = SeenIds::default();
-    for (file, _) in files.iter().zip(&is_side).filter(|(_, side)| !**side) {
+    let mut ahead = std::collections::VecDeque::with_capacity(FILES_AHEAD + 1);
+    let mut to_open = todo.iter();
+    for file in &todo {
+        while ahead.len() <= FILES_AHEAD
+            && let Some(next) = to_open.next()
+        {
+            ahead.push_back(open_ahead(next, fast, order));
+        }
+        let Some(opening) = ahead.pop_front() else {
+            break;
+        };
         read_file(
-            file, opts, &mut seen, &mut stats, &mut steps, &mut meter, sink,
+            file, opening, opts, &mut seen, &mut stats, &mut steps, &mut meter, sink,
         )?;
     }
     let unjoined = steps.unjoined();
@@ -243,9 +265,88 @@ fn parse_guid(s: &str) -> Option<u128> {
     Some(value)
 }
 
-/// Reads one file; errors and warnings name it.
+/// Files opened and mapped ahead of the one whose sign-ins are being handed over.
+const FILES_AHEAD: usize = 2;
+
+/// A file opened, and its first line read, ahead of its turn; the bytes read from it are
+/// counted on their own until then.
+struct Opening {
+    counter: Rc<Cell<u64>>,
+    first: Result<First, InputError>,
+    /// The Graph list page that is the whole first line, being mapped by the fast path on
+    /// another thread (which splits it into records, then maps them on every core): the
+    /// line back, and its sign-ins unless the general path must read it ([`map_pages`]).
+    page: Option<std::thread::JoinHandle<MappedLine>>,
+}
+
+/// A line given back with its records as the fast path mapped them ([`map_pages`]).
+type MappedLine = (Vec<u8>, Option<Vec<Mapped>>);
+
+/// How a file starts.
+enum First {
+    /// A normalized Parquet table.
+    Table,
+    /// Nothing but blanks.
+    Empty,
+    /// Text, from its first non-blank line.
+    Text(Start),
+}
+
+/// Opens `file`, reads its first line and, when that line may be a whole Graph list page and
+/// the fast path is on (`fast`), starts mapping it.
+fn open_ahead(file: &Path, fast: bool, order: DateOrder) -> Opening {
+    let counter = Rc::new(Cell::new(0));
+    let mut first = open(file, &counter).and_then(|opened| match opened {
+        Opened::Table => Ok(First::Table),
+        Opened::Text(input) => Ok(start(input, file)?.map_or(First::Empty, First::Text)),
+    });
+    let page = match &mut first {
+        Ok(First::Text(start)) if fast && start.complete && starts_json(&start.first) => {
+            let line = std::mem::take(&mut start.first);
+            Some(std::thread::spawn(move || {
+                let mapped = map_pages(&line, true, order);
+                (line, mapped)
+            }))
+        }
+        _ => None,
+    };
+    Opening {
+        counter,
+        first,
+        page,
+    }
+}
+
+impl Opening {
+    /// Waits for the first line's page to be mapped: the line back in its place, and the
+    /// page's sign-ins when the fast path took it.
+    fn settle(&mut self) -> Option<Vec<Mapped>> {
+        let (line, mapped) = self
+            .page
+            .take()?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Ok(First::Text(start)) = &mut self.first {
+            start.first = line;
+        }
+        mapped
+    }
+}
+
+impl Drop for Opening {
+    /// A file left unread (an earlier one failed) does not leave its mapping running.
+    fn drop(&mut self) {
+        if let Some(page) = self.page.take() {
+            let _ = page.join();
+        }
+    }
+}
+
+/// Reads one file, opened ahead ([`open_ahead`]). Errors and warnings name the file.
+#[allow(clippy::too_many_arguments)]
 fn read_file(
     file: &Path,
+    mut opening: Opening,
     opts: &ReadOptions,
     seen: &mut SeenIds,
     stats: &mut ReadStats,
@@ -253,30 +354,28 @@ fn read_file(
     meter: &mut Meter,
     sink: &mut dyn FnMut(SignIn),
 ) -> Result<(), InputError> {
-    let input = match open(file, &meter.counter)? {
-        Opened::Table => {
+    let first_page = opening.settle();
+    meter.counter = Rc::clone(&opening.counter);
+    let first = std::mem::replace(&mut opening.first, Ok(First::Empty));
+    let start = match first? {
+        First::Table => {
             read_table(file, seen, stats, sink)?;
             meter.file_done(file);
             return Ok(());
         }
-        Opened::Text(input) => input,
-    };
-    let Some(start) = start(input, file)? else {
-        stats.warnings.push(format!(
-            "{}: no sign-ins (the file is empty)",
-            file.display()
-        ));
-        meter.file_done(file);
-        return Ok(());
+        First::Empty => {
+            stats.warnings.push(format!(
+                "{}: no sign-ins (the file is empty)",
+                file.display()
+            ));
+            meter.file_done(file);
+            return Ok(());
+        }
+        First::Text(start) => start,
     };
 
     // A first line that is a whole Graph list page the fast path takes is one value too (and
     // is not parsed twice to find that out).
-    let first_page = if start.complete && starts_json(&start.first) && !general_only() {
-        map_pages(&start.first, true, opts.date_order)
-    } else {
-        None
-    };
     let mut state = FileState {
         file,
         opts,
@@ -1194,6 +1293,66 @@ mod tests {
             assert!(taken, "{content}");
         }
         assert!(map_pages(good[4].as_bytes(), false, DateOrder::MonthFirst).is_some());
+    }
+
+    /// A folder of files read through the pipeline (files opened and their pages mapped ahead
+    /// of their turn) gives what reading them one by one with the general path gives: the same
+    /// sign-ins in file order, the same warnings, and on an error the sign-ins of every file
+    /// before it and the error of the first bad file, whatever the files after it hold.
+    #[test]
+    fn files_read_ahead_read_as_one_by_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let text = fast::tests::generated_ndjson(dir.path(), 200, 30, 5, 0.05);
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let page = |items: &[String]| format!(r#"{{"value":[{}]}}"#, items.join(","));
+        let folder = dir.path().join("exports");
+        std::fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+        let record = &lines[3];
+        let files = [
+            page(&lines[..60]),
+            String::new(),
+            format!("{}\n", page(&lines[60..90])),
+            // The general path's: a repeated key (a warning), NDJSON, pages with a repeated id.
+            format!(r#"{{"@odata.context":"a","@odata.context":"b","value":[{record}]}}"#),
+            lines[90..120].join("\n"),
+            page(&lines[100..140]),
+            // Invalid JSON, then another bad file and good ones after it.
+            page(&[record.replacen("\"id\":", "\"id\" ", 1)]),
+            format!(r#"{{"value":[{record}"#),
+            page(&lines[140..]),
+            page(&lines[..10]),
+        ];
+        for (i, content) in files.iter().enumerate() {
+            let file = folder.join(format!("{i:02}.json"));
+            std::fs::write(&file, content).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let read = |opts: &ReadOptions, general: bool| {
+            GENERAL_ONLY.with(|g| g.set(general));
+            let mut out = Vec::new();
+            let stats = read_signins(std::slice::from_ref(&folder), opts, &mut |s| out.push(s));
+            GENERAL_ONLY.with(|g| g.set(false));
+            (out, stats.map_err(|e| e.to_string()))
+        };
+        let (fast, fast_result) = read(&ReadOptions::default(), false);
+        let (general, general_result) = read(&ReadOptions::default(), true);
+        assert_eq!(fast_result, general_result);
+        assert_eq!(fast, general);
+        let error = fast_result.err().unwrap_or_else(|| panic!("06.json is not valid JSON"));
+        assert!(error.contains("06.json"), "{error}");
+        // Every sign-in of the files before the bad one, each id once.
+        assert_eq!(fast.len(), 140);
+        let skip = ReadOptions {
+            skip_bad_records: true,
+            ..ReadOptions::default()
+        };
+        let (fast, fast_result) = read(&skip, false);
+        let (general, general_result) = read(&skip, true);
+        assert_eq!(fast_result, general_result);
+        assert_eq!(fast, general);
+        // The record that is not valid JSON is skipped; a truncated file still stops reading.
+        let error = fast_result.err().unwrap_or_else(|| panic!("07.json is truncated"));
+        assert!(error.contains("07.json"), "{error}");
+        assert_eq!(fast.len(), 140);
     }
 
     /// An NDJSON file of several runs of lines (more than [`BATCH_BYTES`]) with every kind of

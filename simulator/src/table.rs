@@ -47,6 +47,7 @@ use polars::prelude as pl;
 use polars::prelude::{
     CategoricalMapping, Categories, ChunkFullNull as _, ListBuilderTrait, SerReader,
 };
+use polars_parquet::write as pq;
 use rayon::prelude::*;
 
 mod dict;
@@ -623,6 +624,10 @@ pub struct WriteError {
 pub struct TableWriter {
     path: PathBuf,
     writer: pl::BatchedWriter<File>,
+    /// Each column's Parquet type, encodings and the write options, for [`encode_row_group`].
+    types: Vec<pq::ParquetType>,
+    encodings: Vec<Vec<pq::Encoding>>,
+    options: pq::WriteOptions,
     builders: Vec<Builder>,
     rows: usize,
     seen: SeenIds,
@@ -656,19 +661,41 @@ impl TableWriter {
             (META_SCHEMA.to_string(), "1".to_string()),
             (META_UNIQUE.to_string(), "true".to_string()),
         ]);
-        let writer = pl::ParquetWriter::new(file)
-            .with_compression(if compressed {
-                pl::ParquetCompression::Zstd(None)
-            } else {
-                pl::ParquetCompression::Uncompressed
-            })
+        let compression = if compressed {
+            pl::ParquetCompression::Zstd(None)
+        } else {
+            pl::ParquetCompression::Uncompressed
+        };
+        let mut writer = pl::ParquetWriter::new(file)
+            .with_compression(compression)
             .with_row_group_size(Some(ROW_GROUP))
             .with_key_value_metadata(Some(meta))
             .batched(&schema)
             .map_err(|e| err(e.to_string()))?;
+        // What the writer itself encodes row groups with (ParquetWriter's defaults).
+        let types = writer.parquet_schema().fields().to_vec();
+        let encodings = {
+            let file_writer = writer
+                .get_writer()
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            polars::io::parquet::write::get_encodings(file_writer.schema())
+                .iter()
+                .cloned()
+                .collect()
+        };
+        let options = pq::WriteOptions {
+            statistics: pl::StatisticsOptions::default(),
+            version: pq::Version::V1,
+            compression: compression.into(),
+            data_page_size: None,
+        };
         Ok(TableWriter {
             path: path.to_path_buf(),
             writer,
+            types,
+            encodings,
+            options,
             builders: Col::ALL.iter().map(|c| Builder::new(*c)).collect(),
             rows: 0,
             seen: SeenIds::default(),
@@ -738,16 +765,33 @@ impl TableWriter {
         if self.rows == 0 {
             return Ok(());
         }
-        let mut cols = Vec::with_capacity(self.builders.len());
-        for (b, c) in self.builders.iter_mut().zip(Col::ALL) {
-            let col = b.finish(*c).map_err(|e| WriteError {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            })?;
-            cols.push(col);
-        }
+        // Each column is finished, encoded and compressed on its own, on every core; the pages
+        // are written in column order, as the writer would have written them itself.
+        let cols = self
+            .builders
+            .par_iter_mut()
+            .zip(Col::ALL)
+            .map(|(b, c)| b.finish(*c))
+            .collect::<pl::PolarsResult<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
         let df = pl::DataFrame::new(self.rows, cols).map_err(|e| self.err(e))?;
-        self.writer.write_batch(&df).map_err(|e| self.err(e))?;
+        #[cfg(test)]
+        if POLARS_ENCODES.with(std::cell::Cell::get) {
+            return self
+                .writer
+                .write_batch(&df)
+                .map(|()| self.rows = 0)
+                .map_err(|e| self.err(e));
+        }
+        for batch in df.iter_chunks(pl::CompatLevel::newest(), false) {
+            let rows = batch.len() as u64;
+            let pages =
+                encode_row_group(batch.columns(), &self.types, &self.encodings, self.options)
+                    .map_err(|e| self.err(e))?;
+            self.writer
+                .write_row_group(rows, &pages)
+                .map_err(|e| self.err(e))?;
+        }
         self.rows = 0;
         Ok(())
     }
@@ -758,6 +802,35 @@ impl TableWriter {
         self.writer.finish().map_err(|e| self.err(e))?;
         Ok((self.written, self.duplicates))
     }
+}
+
+/// The compressed pages of a row group's columns (one list per Parquet leaf column, in
+/// order), each column encoded and compressed on a core of its own: what polars' batched
+/// writer does lazily, on the writing thread alone, as it writes.
+fn encode_row_group(
+    arrays: &[pl::ArrayRef],
+    types: &[pq::ParquetType],
+    encodings: &[Vec<pq::Encoding>],
+    options: pq::WriteOptions,
+) -> pl::PolarsResult<Vec<Vec<pq::CompressedPage>>> {
+    let per_column = arrays
+        .par_iter()
+        .zip(types)
+        .zip(encodings)
+        .map(|((array, ty), encoding)| {
+            pq::array_to_columns(array, ty.clone(), options, encoding)?
+                .into_iter()
+                .map(|leaf| {
+                    leaf.map(|page| {
+                        pq::compress(page?, Vec::new(), options.compression)
+                            .map_err(pl::PolarsError::from)
+                    })
+                    .collect::<pl::PolarsResult<Vec<_>>>()
+                })
+                .collect::<pl::PolarsResult<Vec<_>>>()
+        })
+        .collect::<pl::PolarsResult<Vec<_>>>()?;
+    Ok(per_column.into_iter().flatten().collect())
 }
 
 /// Writes `signins` as a normalized Parquet file; returns (rows written, duplicates dropped).
@@ -1517,5 +1590,43 @@ impl Batch<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// A test compares the row groups vigil encodes with those polars' writer encodes itself.
+    static POLARS_ENCODES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Row groups encoded column by column on every core ([`encode_row_group`]) are the bytes
+    /// polars' own writer gives for the same rows, compressed or not.
+    #[test]
+    fn row_groups_are_what_polars_writes() {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/tenant/signins.json");
+        let mut rows = Vec::new();
+        crate::signin::read_signins(&[sample], &Default::default(), &mut |s| rows.push(s))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(rows.len() > 100);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for compressed in [true, false] {
+            let [ours, polars] = [false, true].map(|by_polars| {
+                POLARS_ENCODES.with(|p| p.set(by_polars));
+                let path = dir.path().join(format!("{compressed}-{by_polars}.parquet"));
+                let mut w = TableWriter::create_with(&path, compressed)
+                    .unwrap_or_else(|e| panic!("{}", e.reason));
+                for s in &rows {
+                    w.push(s).unwrap_or_else(|e| panic!("{}", e.reason));
+                }
+                w.finish().unwrap_or_else(|e| panic!("{}", e.reason));
+                POLARS_ENCODES.with(|p| p.set(false));
+                std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"))
+            });
+            assert!(ours == polars, "compressed: {compressed}");
+        }
     }
 }

@@ -168,10 +168,16 @@ pub(super) fn read_side_file(
     stats: &mut ReadStats,
     meter: &mut Meter,
 ) -> Result<bool, InputError> {
-    let Opened::Text(input) = open(file, &meter.counter)? else {
+    let Opened::Text(mut input) = open(file, &meter.counter)? else {
         meter.counter.set(0);
         return Ok(false);
     };
+    // A JSON file is told from its first bytes, without reading its first line (a Graph list
+    // page is one line of megabytes).
+    if starts_json(input.fill_buf().map_err(|e| InputError::io(file, e))?) {
+        meter.counter.set(0);
+        return Ok(false);
+    }
     let Some(start) = start(input, file)? else {
         meter.counter.set(0);
         return Ok(false);
