@@ -1337,7 +1337,9 @@ mod tests {
         let (general, general_result) = read(&ReadOptions::default(), true);
         assert_eq!(fast_result, general_result);
         assert_eq!(fast, general);
-        let error = fast_result.err().unwrap_or_else(|| panic!("06.json is not valid JSON"));
+        let error = fast_result
+            .err()
+            .unwrap_or_else(|| panic!("06.json is not valid JSON"));
         assert!(error.contains("06.json"), "{error}");
         // Every sign-in of the files before the bad one, each id once.
         assert_eq!(fast.len(), 140);
@@ -1350,7 +1352,9 @@ mod tests {
         assert_eq!(fast_result, general_result);
         assert_eq!(fast, general);
         // The record that is not valid JSON is skipped; a truncated file still stops reading.
-        let error = fast_result.err().unwrap_or_else(|| panic!("07.json is truncated"));
+        let error = fast_result
+            .err()
+            .unwrap_or_else(|| panic!("07.json is truncated"));
         assert!(error.contains("07.json"), "{error}");
         assert_eq!(fast.len(), 140);
     }

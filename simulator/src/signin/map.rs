@@ -507,22 +507,18 @@ fn derived_id(top: &Map<String, Value>) -> String {
 
 /// `createdDateTime`, else the diagnostic envelope's `time`, else Log Analytics `TimeGenerated`.
 fn created(rec: &Record, order: DateOrder) -> Res<time::Normalized> {
+    // Field names for messages, spelled out only for one.
     let candidates = [
-        (
-            rec.get("createddatetime"),
-            format!("{}createdDateTime", rec.prefix),
-        ),
-        (rec.env.get("time"), "time".to_string()),
-        (
-            rec.get("timegenerated"),
-            format!("{}TimeGenerated", rec.prefix),
-        ),
+        (rec.get("createddatetime"), rec.prefix, "createdDateTime"),
+        (rec.env.get("time"), "", "time"),
+        (rec.get("timegenerated"), rec.prefix, "TimeGenerated"),
     ];
-    for (value, field) in candidates {
-        let raw = text(value).map_err(|reason| FieldError::new(field.clone(), reason))?;
+    for (value, prefix, name) in candidates {
+        let field = || format!("{prefix}{name}");
+        let raw = text(value).map_err(|reason| FieldError::new(field(), reason))?;
         if let Some(raw) = raw {
             return time::normalize_with(&raw, order)
-                .map_err(|e| date_error(&field, &raw, order, &e));
+                .map_err(|e| date_error(&field(), &raw, order, &e));
         }
     }
     Err(rec.err(
