@@ -1326,37 +1326,30 @@ mod tests {
             let file = folder.join(format!("{i:02}.json"));
             std::fs::write(&file, content).unwrap_or_else(|e| panic!("{e}"));
         }
-        let read = |opts: &ReadOptions, general: bool| {
-            GENERAL_ONLY.with(|g| g.set(general));
-            let mut out = Vec::new();
-            let stats = read_signins(std::slice::from_ref(&folder), opts, &mut |s| out.push(s));
-            GENERAL_ONLY.with(|g| g.set(false));
-            (out, stats.map_err(|e| e.to_string()))
+        // Read with the fast path and with the general path only, which must agree: the
+        // sign-ins handed over, and the error that stopped reading (the bad file it names).
+        let read = |opts: &ReadOptions, bad: &str| {
+            let [fast, general] = [false, true].map(|general| {
+                GENERAL_ONLY.with(|g| g.set(general));
+                let mut out = Vec::new();
+                let stats = read_signins(std::slice::from_ref(&folder), opts, &mut |s| out.push(s));
+                GENERAL_ONLY.with(|g| g.set(false));
+                (out, stats.map_err(|e| e.to_string()))
+            });
+            assert_eq!(fast, general);
+            let (signins, result) = fast;
+            let error = result.err().unwrap_or_else(|| panic!("{bad} is bad"));
+            assert!(error.contains(bad), "{error}");
+            signins
         };
-        let (fast, fast_result) = read(&ReadOptions::default(), false);
-        let (general, general_result) = read(&ReadOptions::default(), true);
-        assert_eq!(fast_result, general_result);
-        assert_eq!(fast, general);
-        let error = fast_result
-            .err()
-            .unwrap_or_else(|| panic!("06.json is not valid JSON"));
-        assert!(error.contains("06.json"), "{error}");
         // Every sign-in of the files before the bad one, each id once.
-        assert_eq!(fast.len(), 140);
+        assert_eq!(read(&ReadOptions::default(), "06.json").len(), 140);
+        // The record that is not valid JSON is skipped; a truncated file still stops reading.
         let skip = ReadOptions {
             skip_bad_records: true,
             ..ReadOptions::default()
         };
-        let (fast, fast_result) = read(&skip, false);
-        let (general, general_result) = read(&skip, true);
-        assert_eq!(fast_result, general_result);
-        assert_eq!(fast, general);
-        // The record that is not valid JSON is skipped; a truncated file still stops reading.
-        let error = fast_result
-            .err()
-            .unwrap_or_else(|| panic!("07.json is truncated"));
-        assert!(error.contains("07.json"), "{error}");
-        assert_eq!(fast.len(), 140);
+        assert_eq!(read(&skip, "07.json").len(), 140);
     }
 
     /// An NDJSON file of several runs of lines (more than [`BATCH_BYTES`]) with every kind of
