@@ -968,6 +968,58 @@ pub(crate) mod tests {
         );
     }
 
+    /// Elements holding strings of quotes, backslashes and brackets in every arrangement, at
+    /// every depth, are found exactly where they end.
+    #[test]
+    fn page_scan_ends_elements_exactly() {
+        let pieces = ["\"", "\\", "\\\"", "{", "}", "[", "]", "a", "é", ",", ":"];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut text = |next: &mut dyn FnMut(usize) -> usize| {
+            let len = next(6);
+            (0..len)
+                .map(|_| pieces[next(pieces.len())])
+                .collect::<String>()
+        };
+        fn value(
+            depth: usize,
+            next: &mut dyn FnMut(usize) -> usize,
+            text: &mut dyn FnMut(&mut dyn FnMut(usize) -> usize) -> String,
+        ) -> Value {
+            match if depth > 3 { next(3) } else { next(5) } {
+                0 => Value::String(text(next)),
+                1 => serde_json::json!(next(1000)),
+                2 => Value::Null,
+                3 => Value::Array((0..next(4)).map(|_| value(depth + 1, next, text)).collect()),
+                _ => Value::Object(
+                    (0..next(4))
+                        .map(|_| (text(next), value(depth + 1, next, text)))
+                        .collect(),
+                ),
+            }
+        }
+        for _ in 0..2000 {
+            let elements: Vec<String> = (0..1 + next(3))
+                .map(|_| {
+                    let mut object = Map::new();
+                    for _ in 0..next(4) {
+                        object.insert(text(&mut next), value(1, &mut next, &mut text));
+                    }
+                    Value::Object(object).to_string()
+                })
+                .collect();
+            let page = format!(r#"{{"k":"{}","value":[{}]}}"#, "\\\"", elements.join(" , "));
+            let found = page_elements(page.as_bytes(), true).unwrap_or_else(|| panic!("{page}"));
+            let found: Vec<&str> = found.iter().map(|&(a, b)| &page[a..b]).collect();
+            assert_eq!(found, elements, "{page}");
+        }
+    }
+
     #[test]
     fn declined_shapes() {
         let base = r#""id":"a","createdDateTime":"2026-01-05T14:23:45.123Z""#;
