@@ -968,50 +968,49 @@ pub(crate) mod tests {
         );
     }
 
+    /// Random JSON of strings of quotes, backslashes and brackets, for the page scan.
+    struct Tricky(u64);
+
+    impl Tricky {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+
+        fn text(&mut self) -> String {
+            const PIECES: [&str; 11] = ["\"", "\\", "\\\"", "{", "}", "[", "]", "a", "é", ",", ":"];
+            (0..self.below(6))
+                .map(|_| PIECES[usize::try_from(self.below(11)).unwrap_or(0)])
+                .collect()
+        }
+
+        fn object(&mut self, depth: u64) -> Map<String, Value> {
+            (0..self.below(4))
+                .map(|_| (self.text(), self.value(depth + 1)))
+                .collect()
+        }
+
+        fn value(&mut self, depth: u64) -> Value {
+            match self.below(if depth > 3 { 3 } else { 5 }) {
+                0 => Value::String(self.text()),
+                1 => serde_json::json!(self.below(1000)),
+                2 => Value::Null,
+                3 => Value::Array((0..self.below(4)).map(|_| self.value(depth + 1)).collect()),
+                _ => Value::Object(self.object(depth)),
+            }
+        }
+    }
+
     /// Elements holding strings of quotes, backslashes and brackets in every arrangement, at
     /// every depth, are found exactly where they end.
     #[test]
     fn page_scan_ends_elements_exactly() {
-        let pieces = ["\"", "\\", "\\\"", "{", "}", "[", "]", "a", "é", ",", ":"];
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        let mut text = |next: &mut dyn FnMut(usize) -> usize| {
-            let len = next(6);
-            (0..len)
-                .map(|_| pieces[next(pieces.len())])
-                .collect::<String>()
-        };
-        fn value(
-            depth: usize,
-            next: &mut dyn FnMut(usize) -> usize,
-            text: &mut dyn FnMut(&mut dyn FnMut(usize) -> usize) -> String,
-        ) -> Value {
-            match if depth > 3 { next(3) } else { next(5) } {
-                0 => Value::String(text(next)),
-                1 => serde_json::json!(next(1000)),
-                2 => Value::Null,
-                3 => Value::Array((0..next(4)).map(|_| value(depth + 1, next, text)).collect()),
-                _ => Value::Object(
-                    (0..next(4))
-                        .map(|_| (text(next), value(depth + 1, next, text)))
-                        .collect(),
-                ),
-            }
-        }
+        let mut random = Tricky(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
-            let elements: Vec<String> = (0..1 + next(3))
-                .map(|_| {
-                    let mut object = Map::new();
-                    for _ in 0..next(4) {
-                        object.insert(text(&mut next), value(1, &mut next, &mut text));
-                    }
-                    Value::Object(object).to_string()
-                })
+            let elements: Vec<String> = (0..1 + random.below(3))
+                .map(|_| Value::Object(random.object(1)).to_string())
                 .collect();
             let page = format!(r#"{{"k":"{}","value":[{}]}}"#, "\\\"", elements.join(" , "));
             let found = page_elements(page.as_bytes(), true).unwrap_or_else(|| panic!("{page}"));
