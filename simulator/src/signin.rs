@@ -184,26 +184,17 @@ pub fn read_signins_with_progress(
     // [`FILES_AHEAD`] files are already open, their first lines read, and a Graph list page on
     // such a line is being mapped on every core. Each file's outcome (its sign-ins, warnings or
     // error) still comes in file order, only after every file before it.
-    let todo: Vec<&PathBuf> = files
+    let fast = !general_only();
+    let order = opts.date_order;
+    let mut to_open = files
         .iter()
         .zip(&is_side)
         .filter(|(_, side)| !**side)
-        .map(|(file, _)| file)
-        .collect();
-    let fast = !general_only();
-    let order = opts.date_order;
+        .map(|(file, _)| (file, open_ahead(file, fast, order)));
+    let mut ahead: std::collections::VecDeque<_> = to_open.by_ref().take(FILES_AHEAD).collect();
     let mut seen = SeenIds::default();
-    let mut ahead = std::collections::VecDeque::with_capacity(FILES_AHEAD + 1);
-    let mut to_open = todo.iter();
-    for file in &todo {
-        while ahead.len() <= FILES_AHEAD
-            && let Some(next) = to_open.next()
-        {
-            ahead.push_back(open_ahead(next, fast, order));
-        }
-        let Some(opening) = ahead.pop_front() else {
-            break;
-        };
+    while let Some((file, opening)) = ahead.pop_front() {
+        ahead.extend(to_open.next());
         read_file(
             file, opening, opts, &mut seen, &mut stats, &mut steps, &mut meter, sink,
         )?;
